@@ -1,0 +1,74 @@
+"""Command-line front door.
+
+``segstudio`` with no argument or with a path opens the GUI; subcommands (``check``,
+``segment``, ``predict``, ``train``, ``export``, ``import``, ``evaluate``) run headless and
+call the same functions as the GUI. Each subcommand lives in ``segstudio.commands.<name>``
+with ``add_parser(subparsers)`` and ``run(args) -> int``; modules are imported lazily so
+``--help`` and the GUI start fast. The GUI is only imported when launched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+#: subcommand name → module under segstudio.commands
+COMMANDS = {
+    "check": "check",
+    "segment": "segment",
+    "predict": "predict",
+    "train": "train",
+    "export": "export",
+    "import": "import_",
+    "evaluate": "evaluate",
+}
+
+
+def _available_commands() -> dict[str, object]:
+    mods = {}
+    for name, mod in COMMANDS.items():
+        try:
+            mods[name] = importlib.import_module(f"segstudio.commands.{mod}")
+        except ModuleNotFoundError as exc:   # a command not built yet in this checkout
+            if exc.name != f"segstudio.commands.{mod}":
+                raise
+    return mods
+
+
+def build_parser(mods: dict[str, object]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segstudio",
+        description="Label images for segmentation. With no command: open the GUI "
+                    "(on PATH, or on the sample project).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in mods.values():
+        mod.add_parser(sub)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")) or argv[0] == "gui":
+        if argv and argv[0] == "gui":
+            argv = argv[1:]
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        from segstudio.ui.app import run_gui
+
+        return run_gui(argv)
+    mods = _available_commands()
+    parser = build_parser(mods)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return int(mods[args.command].run(args) or 0)  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,383 @@
+"""Undoable edits: one user gesture = one Edit = one undo step.
+
+An Edit has ``text``, ``apply(project)``, ``revert(project)`` and ``nbytes`` (what it keeps
+alive, so history can be bounded by memory). Edits address an image by its entry ``key`` and
+shapes by object identity (the annotation objects stay loaded while edits refer to them).
+Mask edits store only a bounding-box patch of old and new values.
+
+Pure: numpy + the model. No Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape
+
+
+class Edit(Protocol):
+    text: str
+
+    def apply(self, project: Project) -> None: ...
+
+    def revert(self, project: Project) -> None: ...
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+def _touch(project: Project, key: str) -> ImageAnnotation:
+    ann = project.annotation(key)
+    ann.set_dirty(True)
+    return ann
+
+
+@dataclass
+class AddShapes:
+    key: str
+    shapes: list[Shape]
+    indices: list[int] | None = None   # None → append
+    text: str = "Add shape"
+
+    def apply(self, project: Project) -> None:
+        ann = _touch(project, self.key)
+        for s in self.shapes:
+            project.ensure_class(s.label)
+        ann.insert_shapes(self.shapes, self.indices)
+
+    def revert(self, project: Project) -> None:
+        _touch(project, self.key).remove_shapes(self.shapes)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.shapes)
+
+
+@dataclass
+class DeleteShapes:
+    key: str
+    shapes: list[Shape]
+    text: str = "Delete shapes"
+    _indices: list[int] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        self._indices = _touch(project, self.key).remove_shapes(self.shapes)
+
+    def revert(self, project: Project) -> None:
+        _touch(project, self.key).insert_shapes(self.shapes, self._indices)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.shapes)
+
+
+@dataclass
+class ChangePoints:
+    """Replaces the points of one or more shapes (move shapes, drag/insert/delete vertices)."""
+
+    key: str
+    changes: list[tuple[Shape, np.ndarray, np.ndarray]]  # (shape, old points, new points)
+    text: str = "Move"
+
+    def _set(self, project: Project, which: int) -> None:
+        ann = _touch(project, self.key)
+        for change in self.changes:
+            change[0].points = np.array(change[which], dtype=np.float64).reshape(-1, 2)
+        ann.notify_changed([c[0] for c in self.changes])
+
+    def apply(self, project: Project) -> None:
+        self._set(project, 2)
+
+    def revert(self, project: Project) -> None:
+        self._set(project, 1)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(o.nbytes + n.nbytes for _, o, n in self.changes)
+
+
+def move_shapes(key: str, shapes: list[Shape], dx: float, dy: float) -> ChangePoints:
+    """A ChangePoints that translates ``shapes`` (masks are moved with :class:`MoveMask`)."""
+    delta = np.array([dx, dy])
+    return ChangePoints(key, [(s, s.points.copy(), s.points + delta) for s in shapes], "Move shapes")
+
+
+@dataclass
+class SetShapeAttributes:
+    """Changes label / group id / description / flags / visibility of shapes."""
+
+    key: str
+    shapes: list[Shape]
+    new: dict   # attribute name → new value, applied to every shape
+    text: str = "Change shape"
+    _old: list[dict] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        ann = _touch(project, self.key)
+        self._old = [{k: getattr(s, k) for k in self.new} for s in self.shapes]
+        if "label" in self.new:
+            project.ensure_class(self.new["label"])
+        for s in self.shapes:
+            for k, v in self.new.items():
+                setattr(s, k, v)
+        ann.notify_changed(self.shapes)
+
+    def revert(self, project: Project) -> None:
+        ann = _touch(project, self.key)
+        for s, old in zip(self.shapes, self._old):
+            for k, v in old.items():
+                setattr(s, k, v)
+        ann.notify_changed(self.shapes)
+
+    @property
+    def nbytes(self) -> int:
+        return 100 * len(self.shapes)
+
+
+def SetShapeLabel(key: str, shapes: list[Shape], label: str, group_id: int | None = None,
+                  keep_group: bool = True) -> SetShapeAttributes:
+    new: dict = {"label": label}
+    if not keep_group:
+        new["group_id"] = group_id
+    return SetShapeAttributes(key, shapes, new, f"Set class '{label}'")
+
+
+@dataclass
+class Reorder:
+    key: str
+    new_order: list[Shape]
+    text: str = "Change z-order"
+    _old: list[Shape] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        ann = _touch(project, self.key)
+        self._old = list(ann.shapes)
+        ann.reorder(self.new_order)
+
+    def revert(self, project: Project) -> None:
+        _touch(project, self.key).reorder(self._old)
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * len(self.new_order)
+
+
+def bring_to_front(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> Reorder:
+    ids = {s.uid for s in shapes}
+    rest = [s for s in ann.shapes if s.uid not in ids]
+    return Reorder(key, rest + [s for s in ann.shapes if s.uid in ids], "Bring to front")
+
+
+def send_to_back(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> Reorder:
+    ids = {s.uid for s in shapes}
+    rest = [s for s in ann.shapes if s.uid not in ids]
+    return Reorder(key, [s for s in ann.shapes if s.uid in ids] + rest, "Send to back")
+
+
+@dataclass
+class PaintMask:
+    """A brush/eraser stroke on a mask shape: old and new values of the stroke's bbox only."""
+
+    key: str
+    shape: Shape
+    bounds: tuple[int, int, int, int]   # (y0, y1, x0, x1), half-open
+    old: np.ndarray
+    new: np.ndarray
+    text: str = "Paint"
+
+    @classmethod
+    def from_stroke(cls, key: str, shape: Shape, stroke: np.ndarray, erase: bool = False,
+                    text: str | None = None) -> PaintMask | None:
+        """Builds the edit from a full-image boolean ``stroke`` footprint; None if it changes nothing."""
+        assert shape.mask is not None
+        ys, xs = np.nonzero(stroke)
+        if len(ys) == 0:
+            return None
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        old = shape.mask[y0:y1, x0:x1].copy()
+        sub = stroke[y0:y1, x0:x1]
+        new = old & ~sub if erase else old | sub
+        if np.array_equal(old, new):
+            return None
+        return cls(key, shape, (y0, y1, x0, x1), old, new, text or ("Erase" if erase else "Paint"))
+
+    def _put(self, project: Project, patch: np.ndarray) -> None:
+        ann = _touch(project, self.key)
+        y0, y1, x0, x1 = self.bounds
+        assert self.shape.mask is not None
+        self.shape.mask[y0:y1, x0:x1] = patch
+        ann.mask_changed.emit(self.shape, self.bounds)
+
+    def apply(self, project: Project) -> None:
+        self._put(project, self.new)
+
+    def revert(self, project: Project) -> None:
+        self._put(project, self.old)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.old.nbytes + self.new.nbytes)
+
+
+@dataclass
+class Compound:
+    text: str
+    edits: list = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        for e in self.edits:
+            e.apply(project)
+
+    def revert(self, project: Project) -> None:
+        for e in reversed(self.edits):
+            e.revert(project)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(e.nbytes for e in self.edits)
+
+
+@dataclass
+class SetImageState:
+    key: str
+    state: str
+    text: str = "Set image state"
+    _old: str = ""
+
+    def apply(self, project: Project) -> None:
+        self._old = project.entry(self.key).state
+        _touch(project, self.key)
+        project.set_state(self.key, self.state)
+
+    def revert(self, project: Project) -> None:
+        _touch(project, self.key)
+        project.set_state(self.key, self._old)
+
+    @property
+    def nbytes(self) -> int:
+        return 64
+
+
+def ApplyPrediction(key: str, ann: ImageAnnotation, new_shapes: list[Shape], replace: bool,
+                    state: str = "pre-annotated", replace_labels: set[str] | None = None,
+                    text: str = "Apply prediction") -> Compound:
+    """Adds predicted shapes (optionally replacing existing ones of ``replace_labels`` or all)
+    and marks the image pre-annotated — one undo step."""
+    edits: list = []
+    if replace:
+        old = [s for s in ann.shapes if replace_labels is None or s.label in replace_labels]
+        if old:
+            edits.append(DeleteShapes(key, old))
+    if new_shapes:
+        edits.append(AddShapes(key, new_shapes, None, text))
+    edits.append(SetImageState(key, state))
+    return Compound(text, edits)
+
+
+# -- class edits (project-wide) ----------------------------------------------------------------
+@dataclass
+class AddClass:
+    cls: LabelClass
+    index: int | None = None
+    text: str = "Add class"
+
+    def apply(self, project: Project) -> None:
+        idx = len(project.classes) if self.index is None else self.index
+        project.classes.insert(idx, self.cls)
+        project.classes_changed.emit()
+
+    def revert(self, project: Project) -> None:
+        project.classes.remove(self.cls)
+        project.classes_changed.emit()
+
+    nbytes = 100
+
+
+@dataclass
+class ChangeClass:
+    """Renames / recolours / shows-hides a class; a rename relabels every loaded shape."""
+
+    name: str
+    new: dict   # keys among name, color, visible
+    text: str = "Change class"
+    _old: dict = field(default_factory=dict)
+    _relabelled: list[tuple[str, list[Shape]]] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        cls = project.get_class(self.name)
+        if cls is None:
+            raise KeyError(f"no class named {self.name!r}")
+        new_name = self.new.get("name", self.name)
+        if new_name != self.name and project.get_class(new_name) is not None:
+            raise ValueError(f"a class named {new_name!r} exists already")
+        self._old = {k: getattr(cls, k) for k in self.new}
+        for k, v in self.new.items():
+            setattr(cls, k, v)
+        self._relabelled = []
+        if new_name != self.name:
+            for key, ann in project.annotations.items():
+                hit = [s for s in ann.shapes if s.label == self.name]
+                if hit:
+                    for s in hit:
+                        s.label = new_name
+                    ann.set_dirty(True)
+                    ann.notify_changed(hit)
+                    self._relabelled.append((key, hit))
+        project.classes_changed.emit()
+
+    def revert(self, project: Project) -> None:
+        cls = project.get_class(self.new.get("name", self.name))
+        assert cls is not None
+        for k, v in self._old.items():
+            setattr(cls, k, v)
+        for key, hit in self._relabelled:
+            ann = project.annotation(key)
+            for s in hit:
+                s.label = self.name
+            ann.set_dirty(True)
+            ann.notify_changed(hit)
+        project.classes_changed.emit()
+
+    nbytes = 200
+
+
+@dataclass
+class DeleteClass:
+    """Removes a class and every loaded shape of that class (one undo step)."""
+
+    name: str
+    text: str = "Delete class"
+    _index: int = 0
+    _cls: LabelClass | None = None
+    _removed: list[tuple[str, list[Shape], list[int]]] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        cls = project.get_class(self.name)
+        if cls is None:
+            raise KeyError(f"no class named {self.name!r}")
+        self._cls, self._index = cls, project.classes.index(cls)
+        self._removed = []
+        for key, ann in project.annotations.items():
+            hit = [s for s in ann.shapes if s.label == self.name]
+            if hit:
+                idx = ann.remove_shapes(hit)
+                ann.set_dirty(True)
+                self._removed.append((key, hit, idx))
+        project.classes.remove(cls)
+        project.classes_changed.emit()
+
+    def revert(self, project: Project) -> None:
+        assert self._cls is not None
+        project.classes.insert(self._index, self._cls)
+        for key, hit, idx in self._removed:
+            ann = project.annotation(key)
+            ann.insert_shapes(hit, idx)
+            ann.set_dirty(True)
+        project.classes_changed.emit()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for _, hit, _ in self._removed for s in hit) + 100

@@ -1,0 +1,88 @@
+"""Conventions for long work: generators that yield :class:`Progress` and can be cancelled.
+
+A long job is a generator function ``job(...) -> Generator[Progress, None, Result]``: it
+yields a Progress often enough (at least every ~0.2 s) for cancellation to take effect within a
+second, and returns its result (``StopIteration.value``). The GUI runs it in a worker thread
+(``segstudio.ui.workers``), the CLI drives it with tqdm (:func:`run_with_tqdm`), tests call
+:func:`run_to_end`. Cancellation: the driver stops iterating (``gen.close()``), or the job checks
+a :class:`CancelToken` and raises :class:`Cancelled`.
+
+Pure: stdlib only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its CancelToken is set."""
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int | None = None
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)   # job-specific payload (e.g. epoch metrics)
+
+    @property
+    def fraction(self) -> float | None:
+        return None if not self.total else min(1.0, self.done / self.total)
+
+
+class CancelToken:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+Job = Generator[Progress, None, T]
+
+
+def run_to_end(gen: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T:
+    """Drives a job to completion and returns its result."""
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(p)
+
+
+def run_with_tqdm(gen: Job[T], desc: str = "", disable: bool | None = None) -> T:
+    """Drives a job with a tqdm progress bar (the CLI's way)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="it", disable=disable, dynamic_ncols=True)
+    try:
+        while True:
+            try:
+                p = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if p.total is not None and bar.total != p.total:
+                bar.total = p.total
+                bar.refresh()
+            bar.n = p.done
+            if p.message:
+                bar.set_postfix_str(p.message, refresh=False)
+            bar.refresh()
+    finally:
+        bar.close()

@@ -1,0 +1,273 @@
+"""The annotation data model: label classes, shapes, per-image annotations and the project.
+
+Pure Python + numpy + psygnal (no Qt, no torch). Views observe the psygnal signals declared
+here; they never own state. Mutations go through :mod:`segstudio.core.edits` so that every
+user gesture is one undoable step; the low-level mutators below emit the signals.
+
+Coordinates are image pixels, ``points`` is an ``(N, 2)`` float array of ``(x, y)``.
+Mask shapes keep a full-image boolean ``mask`` in memory (``points`` is recomputed as the
+tight bounding box when written to disk, where labelme stores the cropped mask).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from psygnal import Signal
+
+SHAPE_TYPES = ("polygon", "rectangle", "circle", "point", "line", "linestrip", "points", "mask")
+IGNORE_LABEL = "__ignore__"
+BACKGROUND_LABEL = "_background_"
+
+#: Image states shown in the file list.
+UNLABELLED, LABELLED, PRE_ANNOTATED = "unlabelled", "labelled", "pre-annotated"
+
+_uid_counter = itertools.count(1)
+
+# A qualitative palette (labelme-like) used when a class has no colour yet.
+_PALETTE = [
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
+    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
+]
+
+
+def default_color(index: int) -> tuple[int, int, int]:
+    """Colour for the ``index``-th class (cycles a 20-colour palette)."""
+    return _PALETTE[index % len(_PALETTE)]
+
+
+@dataclass
+class LabelClass:
+    name: str
+    color: tuple[int, int, int] = (255, 0, 0)
+    visible: bool = True
+
+
+@dataclass(eq=False)
+class Shape:
+    """One labelme shape. Identity (``uid``) survives edits; equality is by value."""
+
+    label: str
+    points: np.ndarray
+    shape_type: str = "polygon"
+    group_id: int | None = None
+    description: str = ""
+    flags: dict[str, Any] = field(default_factory=dict)
+    mask: np.ndarray | None = None  # full-image bool array for shape_type == "mask"
+    visible: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown JSON keys, kept verbatim
+    uid: int = field(default_factory=lambda: next(_uid_counter))
+
+    def __post_init__(self) -> None:
+        self.points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
+        if self.shape_type not in SHAPE_TYPES:
+            raise ValueError(f"unknown shape type {self.shape_type!r}")
+        if self.mask is not None:
+            self.mask = np.asarray(self.mask, dtype=bool)
+
+    def copy(self, new_uid: bool = True) -> Shape:
+        """A deep copy; a new ``uid`` unless ``new_uid`` is False."""
+        return Shape(
+            label=self.label,
+            points=self.points.copy(),
+            shape_type=self.shape_type,
+            group_id=self.group_id,
+            description=self.description,
+            flags=dict(self.flags),
+            mask=None if self.mask is None else self.mask.copy(),
+            visible=self.visible,
+            extra=dict(self.extra),
+            **({} if new_uid else {"uid": self.uid}),
+        )
+
+    def same_as(self, other: Shape) -> bool:
+        """Value equality (ignores ``uid``)."""
+        if (self.label, self.shape_type, self.group_id, self.description, self.flags,
+                self.visible, self.extra) != (other.label, other.shape_type, other.group_id,
+                                              other.description, other.flags, other.visible,
+                                              other.extra):
+            return False
+        if self.points.shape != other.points.shape or not np.allclose(self.points, other.points):
+            return False
+        if (self.mask is None) != (other.mask is None):
+            return False
+        return self.mask is None or np.array_equal(self.mask, other.mask)
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in image coordinates; masks use their True pixels."""
+        if self.shape_type == "mask" and self.mask is not None and self.mask.any():
+            ys, xs = np.nonzero(self.mask)
+            return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+        if self.shape_type == "circle" and len(self.points) >= 2:
+            (cx, cy), (px, py) = self.points[:2]
+            r = float(np.hypot(px - cx, py - cy))
+            return cx - r, cy - r, cx + r, cy + r
+        if len(self.points) == 0:
+            return 0.0, 0.0, 0.0, 0.0
+        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.points.nbytes + (0 if self.mask is None else self.mask.nbytes)) + 200
+
+
+class ImageAnnotation:
+    """The shapes of one image plus the labelme file-level fields.
+
+    Signals (psygnal) are emitted by the mutators below, which only edits should call.
+    """
+
+    shapes_inserted = Signal(list)            # list[Shape] just inserted
+    shapes_removed = Signal(list)             # list[Shape] just removed
+    shapes_changed = Signal(list)             # list[Shape] whose geometry/label/visibility changed
+    mask_changed = Signal(object, object)     # (Shape, (y0, y1, x0, x1) slice bounds)
+    order_changed = Signal()
+    modified = Signal(bool)                   # dirty flag changed
+
+    def __init__(self, image_path: str | Path, width: int, height: int,
+                 shapes: list[Shape] | None = None, flags: dict[str, Any] | None = None,
+                 image_data: str | None = None, extra: dict[str, Any] | None = None,
+                 version: str | None = None, state: str = UNLABELLED) -> None:
+        self.image_path = str(image_path)   # as written in the JSON ``imagePath``
+        self.width = int(width)
+        self.height = int(height)
+        self.shapes: list[Shape] = list(shapes or [])
+        self.flags: dict[str, Any] = dict(flags or {})
+        self.image_data = image_data        # base64 string kept only if the file had it
+        self.extra: dict[str, Any] = dict(extra or {})
+        self.version = version
+        self.state = state
+        self._dirty = False
+
+    # -- queries ---------------------------------------------------------------------------
+    def index_of(self, shape: Shape) -> int:
+        for i, s in enumerate(self.shapes):
+            if s is shape:
+                return i
+        raise KeyError(f"shape {shape.uid} not in annotation")
+
+    def find(self, uid: int) -> Shape | None:
+        return next((s for s in self.shapes if s.uid == uid), None)
+
+    def mask_shape(self, label: str) -> Shape | None:
+        """The (last) mask shape of class ``label`` — the brush's per-class layer."""
+        for s in reversed(self.shapes):
+            if s.shape_type == "mask" and s.label == label:
+                return s
+        return None
+
+    def same_as(self, other: ImageAnnotation) -> bool:
+        return (
+            len(self.shapes) == len(other.shapes)
+            and all(a.same_as(b) for a, b in zip(self.shapes, other.shapes))
+            and (self.width, self.height, self.flags, self.extra, self.state)
+            == (other.width, other.height, other.flags, other.extra, other.state)
+        )
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_dirty(self, value: bool = True) -> None:
+        if value != self._dirty:
+            self._dirty = value
+            self.modified.emit(value)
+
+    # -- low-level mutators (used by edits) ------------------------------------------------
+    def insert_shapes(self, shapes: list[Shape], indices: list[int] | None = None) -> None:
+        if indices is None:
+            self.shapes.extend(shapes)
+        else:
+            for i, s in sorted(zip(indices, shapes), key=lambda t: t[0]):
+                self.shapes.insert(i, s)
+        self.shapes_inserted.emit(list(shapes))
+
+    def remove_shapes(self, shapes: list[Shape]) -> list[int]:
+        """Removes ``shapes``; returns their former indices (for re-insertion)."""
+        indices = [self.index_of(s) for s in shapes]
+        for i in sorted(indices, reverse=True):
+            del self.shapes[i]
+        self.shapes_removed.emit(list(shapes))
+        return indices
+
+    def reorder(self, order: list[Shape]) -> None:
+        if sorted(s.uid for s in order) != sorted(s.uid for s in self.shapes):
+            raise ValueError("reorder must be a permutation of the current shapes")
+        self.shapes[:] = order
+        self.order_changed.emit()
+
+    def notify_changed(self, shapes: list[Shape]) -> None:
+        self.shapes_changed.emit(list(shapes))
+
+
+@dataclass
+class ImageEntry:
+    """One image of the project folder and where its annotation lives."""
+
+    image_path: Path            # absolute path of the image (may not exist for imageData-only JSON)
+    annotation_path: Path       # absolute path of the labelme JSON sidecar
+    state: str = UNLABELLED
+    error: str | None = None    # message naming the file and the problem, if it failed to load
+
+    @property
+    def key(self) -> str:
+        return str(self.annotation_path)
+
+
+class Project:
+    """A folder of images, their annotations (loaded lazily) and the class list."""
+
+    classes_changed = Signal()
+    image_state_changed = Signal(str, str)   # (entry key, new state)
+    images_changed = Signal()                # entries list replaced
+
+    def __init__(self, root: str | Path | None = None, output_dir: str | Path | None = None) -> None:
+        self.root = Path(root) if root else None
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.entries: list[ImageEntry] = []
+        self.classes: list[LabelClass] = []
+        self.has_ignore_class = False   # labels.txt listed __ignore__
+        self.annotations: dict[str, ImageAnnotation] = {}  # loaded, keyed by entry key
+
+    # -- classes ---------------------------------------------------------------------------
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    def get_class(self, name: str) -> LabelClass | None:
+        return next((c for c in self.classes if c.name == name), None)
+
+    def ensure_class(self, name: str) -> LabelClass:
+        """Returns class ``name``, creating it with a palette colour if it is new."""
+        cls = self.get_class(name)
+        if cls is None:
+            cls = LabelClass(name, default_color(len(self.classes)))
+            self.classes.append(cls)
+            self.classes_changed.emit()
+        return cls
+
+    # -- images ----------------------------------------------------------------------------
+    def entry(self, key: str) -> ImageEntry:
+        for e in self.entries:
+            if e.key == key:
+                return e
+        raise KeyError(key)
+
+    def annotation(self, key: str) -> ImageAnnotation:
+        """The loaded annotation for ``key`` (see :mod:`segstudio.core.project_io` to load)."""
+        return self.annotations[key]
+
+    def set_state(self, key: str, state: str) -> None:
+        entry = self.entry(key)
+        ann = self.annotations.get(key)
+        if ann is not None:
+            ann.state = state
+        if entry.state != state:
+            entry.state = state
+            self.image_state_changed.emit(key, state)

@@ -1,0 +1,117 @@
+"""Shapes ↔ label maps with labelme's semantics — the one rasteriser used by export, training,
+evaluation and pre-annotation.
+
+* a polygon is filled including its outline; later shapes paint over earlier ones;
+* instances are grouped by ``(label, group_id)`` (a shape without group id is its own instance);
+* ``__ignore__`` → ``ignore_value`` (255 in class PNGs), ``_background_`` → 0.
+
+Pure: numpy + geometry. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from segstudio.core.geometry import mask_to_regions, shape_footprint
+from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, Shape
+
+IGNORE_VALUE = 255
+
+
+def class_value_map(class_names: Sequence[str], ignore_value: int = IGNORE_VALUE) -> dict[str, int]:
+    """labelme's convention: ``_background_`` = 0, then the classes in order; ``__ignore__`` → ignore.
+
+    ``class_names`` may or may not contain ``_background_`` / ``__ignore__`` (labels.txt style).
+    """
+    names = [n for n in class_names if n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
+    out = {BACKGROUND_LABEL: 0, IGNORE_LABEL: ignore_value}
+    for i, n in enumerate(names, start=1):
+        out[n] = i
+    return out
+
+
+def shape_mask(shape: Shape, height: int, width: int) -> np.ndarray:
+    """Full-image boolean mask of ``shape``."""
+    out = np.zeros((height, width), dtype=bool)
+    fp = shape_footprint(shape.points, shape.shape_type, height, width, shape.mask)
+    if fp is not None:
+        (y0, y1, x0, x1), patch = fp
+        out[y0:y1, x0:x1] = patch
+    return out
+
+
+def shapes_to_label(shapes: Iterable[Shape], height: int, width: int, value_of: dict[str, int],
+                    unknown: str = "error", dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
+    """Class map and instance map (0 = none, 1.. in order of first appearance).
+
+    ``value_of`` maps label → class value (see :func:`class_value_map`). A label not in it
+    raises ``KeyError`` (``unknown="error"``) or is skipped (``unknown="skip"``).
+    """
+    cls = np.zeros((height, width), dtype=dtype)
+    ins = np.zeros((height, width), dtype=np.int32)
+    instances: list[tuple[str, object]] = []
+    for s in shapes:
+        if s.label not in value_of:
+            if unknown == "skip":
+                continue
+            raise KeyError(f"label {s.label!r} is not in the class list")
+        fp = shape_footprint(s.points, s.shape_type, height, width, s.mask)
+        key = (s.label, s.group_id if s.group_id is not None else ("uid", s.uid))
+        if key not in instances:
+            instances.append(key)
+        if fp is None:
+            continue
+        (y0, y1, x0, x1), patch = fp
+        cls[y0:y1, x0:x1][patch] = value_of[s.label]
+        ins[y0:y1, x0:x1][patch] = instances.index(key) + 1
+    return cls, ins
+
+
+def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", tolerance: float = 1.0,
+                   min_area: float = 0.0, group_id: int | None = None,
+                   description: str = "") -> list[Shape]:
+    """Editable shapes for a boolean mask.
+
+    ``mode="polygon"``: one polygon per connected component; a component with holes becomes a
+    mask shape so the holes survive exactly (a polygon cannot carry holes in labelme's format).
+    ``mode="mask"``: one mask shape holding every component at least ``min_area`` large.
+    """
+    regions = mask_to_regions(mask, tolerance=tolerance, min_area=min_area, keep_hole_masks=True)
+    if mode == "mask":
+        if not regions:
+            return []
+        keep = np.zeros(mask.shape, dtype=bool)
+        if min_area > 0:
+            for r in regions:
+                if r.mask is not None:
+                    keep |= r.mask
+                else:
+                    keep |= shape_mask(Shape(label, r.outer, "polygon"), *mask.shape) & mask.astype(bool)
+        else:
+            keep = mask.astype(bool).copy()
+        return [Shape(label, np.zeros((0, 2)), "mask", group_id, description, mask=keep)]
+    if mode != "polygon":
+        raise ValueError(f"unknown conversion mode {mode!r} (polygon or mask)")
+    shapes: list[Shape] = []
+    for r in regions:
+        if r.holes and r.mask is not None:
+            shapes.append(Shape(label, np.zeros((0, 2)), "mask", group_id, description, mask=r.mask))
+        elif len(r.outer) >= 3:
+            shapes.append(Shape(label, r.outer, "polygon", group_id, description))
+    return shapes
+
+
+def label_map_to_shapes(label_map: np.ndarray, class_names: Sequence[str], mode: str = "polygon",
+                        tolerance: float = 1.0, min_area: float = 0.0,
+                        skip_values: Iterable[int] = (0,)) -> list[Shape]:
+    """Shapes for every class value in ``label_map`` (value v → ``class_names[v]``)."""
+    skip = set(skip_values)
+    shapes: list[Shape] = []
+    for v in np.unique(label_map):
+        v = int(v)
+        if v in skip or v >= len(class_names):
+            continue
+        shapes += mask_to_shapes(label_map == v, class_names[v], mode, tolerance, min_area)
+    return shapes

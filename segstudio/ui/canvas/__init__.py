@@ -1,0 +1,1 @@
+"""segstudio.ui.canvas"""
