@@ -35,21 +35,50 @@ def _touch(project: Project, key: str) -> ImageAnnotation:
     return ann
 
 
+def _add_missing_classes(project: Project, names: list[str], remembered: list[LabelClass]) -> list[LabelClass]:
+    """Creates the classes among ``names`` that do not exist yet (re-using the objects created
+    by an earlier apply, so redo restores the same colours); returns those created."""
+    created: list[LabelClass] = []
+    for name in dict.fromkeys(names):
+        if project.get_class(name) is None:
+            prev = next((c for c in remembered if c.name == name), None)
+            if prev is None:
+                created.append(project.ensure_class(name))
+            else:
+                project.classes.append(prev)
+                created.append(prev)
+    if any(c in remembered for c in created):
+        project.classes_changed.emit()
+    return created
+
+
+def _remove_created_classes(project: Project, created: list[LabelClass]) -> None:
+    """Undoes :func:`_add_missing_classes`, so apply → revert leaves the class list as it was."""
+    removed = False
+    for c in created:
+        if c in project.classes:
+            project.classes.remove(c)
+            removed = True
+    if removed:
+        project.classes_changed.emit()
+
+
 @dataclass
 class AddShapes:
     key: str
     shapes: list[Shape]
     indices: list[int] | None = None   # None → append
     text: str = "Add shape"
+    _created: list[LabelClass] = field(default_factory=list)
 
     def apply(self, project: Project) -> None:
         ann = _touch(project, self.key)
-        for s in self.shapes:
-            project.ensure_class(s.label)
+        self._created = _add_missing_classes(project, [s.label for s in self.shapes], self._created)
         ann.insert_shapes(self.shapes, self.indices)
 
     def revert(self, project: Project) -> None:
         _touch(project, self.key).remove_shapes(self.shapes)
+        _remove_created_classes(project, self._created)
 
     @property
     def nbytes(self) -> int:
@@ -114,12 +143,13 @@ class SetShapeAttributes:
     new: dict   # attribute name → new value, applied to every shape
     text: str = "Change shape"
     _old: list[dict] = field(default_factory=list)
+    _created: list[LabelClass] = field(default_factory=list)
 
     def apply(self, project: Project) -> None:
         ann = _touch(project, self.key)
         self._old = [{k: getattr(s, k) for k in self.new} for s in self.shapes]
         if "label" in self.new:
-            project.ensure_class(self.new["label"])
+            self._created = _add_missing_classes(project, [self.new["label"]], self._created)
         for s in self.shapes:
             for k, v in self.new.items():
                 setattr(s, k, v)
@@ -131,6 +161,7 @@ class SetShapeAttributes:
             for k, v in old.items():
                 setattr(s, k, v)
         ann.notify_changed(self.shapes)
+        _remove_created_classes(project, self._created)
 
     @property
     def nbytes(self) -> int:
@@ -220,6 +251,31 @@ class PaintMask:
     @property
     def nbytes(self) -> int:
         return int(self.old.nbytes + self.new.nbytes)
+
+
+def MoveMask(key: str, shape: Shape, dx: int, dy: int, text: str = "Move mask") -> PaintMask | None:
+    """Translates a mask shape by whole pixels as a bbox patch (union of old and new extents).
+
+    Pixels pushed past the image border are lost (like moving a polygon off-image is clamped by
+    the tool). None if nothing changes.
+    """
+    assert shape.mask is not None
+    m = shape.mask
+    h, w = m.shape
+    ys, xs = np.nonzero(m)
+    dx, dy = int(round(dx)), int(round(dy))
+    if len(ys) == 0 or (dx == 0 and dy == 0):
+        return None
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    ny0, ny1, nx0, nx1 = max(0, y0 + dy), min(h, y1 + dy), max(0, x0 + dx), min(w, x1 + dx)
+    uy0, uy1, ux0, ux1 = min(y0, ny0), max(y1, ny1), min(x0, nx0), max(x1, nx1)
+    old = m[uy0:uy1, ux0:ux1].copy()
+    new = old.copy()
+    new[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0] = False
+    if ny1 > ny0 and nx1 > nx0:
+        src = m[ny0 - dy:ny1 - dy, nx0 - dx:nx1 - dx]
+        new[ny0 - uy0:ny1 - uy0, nx0 - ux0:nx1 - ux0] |= src
+    return PaintMask(key, shape, (uy0, uy1, ux0, ux1), old, new, text)
 
 
 @dataclass

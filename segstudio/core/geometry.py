@@ -121,9 +121,10 @@ class Region:
 
 def simplify(points: np.ndarray, tolerance: float, closed: bool = True) -> np.ndarray:
     """Douglas–Peucker simplification (OpenCV); ``tolerance`` in pixels, 0 = unchanged."""
+    if tolerance <= 0 or len(points) < 4:
+        # unchanged means unchanged: no round trip through float32
+        return np.array(points, dtype=np.float64).reshape(-1, 2)
     pts = np.asarray(points, dtype=np.float32).reshape(-1, 1, 2)
-    if tolerance <= 0 or len(pts) < 4:
-        return pts.reshape(-1, 2).astype(np.float64)
     out = cv2.approxPolyDP(pts, float(tolerance), closed).reshape(-1, 2).astype(np.float64)
     return out if len(out) >= 3 else pts.reshape(-1, 2).astype(np.float64)
 
@@ -154,6 +155,9 @@ def mask_to_regions(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 
             holes.append(contours[j].reshape(-1, 2).astype(np.float64))
             j = hierarchy[j][0]
         outer = c.reshape(-1, 2).astype(np.float64)
+        if len(outer) < 3:
+            # a 1- or 2-pixel component: a degenerate ring that still rasterises to its pixels
+            outer = outer[[0, len(outer) - 1, 0]]
         cid = labels[int(outer[0, 1]), int(outer[0, 0])]   # component of the first contour pixel
         area = float(stats[cid, cv2.CC_STAT_AREA])
         if area < min_area:

@@ -53,6 +53,14 @@ class History:
     def redo_text(self) -> str:
         return self._edits[self._index].text if self.can_redo() else ""
 
+    def undo_edit(self) -> Edit | None:
+        """The edit :meth:`undo` would revert (None if nothing to undo)."""
+        return self._edits[self._index - 1] if self.can_undo() else None
+
+    def redo_edit(self) -> Edit | None:
+        """The edit :meth:`redo` would apply (None if nothing to redo)."""
+        return self._edits[self._index] if self.can_redo() else None
+
     @property
     def nbytes(self) -> int:
         return sum(int(e.nbytes) for e in self._edits)

@@ -1,0 +1,85 @@
+"""Small helpers shared by the algorithm families: channel picking, hole filling, labelling.
+
+Pure: numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+CHANNELS = ("luminance", "red", "green", "blue", "hue", "saturation", "value", "lab_l", "lab_a", "lab_b")
+
+
+def channel(image_rgb8: np.ndarray, name: str) -> np.ndarray:
+    """One uint8 channel of an RGB image: luminance (ITU-R 601), R/G/B, HSV or Lab planes."""
+    if name == "luminance":
+        return cv2.cvtColor(image_rgb8, cv2.COLOR_RGB2GRAY)
+    if name in ("red", "green", "blue"):
+        return np.ascontiguousarray(image_rgb8[:, :, ("red", "green", "blue").index(name)])
+    if name in ("hue", "saturation", "value"):
+        hsv = cv2.cvtColor(image_rgb8, cv2.COLOR_RGB2HSV_FULL)
+        return np.ascontiguousarray(hsv[:, :, ("hue", "saturation", "value").index(name)])
+    if name in ("lab_l", "lab_a", "lab_b"):
+        lab = cv2.cvtColor(image_rgb8, cv2.COLOR_RGB2LAB)
+        return np.ascontiguousarray(lab[:, :, ("lab_l", "lab_a", "lab_b").index(name)])
+    raise ValueError(f"unknown channel {name!r}")
+
+
+def smooth(gray: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur (sigma in pixels; 0 = none)."""
+    if sigma <= 0:
+        return gray
+    return cv2.GaussianBlur(gray, (0, 0), sigma)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region not connected to the image border filled."""
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    h, w = m.shape
+    padded = np.zeros((h + 2, w + 2), np.uint8)
+    padded[1:-1, 1:-1] = m
+    flood = padded.copy()
+    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    holes = flood[1:-1, 1:-1] == 0
+    return m.astype(bool) | holes
+
+
+def label_components(mask: np.ndarray, min_area: int = 0, connectivity: int = 8) -> np.ndarray:
+    """Connected components of a boolean mask as an int32 map 1..n (small ones dropped)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        np.ascontiguousarray(mask, dtype=np.uint8), connectivity=connectivity, ltype=cv2.CV_32S)
+    if min_area <= 1 or n <= 1:
+        return labels
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    lut = np.zeros(n, np.int32)
+    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return lut[labels]
+
+
+def relabel_by_size(labels: np.ndarray, drop_largest: bool) -> np.ndarray:
+    """Renumbers values 0..k-1 of ``labels`` to 1..k by decreasing pixel count (deterministic);
+    with ``drop_largest`` the largest becomes 0 (background)."""
+    counts = np.bincount(labels.ravel())
+    order = np.argsort(-counts, kind="stable")
+    lut = np.zeros(len(counts), np.int32)
+    lut[order] = np.arange(1, len(counts) + 1, dtype=np.int32)
+    if drop_largest:
+        lut -= 1
+    lut[counts == 0] = 0
+    return lut[labels]
+
+
+def max_side_scale(height: int, width: int, max_side: int) -> float:
+    """Scale factor (≤ 1) so that the longer side is at most ``max_side`` (0 = no limit)."""
+    if max_side <= 0:
+        return 1.0
+    return min(1.0, max_side / max(height, width))
+
+
+def resize_labels(labels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of an integer label map."""
+    if labels.shape == (height, width):
+        return labels
+    return cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)

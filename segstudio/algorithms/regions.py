@@ -1,0 +1,149 @@
+"""Region tools: magic wand (flood fill with a colour tolerance) and intelligent scissors.
+
+The magic wand grows a region from the clicked pixel(s) over neighbours whose colour is within
+``tolerance`` of the seed (per channel), or selects every such pixel with ``contiguous=False``.
+Intelligent scissors (OpenCV's IntelligentScissorsMB live-wire) follow image edges between
+consecutive clicks; the closed outline is filled. :class:`LiveWire` is the incremental form the
+canvas tool uses while the pointer moves. Pure: numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segstudio.algorithms.common import fill_holes
+from segstudio.algorithms.params import param
+from segstudio.algorithms.registry import Prompt, register
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MagicWandParams:
+    tolerance: float = param(32.0, "Tolerance", "Largest per-channel colour difference to the seed.",
+                             min=0, max=255, step=1)
+    connectivity: int = param(8, "Connectivity", "Neighbours a region grows through.", choices=(4, 8))
+    contiguous: bool = param(True, "Contiguous", "Only pixels connected to the seed; off = every "
+                             "pixel of similar colour.")
+    blur_sigma: float = param(0.0, "Blur σ", "Blur before filling (px); helps on noise.", min=0, max=20, step=0.5)
+    fill_holes: bool = param(False, "Fill holes", "Fill holes inside the region.")
+
+
+@dataclass(frozen=True)
+class ScissorsParams:
+    edge_feature: str = param("zero_crossing", "Edge feature", "Edges the wire snaps to.",
+                              choices=("zero_crossing", "canny"))
+    canny_low: float = param(32.0, "Canny low", "Canny low threshold (edge feature canny).", min=0, max=1000, step=1)
+    canny_high: float = param(100.0, "Canny high", "Canny high threshold (edge feature canny).",
+                              min=0, max=1000, step=1)
+    gradient_limit: float = param(150.0, "Gradient limit", "Gradient magnitudes above this count the same "
+                                  "(0 = no limit).", min=0, max=1000, step=10)
+    weight_edge: float = param(0.43, "Edge weight", "Weight of the edge feature.", min=0, max=1, step=0.01)
+    weight_direction: float = param(0.14, "Direction weight", "Weight of the gradient direction.",
+                                    min=0, max=1, step=0.01)
+    weight_magnitude: float = param(0.43, "Magnitude weight", "Weight of the gradient magnitude.",
+                                    min=0, max=1, step=0.01)
+
+    def check(self) -> str | None:
+        if self.weight_edge + self.weight_direction + self.weight_magnitude <= 0:
+            return "the three weights must not all be 0"
+        return None
+
+
+def wand_mask(image: np.ndarray, seeds: list[tuple[float, float]], params: MagicWandParams) -> np.ndarray:
+    """Boolean region of the magic wand for ``seeds`` (union over seeds)."""
+    h, w = image.shape[:2]
+    src = image if params.blur_sigma <= 0 else cv2.GaussianBlur(image, (0, 0), params.blur_sigma)
+    src = np.ascontiguousarray(src)
+    out = np.zeros((h, w), bool)
+    tol = (float(params.tolerance),) * 3
+    for x, y in seeds:
+        xi, yi = int(round(x)), int(round(y))
+        if not (0 <= xi < w and 0 <= yi < h):
+            continue
+        if params.contiguous:
+            m = np.zeros((h + 2, w + 2), np.uint8)
+            flags = params.connectivity | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+            cv2.floodFill(src, m, (xi, yi), 0, tol, tol, flags)
+            out |= m[1:-1, 1:-1].astype(bool)
+        else:
+            diff = np.abs(src.astype(np.int16) - src[yi, xi].astype(np.int16)).max(axis=2)
+            out |= diff <= params.tolerance
+    return fill_holes(out) if params.fill_holes else out
+
+
+@register("magic_wand", MagicWandParams, "Magic wand", "regions", needs="seed")
+def magic_wand(image: np.ndarray, prompt: Prompt, params: MagicWandParams) -> np.ndarray:
+    """Flood fill from the clicked pixel(s) within a colour tolerance."""
+    return wand_mask(image, list(prompt.fg_points), params).astype(np.int32)
+
+
+class LiveWire:
+    """Incremental intelligent scissors on one image: anchor, then paths to the pointer."""
+
+    def __init__(self, image: np.ndarray, params: ScissorsParams | None = None) -> None:
+        p = params or ScissorsParams()
+        self._tool = cv2.segmentation.IntelligentScissorsMB()
+        if p.edge_feature == "canny":
+            self._tool.setEdgeFeatureCannyParameters(p.canny_low, p.canny_high)
+        else:
+            self._tool.setEdgeFeatureZeroCrossingParameters()
+        self._tool.setGradientMagnitudeMaxLimit(p.gradient_limit)
+        self._tool.setWeights(p.weight_edge, p.weight_direction, p.weight_magnitude)
+        # a ±1 deterministic dither: on perfectly flat areas OpenCV's cost map has ties that can
+        # make getContour fail with "contour loop detected"
+        dither = np.random.default_rng(0).integers(-1, 2, image.shape, dtype=np.int16)
+        src = np.clip(image.astype(np.int16) + dither, 0, 255).astype(np.uint8)
+        self._tool.applyImage(np.ascontiguousarray(src[:, :, ::-1]))
+        self.height, self.width = image.shape[:2]
+        self.anchor: tuple[int, int] | None = None
+
+    def _clip(self, x: float, y: float) -> tuple[int, int]:
+        return (min(self.width - 1, max(0, int(round(x)))), min(self.height - 1, max(0, int(round(y)))))
+
+    def set_anchor(self, x: float, y: float) -> None:
+        """Builds the cost map from (x, y) — each later :meth:`path_to` is then cheap."""
+        self.anchor = self._clip(x, y)
+        self._tool.buildMap(self.anchor)
+
+    def path_to(self, x: float, y: float) -> np.ndarray:
+        """(N, 2) int (x, y) path along edges from the anchor to (x, y), anchor first."""
+        if self.anchor is None:
+            raise RuntimeError("set_anchor first")
+        target = self._clip(x, y)
+        try:
+            c = np.asarray(self._tool.getContour(target), dtype=np.int32).reshape(-1, 2)
+        except cv2.error as exc:   # rare OpenCV failure: fall back to a straight segment
+            log.debug("live wire failed (%s); straight segment instead", exc)
+            c = np.empty((0, 2), np.int32)
+        if len(c) == 0:
+            return np.array([self.anchor, target], np.int32)
+        if tuple(c[0]) != self.anchor and tuple(c[-1]) == self.anchor:
+            c = c[::-1]
+        return c
+
+
+def scissors_outline(image: np.ndarray, anchors: list[tuple[float, float]],
+                     params: ScissorsParams) -> np.ndarray:
+    """The closed live-wire outline through ``anchors`` (in order), as (N, 2) int points."""
+    wire = LiveWire(image, params)
+    parts = []
+    pts = list(anchors) + [anchors[0]]
+    for a, b in zip(pts[:-1], pts[1:]):
+        wire.set_anchor(*a)
+        parts.append(wire.path_to(*b)[:-1])
+    return np.concatenate(parts, axis=0)
+
+
+@register("intelligent_scissors", ScissorsParams, "Intelligent scissors", "regions", needs="anchors")
+def intelligent_scissors(image: np.ndarray, prompt: Prompt, params: ScissorsParams) -> np.ndarray:
+    """Fills the outline traced along edges through the clicks (live-wire)."""
+    outline = scissors_outline(image, list(prompt.fg_points), params)
+    out = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(out, [outline.reshape(-1, 1, 2)], 1)
+    cv2.polylines(out, [outline.reshape(-1, 1, 2)], True, 1)
+    return out.astype(np.int32)

@@ -1,0 +1,209 @@
+"""The algorithm registry: one signature for every classical segmentation method.
+
+``fn(image_rgb8, prompt, params) -> label map`` where ``image_rgb8`` is HxWx3 uint8 (never
+modified), ``prompt`` a :class:`Prompt` (box, clicks, scribbles, region of interest) and
+``params`` the method's frozen params dataclass (see :mod:`segstudio.algorithms.params`). The
+label map is HxW int32: 0 = background, 1..n = regions (instances) or classes, as the spec's
+``output`` says. :func:`run_method` validates the parameters and prompt, crops to the ROI and
+pastes the result back, so methods only ever see the region they work on.
+
+Pure: numpy + the family modules (OpenCV, scikit-image, PyMaxflow). No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from segstudio.algorithms.params import ParamError, ParamInfo, describe, make_params, validate
+
+FAMILIES = ("threshold", "edges", "watershed", "clustering", "graphcut", "regions")
+
+#: what a method needs from the prompt
+NEEDS = {
+    "none": "nothing",
+    "box": "a box",
+    "seed": "a click (foreground point)",
+    "scribbles": "foreground and background scribbles or clicks",
+    "box_or_scribbles": "a box or foreground and background scribbles",
+    "anchors": "at least 3 clicks along the outline",
+}
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Prompt:
+    """What the user gave besides the image, in image pixel coordinates.
+
+    ``box`` and ``roi`` are ``(x0, y0, x1, y1)`` (x1/y1 exclusive for the ROI); points are
+    ``(x, y)``; scribbles are full-image boolean masks (None = none).
+    """
+
+    box: Box | None = None
+    fg_points: list[tuple[float, float]] = field(default_factory=list)
+    bg_points: list[tuple[float, float]] = field(default_factory=list)
+    fg_scribble: np.ndarray | None = None
+    bg_scribble: np.ndarray | None = None
+    roi: Box | None = None
+
+    def has_fg(self) -> bool:
+        return bool(self.fg_points) or (self.fg_scribble is not None and bool(self.fg_scribble.any()))
+
+    def has_bg(self) -> bool:
+        return bool(self.bg_points) or (self.bg_scribble is not None and bool(self.bg_scribble.any()))
+
+    def seed_masks(self, height: int, width: int, radius: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """(fg, bg) boolean masks: scribbles plus a small disk at each click."""
+        out = []
+        for pts, scr in ((self.fg_points, self.fg_scribble), (self.bg_points, self.bg_scribble)):
+            m = np.zeros((height, width), np.uint8)
+            if scr is not None:
+                m[np.asarray(scr, dtype=bool)[:height, :width]] = 1
+            for x, y in pts:
+                cv2.circle(m, (int(round(x)), int(round(y))), radius, 1, -1)
+            out.append(m.astype(bool))
+        return out[0], out[1]
+
+    def cropped(self, x0: int, y0: int, x1: int, y1: int) -> Prompt:
+        """The prompt in the coordinates of the crop ``[y0:y1, x0:x1]`` (roi dropped)."""
+        def pts(p: list[tuple[float, float]]) -> list[tuple[float, float]]:
+            return [(x - x0, y - y0) for x, y in p]
+
+        def crop(m: np.ndarray | None) -> np.ndarray | None:
+            return None if m is None else np.asarray(m, dtype=bool)[y0:y1, x0:x1]
+
+        box = None
+        if self.box is not None:
+            bx0, by0, bx1, by1 = self.box
+            box = (max(bx0, x0) - x0, max(by0, y0) - y0, min(bx1, x1) - x0, min(by1, y1) - y0)
+        return Prompt(box, pts(self.fg_points), pts(self.bg_points), crop(self.fg_scribble),
+                      crop(self.bg_scribble), None)
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    name: str
+    fn: Callable[[np.ndarray, Prompt, Any], np.ndarray]
+    params_cls: type
+    title: str
+    family: str
+    needs: str = "none"       # a key of NEEDS
+    output: str = "binary"    # binary (0/1) | classes (0..n-1 by value) | regions (instances)
+    description: str = ""
+
+    def params_info(self) -> list[ParamInfo]:
+        return describe(self.params_cls)
+
+    def make_params(self, values: dict[str, Any] | None = None) -> Any:
+        return make_params(self.name, self.params_cls, values)
+
+
+_REGISTRY: dict[str, AlgorithmSpec] = {}
+_loaded = False
+
+
+def register(name: str, params_cls: type, title: str, family: str, needs: str = "none",
+             output: str = "binary", description: str = "") -> Callable:
+    """Decorator registering ``fn(image_rgb8, prompt, params) -> label map`` under ``name``."""
+    if needs not in NEEDS:
+        raise ValueError(f"unknown prompt requirement {needs!r}")
+
+    def deco(fn: Callable) -> Callable:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"algorithm {name!r} is registered twice")
+        doc = description or (fn.__doc__ or "").strip().split("\n")[0]
+        _REGISTRY[name] = AlgorithmSpec(name, fn, params_cls, title, family, needs, output, doc)
+        return fn
+
+    return deco
+
+
+def _load_all() -> None:
+    global _loaded
+    if not _loaded:
+        for fam in FAMILIES:
+            importlib.import_module(f"segstudio.algorithms.{fam}")
+        _loaded = True
+
+
+def list_methods() -> list[AlgorithmSpec]:
+    """Every registered method, by family then registration order."""
+    _load_all()
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return sorted(_REGISTRY.values(), key=lambda s: order.get(s.family, 99))
+
+
+def get_method(name: str) -> AlgorithmSpec:
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ParamError(f"unknown method {name!r} (known: {', '.join(_REGISTRY)})") from None
+
+
+def check_prompt(spec: AlgorithmSpec, prompt: Prompt) -> None:
+    """Raises :class:`ParamError` naming what is missing from the prompt."""
+    ok = {
+        "none": True,
+        "box": prompt.box is not None,
+        "seed": bool(prompt.fg_points),
+        "scribbles": prompt.has_fg() and prompt.has_bg(),
+        "box_or_scribbles": prompt.box is not None or (prompt.has_fg() and prompt.has_bg()),
+        "anchors": len(prompt.fg_points) >= 3,
+    }[spec.needs]
+    if not ok:
+        raise ParamError(f"method {spec.name!r} needs {NEEDS[spec.needs]}")
+    if prompt.box is not None:
+        x0, y0, x1, y1 = prompt.box
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            raise ParamError(f"method {spec.name!r}: the box is empty or inverted: {prompt.box}")
+
+
+def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int, int]:
+    if roi is None:
+        return 0, 0, width, height
+    x0, y0, x1, y1 = (int(round(v)) for v in roi)
+    x0, x1 = max(0, min(x0, x1)), min(width, max(x0, x1))
+    y0, y1 = max(0, min(y0, y1)), min(height, max(y0, y1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ParamError(f"region of interest {roi} is empty or outside the {width}x{height} image")
+    return x0, y0, x1, y1
+
+
+def run_method(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
+               params: Any = None) -> np.ndarray:
+    """Runs method ``name`` (params: dataclass, dict of values, or None = defaults).
+
+    Returns the full-image HxW int32 label map; outside the ROI it is 0.
+    """
+    spec = get_method(name)
+    if params is None or isinstance(params, dict):
+        params = spec.make_params(params)
+    elif not isinstance(params, spec.params_cls):
+        raise ParamError(f"method {name!r}: params must be {spec.params_cls.__name__}, "
+                         f"got {type(params).__name__}")
+    else:
+        validate(name, params)
+    image = np.asarray(image_rgb8)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ParamError(f"method {name!r}: expected an HxWx3 uint8 image, got "
+                         f"{image.shape} {image.dtype}")
+    prompt = prompt or Prompt()
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = _roi_bounds(prompt.roi, h, w)
+    if (x0, y0, x1, y1) == (0, 0, w, h):
+        sub_prompt = dataclasses.replace(prompt, roi=None)
+        check_prompt(spec, sub_prompt)
+        return np.asarray(spec.fn(image, sub_prompt, params), dtype=np.int32)
+    sub_prompt = prompt.cropped(x0, y0, x1, y1)
+    check_prompt(spec, sub_prompt)
+    sub = spec.fn(np.ascontiguousarray(image[y0:y1, x0:x1]), sub_prompt, params)
+    out = np.zeros((h, w), np.int32)
+    out[y0:y1, x0:x1] = sub
+    return out

@@ -1,0 +1,114 @@
+"""Synthetic images with known ground truth, for tests, benchmarks and demos.
+
+Deterministic for a given seed. Pure: numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def two_tone_shapes(height: int = 128, width: int = 128, noise: float = 25.0,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bright ellipses/rectangles on a dark background plus Gaussian noise → (rgb8, gt bool)."""
+    rng = np.random.default_rng(seed)
+    gt = np.zeros((height, width), np.uint8)
+    s = min(height, width)
+    cv2.ellipse(gt, (width // 3, height // 3), (s // 6, s // 9), 30, 0, 360, 1, -1)
+    cv2.rectangle(gt, (width // 2, height // 2), (width // 2 + s // 4, height // 2 + s // 5), 1, -1)
+    cv2.circle(gt, (width // 4, 3 * height // 4), s // 10, 1, -1)
+    base = np.where(gt[..., None] > 0, np.array([200, 180, 160]), np.array([60, 70, 80])).astype(np.float64)
+    img = base + rng.normal(0, noise, base.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), gt.astype(bool)
+
+
+def touching_disks(height: int = 128, width: int = 160, radius: int = 30, noise: float = 10.0,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two overlapping bright disks (centres 1.6 r apart) → (rgb8, instance map 0/1/2)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    cy = height // 2
+    c1, c2 = width // 2 - int(0.8 * radius), width // 2 + int(0.8 * radius)
+    d1 = np.hypot(xx - c1, yy - cy)
+    d2 = np.hypot(xx - c2, yy - cy)
+    inst = np.zeros((height, width), np.int32)
+    inst[(d1 <= radius) & (d1 <= d2)] = 1
+    inst[(d2 <= radius) & (d2 < d1)] = 2
+    img = np.where(inst[..., None] > 0, 210.0, 40.0) + rng.normal(0, noise, (height, width, 3))
+    return np.clip(img, 0, 255).astype(np.uint8), inst
+
+
+def _texture(height: int, width: int, colors: np.ndarray, rng: np.random.Generator, cell: int) -> np.ndarray:
+    """A blotchy texture mixing ``colors`` (K, 3) at cell scale, plus fine noise."""
+    k = len(colors)
+    gh, gw = height // cell + 2, width // cell + 2
+    choice = rng.integers(0, k, (gh, gw))
+    coarse = colors[choice].astype(np.float32)
+    tex = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    tex = tex + rng.normal(0, 18, tex.shape)
+    return tex
+
+
+def textured_object(height: int = 128, width: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray,
+                                                                                   tuple[int, int, int, int]]:
+    """A textured blob (warm colours) on a textured background (cool colours) → (rgb8, gt, box).
+
+    The box is the object's bounding box plus a margin of ~6 % of the image, as a user draws it.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.4, 0.6)
+    ang = np.arctan2(yy - cy, xx - cx)
+    r0 = min(height, width) * rng.uniform(0.22, 0.3)
+    wobble = 1 + 0.18 * np.sin(3 * ang + rng.uniform(0, 6)) + 0.08 * np.sin(5 * ang + rng.uniform(0, 6))
+    gt = np.hypot(xx - cx, yy - cy) <= r0 * wobble
+    cell = max(4, min(height, width) // 16)
+    fg = _texture(height, width, np.array([[190, 100, 60], [210, 150, 80], [150, 70, 60], [125, 135, 115]]), rng, cell)
+    bg = _texture(height, width, np.array([[40, 110, 60], [70, 90, 160], [120, 140, 120]]), rng, cell)
+    img = np.where(gt[..., None], fg, bg)
+    ys, xs = np.nonzero(gt)
+    m = int(0.06 * min(height, width))
+    box = (max(0, xs.min() - m), max(0, ys.min() - m), min(width, xs.max() + 1 + m), min(height, ys.max() + 1 + m))
+    return np.clip(img, 0, 255).astype(np.uint8), gt, box
+
+
+def color_blobs(height: int = 128, width: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three flat-coloured regions (grey background, red disk, blue square) plus noise → (rgb8, class map 0..2)."""
+    rng = np.random.default_rng(seed)
+    cls = np.zeros((height, width), np.int32)
+    s = min(height, width)
+    cv2.circle(cls, (width // 3, height // 3), s // 5, 1, -1)
+    cv2.rectangle(cls, (width // 2, height // 2), (width // 2 + s // 3, height // 2 + s // 3), 2, -1)
+    colors = np.array([[128, 128, 128], [200, 40, 40], [40, 60, 200]], np.float64)
+    img = colors[cls] + rng.normal(0, 10, (height, width, 3))
+    return np.clip(img, 0, 255).astype(np.uint8), cls
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def default_prompt(needs: str, height: int, width: int):
+    """A plausible prompt for a method needing ``needs`` (see registry.NEEDS) on an image of this
+    size: a centred box, a centre click, a centre stroke vs. top/bottom strokes, or 4 anchors."""
+    from segstudio.algorithms.registry import Prompt
+
+    cy, cx = height // 2, width // 2
+    if needs in ("box", "box_or_scribbles"):
+        return Prompt(box=(width * 0.2, height * 0.2, width * 0.8, height * 0.8))
+    if needs == "seed":
+        return Prompt(fg_points=[(cx, cy)])
+    if needs == "scribbles":
+        fg = np.zeros((height, width), bool)
+        fg[cy - 2:cy + 3, max(0, cx - 10):cx + 10] = True
+        bg = np.zeros((height, width), bool)
+        bg[1:3, :] = True
+        bg[-3:-1, :] = True
+        return Prompt(fg_scribble=fg, bg_scribble=bg)
+    if needs == "anchors":
+        r = min(height, width) * 0.3
+        return Prompt(fg_points=[(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)])
+    return Prompt()

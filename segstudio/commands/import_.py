@@ -1,0 +1,65 @@
+"""``segstudio import``: a dataset (labelme, COCO, VOC, mask PNGs, YOLO-seg) → a segstudio
+project (images + labelme JSON sidecars + labels.txt).
+
+The headless twin of File ▸ Import…. May import segstudio.core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from segstudio.core.io.formats.base import FORMATS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("import", help="import a dataset as a project",
+                              description="Read a dataset and write a segstudio project "
+                                          "(images + labelme JSON) into an empty folder.")
+    p.add_argument("--format", "-f", required=True, choices=sorted(FORMATS))
+    p.add_argument("src", help="dataset folder (COCO: the folder or annotations.json)")
+    p.add_argument("out", help="project folder to write")
+    p.add_argument("--mask-mode", choices=("polygon", "mask"), default="polygon",
+                   help="masks become polygons (components with holes stay masks) or mask shapes")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="polygon simplification in pixels (0 = pixel-exact)")
+    p.add_argument("--labels", help="class map: VOC class_names.txt, masks classes.json or names file, "
+                                    "YOLO data.yaml")
+    p.add_argument("--link", action="store_true", help="hard-link images instead of copying")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from segstudio.core.io.formats.base import (
+        DatasetError,
+        ImportOptions,
+        classes_of,
+        import_dataset,
+        write_project,
+    )
+    from segstudio.core.jobs import run_with_tqdm
+
+    options = ImportOptions(mask_mode=args.mask_mode, tolerance=args.tolerance,
+                            images="link" if args.link else "copy")
+    kwargs = {}
+    if args.labels:
+        key = {"voc": "labels", "masks": "class_map", "yolo": "data_yaml", "coco": "annotations"}.get(args.format)
+        if key is None:
+            print(f"error: --labels is not used by the {args.format} format", file=sys.stderr)
+            return 2
+        kwargs[key] = Path(args.labels)
+    disable = args.quiet or None
+    try:
+        images = run_with_tqdm(import_dataset(args.format, args.src, options, **kwargs),
+                               desc=f"read {args.format}", disable=disable)
+        out = run_with_tqdm(write_project(images, args.out, classes_of(images), options.images),
+                            desc="write project", disable=disable)
+    except (DatasetError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    shapes = sum(len(im.annotation.shapes) for im in images)
+    print(f"imported {len(images)} image(s), {shapes} shape(s) into {out}")
+    print(f"classes: {', '.join(classes_of(images))}")
+    return 0

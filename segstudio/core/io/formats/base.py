@@ -1,0 +1,443 @@
+"""The shared driver for dataset export and import: options, the list of images to export,
+the deterministic split, image copying/linking, and the format registry.
+
+Exporters are generator jobs (:mod:`segstudio.core.jobs`) over a list of :class:`ExportItem`
+taken from the in-memory project (unsaved edits included), so the GUI (worker thread) and the
+CLI (tqdm) run the same code. Importers are generator jobs returning :class:`ImportedImage`
+records that :func:`write_project` turns into a segstudio project (images + labelme sidecars).
+
+Pure: stdlib, numpy, PIL and segstudio.core. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import logging
+import os
+import re
+import shutil
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segstudio.core.jobs import Progress
+from segstudio.core.model import (
+    BACKGROUND_LABEL,
+    IGNORE_LABEL,
+    UNLABELLED,
+    ImageAnnotation,
+    Project,
+    Shape,
+)
+from segstudio.core.rasterize import class_value_map, mask_to_shapes
+
+log = logging.getLogger(__name__)
+
+#: format name → module under segstudio.core.io.formats
+FORMATS: dict[str, str] = {"voc": "voc", "coco": "coco", "yolo": "yolo", "masks": "masks",
+                           "labelme": "labelme_fmt"}
+OVERLAP_RULE = "later shapes paint over earlier ones (labelme)"
+SPLITS = ("train", "val", "test")
+IMAGE_MODES = ("copy", "link", "none")
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be read or written; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how (frozen: handed to a worker thread as-is)."""
+
+    classes: tuple[str, ...] | None = None   # None = every class of the project (in order)
+    split: tuple[float, float, float] = (1.0, 0.0, 0.0)   # train / val / test fractions
+    seed: int = 0
+    images: str = "copy"                     # copy | link | none
+    include_unlabelled: bool = False         # images without any annotation file
+    overlap_rule: str = OVERLAP_RULE         # stated in the output; the only rule implemented
+    coco_masks: str = "polygon"              # COCO: polygon (labelme-like) | rle (pixel-exact)
+    colors: dict[str, tuple[int, int, int]] | None = None   # class colours (masks' classes.json)
+
+    def __post_init__(self) -> None:
+        if self.images not in IMAGE_MODES:
+            raise ValueError(f"images must be one of {IMAGE_MODES}, got {self.images!r}")
+        if len(self.split) != 3 or min(self.split) < 0 or sum(self.split) <= 0:
+            raise ValueError(f"split needs three non-negative fractions, got {self.split}")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mask_mode: str = "polygon"    # masks become polygons (holes kept as masks) or mask shapes
+    tolerance: float = 0.0        # polygon simplification in pixels; 0 = pixel-exact
+    images: str = "copy"          # how write_project brings images into the project: copy | link
+
+
+@dataclass
+class ExportItem:
+    """One image to export. ``annotation`` is a snapshot (copied on the GUI thread) or None,
+    in which case the worker reads ``annotation_path`` itself."""
+
+    name: str                    # unique output stem (unicode kept, '/' flattened)
+    image_path: Path
+    annotation: ImageAnnotation | None = None
+    annotation_path: Path | None = None
+
+    def load(self) -> ImageAnnotation:
+        if self.annotation is not None:
+            return self.annotation
+        if self.annotation_path is not None and self.annotation_path.exists():
+            from segstudio.core.io.labelme import read_labelme
+
+            return read_labelme(self.annotation_path)
+        from segstudio.core.io.images import image_size
+
+        w, h = image_size(self.image_path)
+        return ImageAnnotation(self.image_path.name, w, h)
+
+
+@dataclass
+class ImportedImage:
+    """One image read from a dataset: where its pixels are and its annotation."""
+
+    name: str                    # relative output path without extension (may contain '/')
+    annotation: ImageAnnotation
+    image_path: Path | None = None
+    image_bytes: bytes | None = None   # when the dataset embeds the image (labelme imageData)
+    suffix: str = ".png"
+
+
+@dataclass
+class ExportReport:
+    out_dir: Path
+    format: str
+    images: int = 0
+    splits: dict[str, list[str]] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+    skipped_labels: dict[str, int] = field(default_factory=dict)   # label → shapes not exported
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- registry -----------------------------------------------------------------------------------
+def format_module(name: str) -> Any:
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}; choose one of {', '.join(FORMATS)}")
+    return importlib.import_module(f"segstudio.core.io.formats.{FORMATS[name]}")
+
+
+def export_dataset(fmt: str, items: Sequence[ExportItem], out_dir: str | Path,
+                   class_names: Sequence[str], options: ExportOptions = ExportOptions()
+                   ) -> Generator[Progress, None, ExportReport]:
+    """Runs the exporter of ``fmt`` (a job). ``class_names`` is the project's class list."""
+    mod = format_module(fmt)
+    return mod.export(items, Path(out_dir), export_classes(class_names, options), options)
+
+
+def import_dataset(fmt: str, src: str | Path, options: ImportOptions = ImportOptions(),
+                   **kwargs: Any) -> Generator[Progress, None, list[ImportedImage]]:
+    mod = format_module(fmt)
+    if not hasattr(mod, "import_dataset"):
+        raise ValueError(f"format {fmt!r} cannot be imported")
+    return mod.import_dataset(Path(src), options, **kwargs)
+
+
+# -- items from a project -------------------------------------------------------------------------
+def safe_name(rel: str) -> str:
+    """Output stem for an image's relative path: folders flattened with '__', unicode kept."""
+    stem = str(Path(rel).with_suffix("")).replace("\\", "/")
+    stem = stem.replace("/", "__")
+    return re.sub(r'[<>:"|?*\x00-\x1f]', "_", stem) or "image"
+
+
+def items_from_project(project: Project, include_unlabelled: bool = False) -> list[ExportItem]:
+    """Export items for every image of ``project``; call on the GUI thread.
+
+    Loaded annotations (possibly with unsaved edits) are snapshotted with deep copies; the rest
+    are read from disk by the worker. Entries that failed to load are skipped with a warning.
+    """
+    items: list[ExportItem] = []
+    used: set[str] = set()
+    for e in project.entries:
+        if e.error:
+            log.warning("skipping %s: %s", e.image_path, e.error)
+            continue
+        ann = project.annotations.get(e.key)
+        has_json = e.annotation_path.exists()
+        if ann is None and not has_json and not include_unlabelled:
+            continue
+        if ann is not None and not has_json and not ann.shapes and e.state == UNLABELLED \
+                and not include_unlabelled:
+            continue
+        root = project.root or e.image_path.parent
+        try:
+            rel = os.path.relpath(e.image_path, root)
+        except ValueError:   # another drive on Windows
+            rel = e.image_path.name
+        name = unique_name(safe_name(rel), used)
+        items.append(ExportItem(name, e.image_path, snapshot(ann) if ann is not None else None,
+                                e.annotation_path))
+    return items
+
+
+def unique_name(name: str, used: set[str]) -> str:
+    cand, i = name, 2
+    while cand.lower() in used:
+        cand, i = f"{name}_{i}", i + 1
+    used.add(cand.lower())
+    return cand
+
+
+def snapshot(ann: ImageAnnotation) -> ImageAnnotation:
+    """A frozen copy for a worker (shapes deep-copied, uids kept so instances group the same)."""
+    return ImageAnnotation(ann.image_path, ann.width, ann.height,
+                           [s.copy(new_uid=False) for s in ann.shapes], dict(ann.flags),
+                           ann.image_data, dict(ann.extra), ann.version, ann.state)
+
+
+def export_classes(class_names: Sequence[str], options: ExportOptions) -> list[str]:
+    """The classes to export, without ``__ignore__``/``_background_`` (they are implicit)."""
+    names = [n for n in class_names if n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
+    if options.classes is not None:
+        wanted = [n for n in options.classes if n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
+        missing = [n for n in wanted if n not in names]
+        names = [n for n in wanted if n in names] + missing
+    return names
+
+
+def value_map(classes: Sequence[str]) -> dict[str, int]:
+    return class_value_map(list(classes))
+
+
+def count_skipped(report: ExportReport, shapes: Iterable[Shape], values: dict[str, int]) -> None:
+    for s in shapes:
+        if s.label not in values:
+            report.skipped_labels[s.label] = report.skipped_labels.get(s.label, 0) + 1
+
+
+# -- split --------------------------------------------------------------------------------------
+def assign_splits(names: Sequence[str], fractions: Sequence[float], seed: int) -> dict[str, str]:
+    """Deterministic train/val/test assignment: names are ordered by a seeded hash and cut at
+    the requested fractions (so the same names and seed always give the same split, and a
+    name's hash does not depend on the other names)."""
+    total = float(sum(fractions))
+    fr = [f / total for f in fractions]
+    order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}\0{n}".encode()).hexdigest())
+    n = len(order)
+    n_train = round(n * fr[0])
+    n_val = round(n * (fr[0] + fr[1])) - n_train
+    out: dict[str, str] = {}
+    for i, name in enumerate(order):
+        out[name] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    return out
+
+
+# -- images -------------------------------------------------------------------------------------
+def place_image(item: ExportItem, ann: ImageAnnotation, dest_no_suffix: Path, mode: str,
+                jpeg: bool = False) -> Path | None:
+    """Copies or links the image of ``item`` to ``dest_no_suffix`` + its suffix; returns the path.
+
+    ``jpeg=True`` (VOC's JPEGImages) re-encodes other formats as JPEG when copying. Images
+    only embedded in the JSON (imageData) are decoded. ``mode="none"`` places nothing.
+    """
+    if mode == "none":
+        return None
+    src = item.image_path
+    suffix = src.suffix.lower() or ".png"
+    dest_no_suffix.parent.mkdir(parents=True, exist_ok=True)
+    if not src.exists():
+        if not ann.image_data:
+            raise DatasetError(f"{src}: image file not found and no imageData in the annotation")
+        data = base64.b64decode(ann.image_data)
+        from segstudio.core.io.images import decode_image_bytes
+
+        arr = decode_image_bytes(data, str(src))
+        dest = dest_no_suffix.with_suffix(".jpg" if jpeg else ".png")
+        _save_array(arr, dest)
+        return dest
+    if jpeg and suffix not in (".jpg", ".jpeg"):
+        if mode == "copy":
+            from segstudio.core.io.images import load_image, to_rgb8
+
+            dest = dest_no_suffix.with_suffix(".jpg")
+            _save_array(to_rgb8(load_image(src)), dest)
+            return dest
+    dest = dest_no_suffix.with_suffix(".jpg" if suffix == ".jpeg" else suffix)
+    if dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if mode == "link":
+        try:
+            os.link(src, dest)          # a hard link: no copy, survives moving the dataset
+        except OSError:
+            try:
+                os.symlink(os.path.abspath(src), dest)
+            except OSError:
+                log.warning("cannot link %s, copying it", src)
+                shutil.copyfile(src, dest)
+    else:
+        shutil.copyfile(src, dest)
+    return dest
+
+
+def _save_array(arr: np.ndarray, dest: Path) -> None:
+    from PIL import Image
+
+    im = Image.fromarray(arr)
+    if dest.suffix.lower() in (".jpg", ".jpeg"):
+        im.convert("RGB").save(dest, quality=95)
+    else:
+        im.save(dest)
+
+
+# -- import helpers -----------------------------------------------------------------------------
+def drop_collinear(points: np.ndarray) -> np.ndarray:
+    """Removes vertices lying on the straight line through their neighbours (an exact reduction:
+    the filled polygon keeps the same pixels)."""
+    p = np.asarray(points, dtype=np.float64)
+    if len(p) < 4:
+        return p
+    prev, nxt = np.roll(p, 1, axis=0), np.roll(p, -1, axis=0)
+    cross = (p[:, 0] - prev[:, 0]) * (nxt[:, 1] - p[:, 1]) - (p[:, 1] - prev[:, 1]) * (nxt[:, 0] - p[:, 0])
+    dot = (p[:, 0] - prev[:, 0]) * (nxt[:, 0] - p[:, 0]) + (p[:, 1] - prev[:, 1]) * (nxt[:, 1] - p[:, 1])
+    keep = ~((np.abs(cross) < 1e-9) & (dot > 0))
+    return p[keep] if keep.sum() >= 3 else p
+
+
+def shapes_from_mask(mask: np.ndarray, label: str, options: ImportOptions,
+                     group_id: int | None = None) -> list[Shape]:
+    """Editable shapes for one class/instance mask (see :func:`core.rasterize.mask_to_shapes`)."""
+    shapes = mask_to_shapes(mask, label, options.mask_mode, options.tolerance, group_id=group_id)
+    for s in shapes:
+        if s.shape_type == "polygon" and options.tolerance <= 0:
+            s.points = drop_collinear(s.points)
+    return shapes
+
+
+def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: ImportOptions,
+                         ins_map: np.ndarray | None = None, ignore_value: int = 255) -> list[Shape]:
+    """Shapes for a class map (value v → ``names[v]``; ``ignore_value`` → ``__ignore__``), one
+    group per instance when an instance map is given. Ignore shapes come last."""
+    shapes: list[Shape] = []
+    present = [int(v) for v in np.unique(cls_map) if v not in (0, ignore_value)]
+    for v in present:
+        if v >= len(names):
+            raise DatasetError(f"class value {v} has no name (only {len(names)} classes known)")
+    if ins_map is None:
+        for v in present:
+            shapes += shapes_from_mask(cls_map == v, names[v], options)
+    else:
+        for i in [int(i) for i in np.unique(ins_map) if i != 0]:
+            m = (ins_map == i) & (cls_map != 0) & (cls_map != ignore_value)
+            if not m.any():
+                continue
+            vals, counts = np.unique(cls_map[m], return_counts=True)
+            for v in vals:   # an instance map id spanning classes: split it per class
+                shapes += shapes_from_mask(m & (cls_map == v), names[int(v)], options, group_id=i)
+            del counts
+        covered = np.zeros(cls_map.shape, bool)
+        for s in shapes:
+            covered |= _mask_of(s, cls_map.shape)
+        for v in present:   # class pixels without an instance id
+            rest = (cls_map == v) & ~covered
+            if rest.any():
+                shapes += shapes_from_mask(rest, names[v], options)
+    ignore = cls_map == ignore_value
+    if ignore.any():
+        shapes += shapes_from_mask(ignore, IGNORE_LABEL, options)
+    return shapes
+
+
+def _mask_of(shape: Shape, hw: tuple[int, ...]) -> np.ndarray:
+    from segstudio.core.rasterize import shape_mask
+
+    return shape_mask(shape, hw[0], hw[1])
+
+
+def find_image(folder: Path, stem: str) -> Path | None:
+    """The image ``stem``.* in ``folder`` (any supported extension), or None."""
+    from segstudio.core.io.images import IMAGE_EXTENSIONS
+
+    for ext in IMAGE_EXTENSIONS + tuple(e.upper() for e in IMAGE_EXTENSIONS):
+        p = folder / f"{stem}{ext}"
+        if p.exists():
+            return p
+    return None
+
+
+def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_names: Sequence[str],
+                  mode: str = "copy") -> Generator[Progress, None, Path]:
+    """Writes images + labelme sidecars + labels.txt into ``out_dir`` (a job).
+
+    Refuses to overwrite an existing annotation file (the user's work).
+    """
+    from segstudio.core.io.atomic import atomic_write_text
+    from segstudio.core.io.labelme import write_labelme
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for k, im in enumerate(images):
+        dest_img = out / f"{im.name}{im.suffix}"
+        if im.image_path is not None:
+            dest_img = out / f"{im.name}{im.image_path.suffix}"
+        dest_json = dest_img.with_suffix(".json")
+        if dest_json.exists():
+            raise DatasetError(f"{dest_json}: already exists; import into an empty folder")
+        dest_img.parent.mkdir(parents=True, exist_ok=True)
+        if im.image_path is not None:
+            if not im.image_path.exists():
+                raise DatasetError(f"{im.image_path}: image file not found")
+            if dest_img.resolve() != im.image_path.resolve():
+                if mode == "link":
+                    try:
+                        os.link(im.image_path, dest_img)
+                    except OSError:
+                        shutil.copyfile(im.image_path, dest_img)
+                else:
+                    shutil.copyfile(im.image_path, dest_img)
+        elif im.image_bytes is not None:
+            dest_img.write_bytes(im.image_bytes)
+        im.annotation.image_path = os.path.relpath(dest_img, dest_json.parent)
+        write_labelme(dest_json, im.annotation)
+        yield Progress(k + 1, len(images), im.name)
+    names = [n for n in class_names if n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
+    labels = out / "labels.txt"
+    if not labels.exists():
+        atomic_write_text(labels, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *names]) + "\n")
+    return out
+
+
+def classes_of(images: Iterable[ImportedImage]) -> list[str]:
+    """Labels used by imported annotations, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for im in images:
+        for s in im.annotation.shapes:
+            if s.label not in (IGNORE_LABEL, BACKGROUND_LABEL):
+                seen.setdefault(s.label, None)
+    return list(seen)
+
+
+def voc_colormap(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC palette (as labelme/imgviz ``label_colormap``): ``(n, 3)`` uint8."""
+    cmap = np.zeros((n, 3), dtype=np.uint8)
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = (r, g, b)
+    return cmap
+
+
+def import_to_project(fmt: str, src: str | Path, out_dir: str | Path,
+                      options: ImportOptions = ImportOptions(), **kwargs: Any
+                      ) -> Generator[Progress, None, tuple[Path, list[ImportedImage]]]:
+    """Reads a dataset and writes it as a segstudio project (a job): (project folder, images)."""
+    images = yield from import_dataset(fmt, src, options, **kwargs)
+    out = yield from write_project(images, out_dir, classes_of(images), options.images)
+    return out, images

@@ -1,0 +1,217 @@
+"""COCO instance segmentation (``annotations.json``), export and import.
+
+Export follows labelme's ``labelme2coco``: shapes are grouped into instances by
+``(label, group_id)`` (a shape without group id is its own instance), each instance is one
+annotation with ``bbox`` and ``area`` measured on its mask (rasterised by core.rasterize),
+categories come from the class list (ids = class values, 1..N). Segmentation is written as
+polygons for polygons and rectangles (labelme-compatible) and as compressed RLE for mask
+shapes, circles, lines and points (pixel-exact, holes included); ``coco_masks="rle"`` writes
+every instance as RLE so ``annToMask`` reproduces each object exactly. Instances may overlap;
+their order is the drawing order, so re-importing and painting later over earlier gives the
+same class map. ``__ignore__`` regions are not exported (COCO has no ignore class).
+An ``iscrowd`` flag on a shape (``flags: {"iscrowd": true}``) marks its instance as a crowd.
+
+Pure: numpy, pycocotools (mask RLE), segstudio.core. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.formats.base import (
+    OVERLAP_RULE,
+    SPLITS,
+    DatasetError,
+    ExportItem,
+    ExportOptions,
+    ExportReport,
+    ImportedImage,
+    ImportOptions,
+    assign_splits,
+    count_skipped,
+    place_image,
+    shapes_from_mask,
+    value_map,
+)
+from segstudio.core.jobs import Progress
+from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
+from segstudio.core.rasterize import shape_mask
+
+log = logging.getLogger(__name__)
+
+_POLYGON_TYPES = ("polygon", "rectangle")
+
+
+def encode_rle(mask: np.ndarray) -> dict[str, Any]:
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    rle["counts"] = rle["counts"].decode("ascii")
+    return rle
+
+
+def _polygon_of(shape: Shape) -> list[float]:
+    pts = shape.points
+    if shape.shape_type == "rectangle":
+        (x0, y0), (x1, y1) = pts[:2]
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    return [float(v) for v in pts.reshape(-1)]
+
+
+def instances_of(shapes: Sequence[Shape], values: dict[str, int]) -> list[tuple[str, list[Shape]]]:
+    """Shapes grouped as labelme does: by (label, group_id), in order of first appearance."""
+    groups: dict[tuple, list[Shape]] = {}
+    labels: dict[tuple, str] = {}
+    for s in shapes:
+        if s.label not in values or s.label in (IGNORE_LABEL, BACKGROUND_LABEL):
+            continue
+        key = (s.label, s.group_id if s.group_id is not None else ("uid", s.uid))
+        groups.setdefault(key, []).append(s)
+        labels[key] = s.label
+    return [(labels[k], v) for k, v in groups.items()]
+
+
+def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: int, first_id: int,
+                       rle_only: bool) -> list[dict[str, Any]]:
+    h, w = ann.height, ann.width
+    out: list[dict[str, Any]] = []
+    for label, shapes in instances_of(ann.shapes, values):
+        mask = np.zeros((h, w), dtype=bool)
+        for s in shapes:
+            mask |= shape_mask(s, h, w)
+        if not mask.any():
+            continue
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        bbox = [float(v) for v in mask_utils.toBbox(rle)]
+        polygonal = not rle_only and all(s.shape_type in _POLYGON_TYPES for s in shapes)
+        if polygonal:
+            segmentation: Any = [_polygon_of(s) for s in shapes]
+        else:
+            segmentation = {"size": [h, w], "counts": rle["counts"].decode("ascii")}
+        out.append({
+            "id": first_id + len(out),
+            "image_id": image_id,
+            "category_id": values[label],
+            "segmentation": segmentation,
+            "area": float(mask.sum()),
+            "bbox": bbox,
+            "iscrowd": int(any(bool(s.flags.get("iscrowd")) for s in shapes)),
+        })
+    return out
+
+
+def export(items: Sequence[ExportItem], out: Path, classes: list[str],
+           options: ExportOptions) -> Generator[Progress, None, ExportReport]:
+    values = value_map(classes)
+    report = ExportReport(out, "coco", classes=list(classes))
+    out.mkdir(parents=True, exist_ok=True)
+    split = assign_splits([it.name for it in items], options.split, options.seed)
+    report.splits = {s: [] for s in SPLITS}
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    yield Progress(0, len(items), "exporting COCO")
+    for k, it in enumerate(items):
+        ann = it.load()
+        count_skipped(report, ann.shapes, values)
+        dest = place_image(it, ann, out / "images" / it.name, options.images)
+        file_name = os.path.relpath(dest if dest is not None else it.image_path.resolve(), out)
+        image_id = k + 1
+        images.append({"id": image_id, "file_name": Path(file_name).as_posix(), "width": ann.width,
+                       "height": ann.height, "split": split[it.name]})
+        annotations += annotation_records(ann, values, image_id, len(annotations) + 1,
+                                          options.coco_masks == "rle")
+        report.splits[split[it.name]].append(it.name)
+        report.images += 1
+        yield Progress(k + 1, len(items), it.name)
+    data = {
+        "info": {"description": "exported by segstudio", "overlap_rule": OVERLAP_RULE},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": values[c], "name": c, "supercategory": c} for c in classes],
+    }
+    atomic_write_text(out / "annotations.json", json.dumps(data, ensure_ascii=False))
+    if sum(1 for s in SPLITS if report.splits[s]) > 1:   # per-split files, as COCO tools expect
+        for s in SPLITS:
+            ids = {im["id"] for im in images if im["split"] == s}
+            if not ids:
+                continue
+            part = dict(data, images=[im for im in images if im["id"] in ids],
+                        annotations=[a for a in annotations if a["image_id"] in ids])
+            atomic_write_text(out / f"annotations_{s}.json", json.dumps(part, ensure_ascii=False))
+    return report
+
+
+def _decode_segmentation(seg: Any, h: int, w: int) -> np.ndarray:
+    if isinstance(seg, list):
+        rles = mask_utils.frPyObjects(seg, h, w)
+        rle = mask_utils.merge(rles)
+    elif isinstance(seg.get("counts"), list):
+        rle = mask_utils.frPyObjects(seg, h, w)
+    else:
+        rle = dict(seg, counts=seg["counts"].encode("ascii") if isinstance(seg["counts"], str)
+                   else seg["counts"])
+    return mask_utils.decode(rle).astype(bool)
+
+
+def import_dataset(src: Path, options: ImportOptions, annotations: Path | None = None,
+                   images_dir: Path | None = None) -> Generator[Progress, None, list[ImportedImage]]:
+    """Reads ``annotations.json`` (``src`` may be the file or its folder). Polygons come back as
+    polygon shapes (exactly as drawn); RLE masks as mask shapes or polygons (``mask_mode``)."""
+    path = annotations or (src if src.is_file() else src / "annotations.json")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        cats = {int(c["id"]): str(c["name"]) for c in data["categories"]}
+        images = data["images"]
+        anns = data.get("annotations", [])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{path}: not a readable COCO annotation file ({exc})") from exc
+    root = images_dir or Path(path).parent
+    by_image: dict[int, list[dict[str, Any]]] = {}
+    for a in anns:
+        by_image.setdefault(int(a["image_id"]), []).append(a)
+    out: list[ImportedImage] = []
+    used: set[str] = set()
+    for k, im in enumerate(images):
+        h, w = int(im["height"]), int(im["width"])
+        shapes: list[Shape] = []
+        for n, a in enumerate(by_image.get(int(im["id"]), []), start=1):
+            label = cats.get(int(a["category_id"]))
+            if label is None:
+                raise DatasetError(f"{path}: annotation {a.get('id')} has unknown category "
+                                   f"{a['category_id']}")
+            seg = a.get("segmentation")
+            flags = {"iscrowd": True} if a.get("iscrowd") else {}
+            if isinstance(seg, list) and seg and not a.get("iscrowd"):
+                for poly in seg:
+                    pts = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+                    if len(pts) >= 3:
+                        shapes.append(Shape(label, pts, "polygon", group_id=n, flags=dict(flags)))
+            elif seg:
+                mask = _decode_segmentation(seg, h, w)
+                new = shapes_from_mask(mask, label, options, group_id=n)
+                for s in new:
+                    s.flags.update(flags)
+                shapes += new
+        file_name = str(im["file_name"])
+        img_path = Path(file_name) if Path(file_name).is_absolute() else root / file_name
+        stem = Path(file_name).with_suffix("").as_posix().split("/")[-1]
+        name = stem
+        i = 2
+        while name.lower() in used:
+            name, i = f"{stem}_{i}", i + 1
+        used.add(name.lower())
+        ann = ImageAnnotation(Path(file_name).name, w, h, shapes, state=LABELLED)
+        out.append(ImportedImage(name, ann, img_path if img_path.exists() else None,
+                                 suffix=Path(file_name).suffix or ".jpg"))
+        if not img_path.exists():
+            log.warning("%s: image %s not found", path, img_path)
+        yield Progress(k + 1, len(images), name)
+    return out

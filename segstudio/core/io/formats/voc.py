@@ -1,0 +1,183 @@
+"""PASCAL VOC segmentation layout, export and import (labelme's ``labelme2voc`` semantics).
+
+Export writes ``JPEGImages/``, ``SegmentationClass/`` (palette PNG, class index per pixel,
+``__ignore__`` → 255), ``SegmentationClassVisualization/``, ``SegmentationObject/`` (instance
+ids, 0 under ``__ignore__`` as labelme does), ``ImageSets/Segmentation/{train,val,test,trainval}.txt``
+and ``class_names.txt`` (``_background_`` first). Import reads the class (and, when present,
+object) PNGs back into editable shapes.
+
+Pure: numpy, OpenCV, PIL, segstudio.core. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.formats.base import (
+    OVERLAP_RULE,
+    SPLITS,
+    DatasetError,
+    ExportItem,
+    ExportOptions,
+    ExportReport,
+    ImportedImage,
+    ImportOptions,
+    assign_splits,
+    count_skipped,
+    find_image,
+    label_maps_to_shapes,
+    place_image,
+    value_map,
+    voc_colormap,
+)
+from segstudio.core.jobs import Progress
+from segstudio.core.model import BACKGROUND_LABEL, LABELLED, ImageAnnotation
+from segstudio.core.rasterize import shapes_to_label
+
+log = logging.getLogger(__name__)
+
+_PALETTE = voc_colormap(256)
+
+
+def save_palette_png(path: Path, label: np.ndarray) -> None:
+    """Class/instance indices as an 8-bit palette PNG (the VOC convention)."""
+    if label.size and (label.min() < 0 or label.max() > 255):
+        raise DatasetError(f"{path}: values outside 0..255 cannot be stored in a VOC PNG")
+    im = Image.fromarray(label.astype(np.uint8), mode="P")
+    im.putpalette(_PALETTE.flatten().tolist())
+    im.save(path)
+
+
+def visualization(image_rgb: np.ndarray | None, cls: np.ndarray) -> np.ndarray:
+    """Class colours blended over the grey image (background and ignore stay grey)."""
+    cls8 = np.clip(cls, 0, 255).astype(np.uint8)
+    if image_rgb is None:
+        base = np.full(cls.shape + (3,), 128, np.uint8)
+    else:
+        base = cv2.cvtColor(cv2.cvtColor(np.ascontiguousarray(image_rgb[..., :3]), cv2.COLOR_RGB2GRAY),
+                            cv2.COLOR_GRAY2RGB)
+    colors = cv2.LUT(cv2.merge([cls8, cls8, cls8]), _PALETTE.reshape(256, 1, 3))
+    blend = cv2.addWeighted(base, 0.5, colors, 0.5, 0.0)
+    fg = (cls8 > 0) & (cls8 != 255)
+    np.copyto(base, blend, where=fg[..., None])
+    return base
+
+
+def export(items: Sequence[ExportItem], out: Path, classes: list[str],
+           options: ExportOptions) -> Generator[Progress, None, ExportReport]:
+    if len(classes) > 254:
+        raise DatasetError(f"{out}: VOC PNGs hold at most 254 classes, {len(classes)} given")
+    values = value_map(classes)
+    report = ExportReport(out, "voc", classes=[BACKGROUND_LABEL, *classes])
+    dirs = {k: out / k for k in ("JPEGImages", "SegmentationClass", "SegmentationClassVisualization",
+                                 "SegmentationObject", "ImageSets/Segmentation")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    split = assign_splits([it.name for it in items], options.split, options.seed)
+    report.splits = {s: [] for s in SPLITS}
+    yield Progress(0, len(items), "exporting VOC")
+    for k, it in enumerate(items):
+        ann = it.load()
+        count_skipped(report, ann.shapes, values)
+        cls, ins = shapes_to_label(ann.shapes, ann.height, ann.width, values, unknown="skip")
+        ins[cls == 255] = 0   # labelme: instances are not marked under __ignore__
+        img_path = place_image(it, ann, dirs["JPEGImages"] / it.name, options.images, jpeg=True)
+        save_palette_png(dirs["SegmentationClass"] / f"{it.name}.png", cls)
+        save_palette_png(dirs["SegmentationObject"] / f"{it.name}.png", ins)
+        rgb = None
+        if img_path is not None or it.image_path.exists():
+            from segstudio.core.io.images import load_image, to_rgb8
+
+            try:
+                rgb = to_rgb8(load_image(img_path or it.image_path))
+                if rgb.shape[:2] != cls.shape:
+                    rgb = None
+            except OSError as exc:
+                report.warnings.append(str(exc))
+        Image.fromarray(visualization(rgb, cls)).save(
+            dirs["SegmentationClassVisualization"] / f"{it.name}.jpg", quality=90)
+        report.splits[split[it.name]].append(it.name)
+        report.images += 1
+        yield Progress(k + 1, len(items), it.name)
+    sets = dirs["ImageSets/Segmentation"]
+    for s in SPLITS:
+        atomic_write_text(sets / f"{s}.txt", "".join(f"{n}\n" for n in report.splits[s]))
+    atomic_write_text(sets / "trainval.txt",
+                      "".join(f"{n}\n" for n in report.splits["train"] + report.splits["val"]))
+    atomic_write_text(out / "class_names.txt", "\n".join(report.classes) + "\n")
+    atomic_write_text(out / "README.txt",
+                      f"Exported by segstudio. Overlaps: {OVERLAP_RULE}. __ignore__ = 255.\n")
+    return report
+
+
+def read_class_names(root: Path, labels: Path | None = None) -> list[str] | None:
+    path = labels or root / "class_names.txt"
+    if not path.exists():
+        return None
+    names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    names = [n for n in names if n != "__ignore__"]
+    if not names or names[0] != BACKGROUND_LABEL:
+        names = [BACKGROUND_LABEL, *names]
+    return names
+
+
+def read_index_png(path: Path) -> np.ndarray:
+    """Indices of a palette or grey PNG (RGB colour PNGs are mapped through the VOC palette)."""
+    try:
+        im = Image.open(path)
+        im.load()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the label image ({exc})") from exc
+    if im.mode in ("P", "L", "I", "I;16", "I;16B", "I;16L"):
+        return np.asarray(im).astype(np.int64)
+    if im.mode in ("RGB", "RGBA"):
+        rgb = np.asarray(im.convert("RGB")).astype(np.int64)
+        codes = rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
+        pal = _PALETTE.astype(np.int64)
+        lut = {int(r << 16 | g << 8 | b): i for i, (r, g, b) in enumerate(pal)}
+        uniq, inv = np.unique(codes, return_inverse=True)
+        try:
+            mapped = np.array([lut[int(u)] for u in uniq])
+        except KeyError as exc:
+            raise DatasetError(f"{path}: colour {exc} is not in the VOC palette") from exc
+        return mapped[inv].reshape(codes.shape)
+    raise DatasetError(f"{path}: unsupported label image mode {im.mode}")
+
+
+def import_dataset(src: Path, options: ImportOptions, labels: Path | None = None,
+                   use_objects: bool = True) -> Generator[Progress, None, list[ImportedImage]]:
+    cls_dir = src / "SegmentationClass"
+    if not cls_dir.is_dir():
+        raise DatasetError(f"{src}: no SegmentationClass/ folder (not a VOC segmentation dataset)")
+    pngs = sorted(cls_dir.glob("*.png"))
+    names = read_class_names(src, labels)
+    if names is None:
+        top = 0
+        for p in pngs:
+            arr = read_index_png(p)
+            top = max(top, int(arr[arr != 255].max(initial=0)))
+        names = [BACKGROUND_LABEL] + [f"class_{i}" for i in range(1, top + 1)]
+        log.warning("%s: no class_names.txt, naming classes class_1..class_%d", src, top)
+    out: list[ImportedImage] = []
+    for k, p in enumerate(pngs):
+        cls = read_index_png(p)
+        obj_path = src / "SegmentationObject" / p.name
+        ins = read_index_png(obj_path) if use_objects and obj_path.exists() else None
+        if ins is not None:
+            if ins.shape != cls.shape:
+                raise DatasetError(f"{obj_path}: size differs from {p}")
+            ins = np.where(ins == 255, 0, ins)
+        shapes = label_maps_to_shapes(cls, names, options, ins)
+        img = find_image(src / "JPEGImages", p.stem)
+        h, w = cls.shape
+        ann = ImageAnnotation(img.name if img else f"{p.stem}.jpg", w, h, shapes, state=LABELLED)
+        out.append(ImportedImage(p.stem, ann, img))
+        yield Progress(k + 1, len(pngs), p.stem)
+    return out

@@ -1,0 +1,319 @@
+"""Any image file → numpy array: JPEG/PNG/BMP/WebP/TIFF, 8/16-bit, gray, RGBA, multi-channel.
+
+``load_image`` returns the pixels as stored (HxW or HxWxC in RGB(A) channel order, uint8 /
+uint16 / float) with the EXIF orientation applied, so what the user sees matches what other
+viewers show and what labelme's coordinates refer to. ``to_rgb8`` makes the 3-channel uint8
+view used for display, algorithms and ML. Every failure is an :class:`ImageReadError` whose
+message names the file and the problem.
+
+Decoding goes through OpenCV (fast for large photos; ``np.fromfile`` + ``imdecode`` so unicode
+paths work everywhere), TIFF through tifffile (multi-channel, planar, float), PIL as fallback
+and for the EXIF tag. Imports numpy, OpenCV, PIL, tifffile (optional). No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+try:  # tifffile comes with scikit-image; without it cv2/PIL read the common TIFFs
+    import tifffile
+except ImportError:  # pragma: no cover - depends on the environment
+    tifffile = None
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jpe", ".jp2", ".pgm", ".ppm", ".pnm",
+)
+_TIFF_EXTENSIONS = (".tif", ".tiff")
+_ORIENTATION_TAG = 0x0112
+_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
+
+class ImageReadError(OSError):
+    """An image could not be read; ``str(exc)`` is ``"<path>: <what is wrong>"``."""
+
+
+def is_image_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+# -- orientation -------------------------------------------------------------------------------
+def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:
+    """Applies an EXIF orientation value (1–8) like PIL's ``ImageOps.exif_transpose``."""
+    if orientation == 2:
+        return arr[:, ::-1]
+    if orientation == 3:
+        return arr[::-1, ::-1]
+    if orientation == 4:
+        return arr[::-1]
+    if orientation == 5:
+        return arr.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(arr, k=-1)
+    if orientation == 7:
+        return np.rot90(arr, k=2).swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(arr, k=1)
+    return arr
+
+
+# -- decoding ----------------------------------------------------------------------------------
+def _bgr_to_rgb(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+    return arr
+
+
+def _is_truncated_jpeg(data: np.ndarray) -> bool:
+    if len(data) < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return False
+    tail = bytes(data[-64:]).rstrip(b"\x00\r\n\t ")
+    return not tail.endswith(b"\xff\xd9")
+
+
+def _pil_to_array(im: Image.Image) -> np.ndarray:
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+    elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)
+    arr = np.asarray(im)
+    if arr.dtype == np.int32 and arr.size and arr.min() >= 0 and arr.max() <= 65535:
+        arr = arr.astype(np.uint16)   # PIL opens 16-bit PNGs as mode "I"
+    return arr
+
+
+def _decode_with_pil(data: bytes, name: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            return _pil_to_array(im)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: not an image file (unknown or corrupt format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def _tiff_to_array(arr: np.ndarray, axes: str) -> np.ndarray:
+    """Reduces a tifffile series to HxW or HxWxC: first plane of T/Z/…, channels last."""
+    index = []
+    keep = []
+    chan = "S" if "S" in axes else ("C" if "C" in axes else None)
+    others = [ax for ax in axes if ax not in "YX"]
+    if chan is None and len(others) == 1 and arr.shape[axes.index(others[0])] <= 64:
+        chan = others[0]   # a plain page stack (C, H, W) of a multispectral image: channels
+    for ax in axes:
+        if ax in ("Y", "X") or ax == chan:
+            index.append(slice(None))
+            keep.append(ax)
+        else:
+            index.append(0)
+    arr = arr[tuple(index)]
+    kept = "".join(keep)
+    order = [kept.index("Y"), kept.index("X")] + ([kept.index(chan)] if chan else [])
+    arr = np.transpose(arr, order)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    return arr
+
+
+def _read_tiff(path: Path) -> np.ndarray | None:
+    if tifffile is None:
+        return None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            arr = series.asarray()
+            axes = series.axes
+            orientation = None
+            tag = tif.pages[0].tags.get("Orientation")
+            if tag is not None:
+                orientation = int(tag.value)
+    except Exception as exc:  # noqa: BLE001 - fall back to OpenCV/PIL, which report errors
+        log.debug("tifffile could not read %s: %s", path, exc)
+        return None
+    if "Y" not in axes or "X" not in axes:
+        return None
+    arr = _tiff_to_array(arr, axes)
+    return np.ascontiguousarray(apply_orientation(arr, orientation))
+
+
+def _header(buf: np.ndarray) -> tuple[str | None, str | None, int | None]:
+    """(format, mode, EXIF orientation) from the header only (PIL opens lazily)."""
+    try:
+        with Image.open(io.BytesIO(buf[:min(len(buf), 1 << 20)].tobytes())) as im:
+            fmt, mode = im.format, im.mode
+            value = im.getexif().get(_ORIENTATION_TAG)
+    except Exception:  # noqa: BLE001 - PIL may not know the format; OpenCV may
+        return None, None, None
+    try:
+        value = int(value) if value is not None else None
+    except (TypeError, ValueError):
+        value = None
+    return fmt, mode, value if value in range(1, 9) else None
+
+
+def decode_image_bytes(data: bytes | np.ndarray, name: str = "<image data>") -> np.ndarray:
+    """Decodes encoded image bytes (any format :func:`load_image` reads) with EXIF orientation."""
+    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+    if buf.size == 0:
+        raise ImageReadError(f"{name}: empty file")
+    raw = bytes(buf[:4])
+    if raw[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+") and tifffile is not None:
+        try:
+            with tifffile.TiffFile(io.BytesIO(buf.tobytes())) as tif:
+                series = tif.series[0]
+                tag = tif.pages[0].tags.get("Orientation")
+                arr = _tiff_to_array(series.asarray(), series.axes)
+                return np.ascontiguousarray(apply_orientation(arr, int(tag.value) if tag else None))
+        except Exception as exc:  # noqa: BLE001 - fall through to OpenCV/PIL
+            log.debug("tifffile could not decode %s: %s", name, exc)
+    fmt, mode, orientation = _header(buf)
+    truncated = _is_truncated_jpeg(buf)
+    arr = None
+    if fmt == "JPEG" and not truncated:
+        # OpenCV applies the EXIF orientation itself in these modes and decodes straight to
+        # RGB: one pass over a large photo instead of decode + colour swap + rotate
+        flags = cv2.IMREAD_GRAYSCALE if mode == "L" else (_IMREAD_RGB or cv2.IMREAD_COLOR)
+        try:
+            arr = cv2.imdecode(buf, flags)
+        except cv2.error:
+            arr = None
+        if arr is not None:
+            if flags == cv2.IMREAD_COLOR:   # OpenCV < 4.10 has no RGB decoding
+                arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+            return arr
+    if not truncated:
+        try:
+            arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        except cv2.error:
+            arr = None
+    if arr is None:
+        # OpenCV cannot read it (or a JPEG without end marker): PIL tells us what is wrong
+        arr = _decode_with_pil(buf.tobytes(), name)
+    else:
+        arr = _bgr_to_rgb(arr)
+    return np.ascontiguousarray(apply_orientation(arr, orientation))
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """The image at ``path`` as stored (HxW or HxWxC RGB(A), uint8/uint16/float), EXIF-rotated.
+
+    Raises :class:`ImageReadError` naming the file for a missing, unreadable, corrupt or
+    truncated file.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ImageReadError(f"{path}: is a folder, not an image")
+        if path.suffix.lower() in _TIFF_EXTENSIONS:
+            arr = _read_tiff(path)
+            if arr is not None:
+                return arr
+        data = np.fromfile(path, dtype=np.uint8)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except PermissionError:
+        raise ImageReadError(f"{path}: permission denied") from None
+    except ImageReadError:
+        raise
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    return decode_image_bytes(data, str(path))
+
+
+def decode_image_data(image_data: str, name: str = "imageData") -> np.ndarray:
+    """Decodes labelme's base64 ``imageData`` (as :func:`load_image` would decode the file)."""
+    try:
+        raw = base64.b64decode(image_data, validate=False)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ImageReadError(f"{name}: imageData is not valid base64 ({exc})") from None
+    return decode_image_bytes(raw, name)
+
+
+def encode_image_data(arr: np.ndarray) -> str:
+    """Base64 PNG of ``arr`` (as labelme stores ``imageData``)."""
+    a = np.asarray(arr)
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = cv2.cvtColor(a, cv2.COLOR_RGB2BGR if a.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, png = cv2.imencode(".png", a)
+    if not ok:
+        raise ValueError("cannot encode image as PNG")
+    return base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) after EXIF orientation, from the header when possible."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(_ORIENTATION_TAG)
+        return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except Exception:  # noqa: BLE001 - e.g. multi-channel TIFF PIL cannot open: decode it
+        arr = load_image(path)
+        return int(arr.shape[1]), int(arr.shape[0])
+
+
+# -- display conversion ------------------------------------------------------------------------
+def _scale_to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.unsignedinteger):
+        # scale by the bit depth the data fills (12-bit sensors in uint16 are not black),
+        # which stays consistent between images of one camera, unlike a min-max stretch
+        top = int(arr.max()) if arr.size else 0
+        bits = max(8, math.ceil(math.log2(top + 1))) if top > 0 else 8
+        if bits == 8:
+            return arr.astype(np.uint8)
+        return (arr.astype(np.float32) * (255.0 / (2 ** bits - 1)) + 0.5).astype(np.uint8)
+    a = arr.astype(np.float32)
+    finite = np.isfinite(a)
+    if not finite.all():
+        a = np.where(finite, a, 0.0)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if np.issubdtype(arr.dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
+        lo, hi = 0.0, 1.0   # float images in [0, 1]: keep their absolute brightness
+    if hi <= lo:
+        return np.zeros(arr.shape, dtype=np.uint8)
+    return np.clip((a - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_rgb8(arr: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8: gray → 3 channels, gray+alpha / RGBA → colour only, >4 channels → first 3,
+    16-bit → scaled by its bit depth, float → [0, 1] or its min–max range."""
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3:
+        raise ValueError(f"expected an HxW or HxWxC image, got shape {a.shape}")
+    c = a.shape[2]
+    if c == 1 or c == 2:
+        a = a[:, :, :1]
+    elif c >= 3:
+        a = a[:, :, :3]
+    else:
+        raise ValueError("image has no channels")
+    a = _scale_to_uint8(a)
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    return np.ascontiguousarray(a)

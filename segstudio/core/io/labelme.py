@@ -1,0 +1,283 @@
+"""labelme JSON ↔ :class:`~segstudio.core.model.ImageAnnotation`, with exact error messages.
+
+Reads files of every labelme generation: 3.x (``lineColor``/``fillColor``, no ``group_id``,
+shapes without ``shape_type``), 4.x and 5.x (``group_id``, ``description``, ``flags``,
+``mask``). Unknown top-level and per-shape keys are kept in ``extra`` and written back
+verbatim; ``imageData`` is written only if the file came with it; ``version`` is kept.
+
+Mask shapes: on disk ``points`` is the box ``[[x1, y1], [x2, y2]]`` and ``mask`` a base64 PNG of
+the crop ``mask[y1:y2+1, x1:x2+1]`` (values 0/1, as labelme writes it); in memory
+``Shape.mask`` is a full-image boolean array and ``points`` is empty. Writing recomputes the
+tight box. An empty mask is written as a 1×1 zero crop at (0, 0) so the file stays valid.
+
+Segstudio's own per-image data lives in the top-level key ``"segstudio"``:
+``{"state": "pre-annotated" | "labelled" | "unlabelled"}``; a file without it counts as
+labelled. ``Shape.visible`` is a view setting and is not persisted (labelme has no such key).
+
+Imports numpy, OpenCV (PNG codec), the model, images and atomic writes. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.images import ImageReadError, decode_image_data
+from segstudio.core.model import LABELLED, PRE_ANNOTATED, SHAPE_TYPES, UNLABELLED, ImageAnnotation, Shape
+
+#: written as ``version`` for new files (the labelme release whose format we follow)
+LABELME_VERSION = "5.5.0"
+STATES = (LABELLED, PRE_ANNOTATED, UNLABELLED)
+
+_TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth",
+             "segstudio")
+_SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
+_POINT_COUNT = {  # shape type → (min, max) number of points; None = no upper bound
+    "polygon": (3, None), "rectangle": (2, 2), "circle": (2, 2), "line": (2, 2),
+    "point": (1, 1), "linestrip": (2, None), "points": (1, None), "mask": (2, 2),
+}
+
+
+class AnnotationError(ValueError):
+    """A labelme file is invalid; ``str(exc)`` is ``"<path>: <what is wrong>"``."""
+
+
+# -- reading -----------------------------------------------------------------------------------
+def read_labelme(path: str | Path) -> ImageAnnotation:
+    """Reads and validates the labelme JSON at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise AnnotationError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{path}: invalid JSON (nested too deeply)") from None
+    return annotation_from_dict(data, path)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _decode_mask(b64: Any, where: str) -> np.ndarray:
+    if not isinstance(b64, str) or not b64:
+        raise AnnotationError(f"{where}: mask shape has no 'mask' data (base64 PNG expected)")
+    try:
+        raw = base64.b64decode(b64, validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise AnnotationError(f"{where}: mask is not valid base64 ({exc})") from None
+    arr = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if raw else None
+    if arr is None:
+        raise AnnotationError(f"{where}: mask is not a decodable PNG image")
+    if arr.ndim == 3:   # a colour or gray+alpha PNG: any non-zero colour channel is "in"
+        arr = arr[:, :, :3].any(axis=2) if arr.shape[2] >= 3 else arr[:, :, 0]
+    return arr.astype(bool)
+
+
+def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> Shape:
+    where = f"{path}: shapes[{index}]"
+    if not isinstance(s, dict):
+        raise AnnotationError(f"{where}: expected an object, got {type(s).__name__}")
+    label = s.get("label")
+    if not isinstance(label, str):
+        raise AnnotationError(f"{where}: 'label' must be a string, got {_json_type(label)}")
+    where = f"{path}: shapes[{index}] ('{label}')"
+    shape_type = s.get("shape_type") or "polygon"   # labelme 3.x wrote no shape_type: polygons
+    if not isinstance(shape_type, str) or shape_type not in SHAPE_TYPES:
+        raise AnnotationError(f"{where}: unknown shape type {shape_type!r} "
+                              f"(expected one of {', '.join(SHAPE_TYPES)})")
+    pts = s.get("points")
+    if not isinstance(pts, list):
+        raise AnnotationError(f"{where}: 'points' must be a list of [x, y], got {_json_type(pts)}")
+    for j, p in enumerate(pts):
+        if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p)):
+            raise AnnotationError(f"{where}: point {j} is {json.dumps(p)[:60]}, not a pair of numbers")
+    lo, hi = _POINT_COUNT[shape_type]
+    if len(pts) < lo or (hi is not None and len(pts) > hi):
+        need = f"exactly {lo}" if lo == hi else f"at least {lo}"
+        raise AnnotationError(f"{where}: a {shape_type} needs {need} point{'s' if lo != 1 else ''}, "
+                              f"got {len(pts)}")
+    group_id = s.get("group_id")
+    if isinstance(group_id, float) and group_id.is_integer():
+        group_id = int(group_id)
+    if group_id is not None and (not isinstance(group_id, int) or isinstance(group_id, bool)):
+        raise AnnotationError(f"{where}: 'group_id' must be an integer or null, got {_json_type(group_id)}")
+    description = s.get("description")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        raise AnnotationError(f"{where}: 'description' must be a string, got {_json_type(description)}")
+    flags = s.get("flags")
+    if flags is None:
+        flags = {}
+    if not isinstance(flags, dict):
+        raise AnnotationError(f"{where}: 'flags' must be an object, got {_json_type(flags)}")
+    points = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    mask = None
+    if shape_type == "mask":
+        crop = _decode_mask(s.get("mask"), where)
+        if width <= 0 or height <= 0:
+            raise AnnotationError(f"{where}: mask shape in a file whose image size is unknown "
+                                  f"(no imageHeight/imageWidth and no imageData)")
+        (x1, y1), (x2, y2) = points.astype(int)
+        if crop.shape != (y2 - y1 + 1, x2 - x1 + 1):
+            raise AnnotationError(f"{where}: mask is {crop.shape[1]}x{crop.shape[0]} pixels but its box "
+                                  f"[[{x1}, {y1}], [{x2}, {y2}]] is {x2 - x1 + 1}x{y2 - y1 + 1}")
+        mask = np.zeros((height, width), dtype=bool)
+        # clip the crop to the image (a box partly outside keeps its inside pixels)
+        ya, yb, xa, xb = max(y1, 0), min(y2 + 1, height), max(x1, 0), min(x2 + 1, width)
+        if ya < yb and xa < xb:
+            mask[ya:yb, xa:xb] = crop[ya - y1:yb - y1, xa - x1:xb - x1]
+        points = np.zeros((0, 2))
+    extra = {k: v for k, v in s.items() if k not in _SHAPE_KEYS}
+    return Shape(label=label, points=points, shape_type=shape_type, group_id=group_id,
+                 description=description, flags=dict(flags), mask=mask, extra=extra)
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+
+
+def _size_field(d: dict, key: str, path: str) -> int | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+        raise AnnotationError(f"{path}: '{key}' must be a positive integer, got {json.dumps(v)[:40]}")
+    return v
+
+
+def annotation_from_dict(d: Any, path: str | Path = "<memory>") -> ImageAnnotation:
+    """Validates a parsed labelme dict and builds the annotation (``path`` names it in errors)."""
+    p = str(path)
+    if not isinstance(d, dict):
+        raise AnnotationError(f"{p}: top level must be a JSON object, got {_json_type(d)}")
+    shapes_raw = d.get("shapes", [])
+    if shapes_raw is None:
+        shapes_raw = []
+    if not isinstance(shapes_raw, list):
+        raise AnnotationError(f"{p}: 'shapes' must be a list, got {_json_type(shapes_raw)}")
+    image_path = d.get("imagePath") or ""
+    if not isinstance(image_path, str):
+        raise AnnotationError(f"{p}: 'imagePath' must be a string, got {_json_type(image_path)}")
+    image_data = d.get("imageData")
+    if image_data is not None and not isinstance(image_data, str):
+        raise AnnotationError(f"{p}: 'imageData' must be a base64 string or null, got {_json_type(image_data)}")
+    flags = d.get("flags")
+    if flags is None:
+        flags = {}
+    if not isinstance(flags, dict):
+        raise AnnotationError(f"{p}: 'flags' must be an object, got {_json_type(flags)}")
+    version = d.get("version")
+    if version is not None and not isinstance(version, str):
+        raise AnnotationError(f"{p}: 'version' must be a string, got {_json_type(version)}")
+    height, width = _size_field(d, "imageHeight", p), _size_field(d, "imageWidth", p)
+    if (height is None or width is None) and image_data:
+        try:
+            arr = decode_image_data(image_data, f"{p}: imageData")
+        except ImageReadError as exc:
+            raise AnnotationError(str(exc)) from None
+        height, width = int(arr.shape[0]), int(arr.shape[1])
+    extra = {k: v for k, v in d.items() if k not in _TOP_KEYS}
+    state = LABELLED   # a labelme file from elsewhere is someone's finished work
+    own = d.get("segstudio")
+    if own is not None:
+        if not isinstance(own, dict):
+            raise AnnotationError(f"{p}: 'segstudio' must be an object, got {_json_type(own)}")
+        state = own.get("state", LABELLED)
+        if state not in STATES:
+            raise AnnotationError(f"{p}: segstudio.state must be one of {', '.join(STATES)}, "
+                                  f"got {json.dumps(state)[:40]}")
+        rest = {k: v for k, v in own.items() if k != "state"}
+        if rest:
+            extra["segstudio"] = rest
+    shapes = [_shape_from_dict(s, i, p, width or 0, height or 0) for i, s in enumerate(shapes_raw)]
+    return ImageAnnotation(image_path, width or 0, height or 0, shapes, flags=flags,
+                           image_data=image_data, extra=extra, version=version, state=state)
+
+
+# -- writing -----------------------------------------------------------------------------------
+def _encode_mask(mask: np.ndarray) -> tuple[list[list[float]], str]:
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        x1 = y1 = x2 = y2 = 0
+        crop = np.zeros((1, 1), dtype=np.uint8)
+    else:
+        x1, x2, y1, y2 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+        crop = mask[y1:y2 + 1, x1:x2 + 1].astype(np.uint8)
+    ok, png = cv2.imencode(".png", crop)
+    if not ok:  # pragma: no cover - a uint8 2-D array always encodes
+        raise ValueError("cannot encode mask as PNG")
+    return [[float(x1), float(y1)], [float(x2), float(y2)]], base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def _shape_to_dict(s: Shape) -> dict[str, Any]:
+    if s.shape_type == "mask":
+        mask = s.mask if s.mask is not None else np.zeros((1, 1), dtype=bool)
+        points, mask_b64 = _encode_mask(mask)
+    else:
+        points, mask_b64 = [[float(x), float(y)] for x, y in s.points], None
+    out: dict[str, Any] = {
+        "label": s.label,
+        "points": points,
+        "group_id": s.group_id,
+        "description": s.description,
+        "shape_type": s.shape_type,
+        "flags": dict(s.flags),
+        "mask": mask_b64,
+    }
+    for k, v in s.extra.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def annotation_to_dict(ann: ImageAnnotation) -> dict[str, Any]:
+    """The labelme dict of ``ann`` (unknown keys kept, imageData only if the file had it)."""
+    d: dict[str, Any] = {
+        "version": ann.version or LABELME_VERSION,
+        "flags": dict(ann.flags),
+        "shapes": [_shape_to_dict(s) for s in ann.shapes],
+    }
+    own = dict(ann.extra.get("segstudio") or {}) if isinstance(ann.extra.get("segstudio"), dict) else {}
+    for k, v in ann.extra.items():
+        if k not in _TOP_KEYS:
+            d[k] = v
+    d["imagePath"] = ann.image_path
+    d["imageData"] = ann.image_data
+    d["imageHeight"] = int(ann.height)
+    d["imageWidth"] = int(ann.width)
+    own["state"] = ann.state
+    d["segstudio"] = own
+    return d
+
+
+def dumps_labelme(ann: ImageAnnotation) -> str:
+    return json.dumps(annotation_to_dict(ann), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_labelme(path: str | Path, ann: ImageAnnotation) -> None:
+    """Writes ``ann`` to ``path`` atomically (the old file stays intact if anything fails)."""
+    atomic_write_text(path, dumps_labelme(ann))

@@ -1,0 +1,331 @@
+"""A project folder on disk ↔ :class:`~segstudio.core.model.Project`.
+
+Opening scans the folder for images (recursively, naturally sorted, hidden folders skipped)
+and for labelme JSON files that embed their image (``imageData``) with no image beside them.
+Each image's annotation is its labelme sidecar (``a/b.jpg`` → ``a/b.json``), or the same
+relative path under ``output_dir`` when one is given. A file that cannot be read gives its
+entry an ``error`` message; the rest of the folder still opens, and a file that failed to
+load is never overwritten.
+
+Class list: ``labels.txt`` in labelme's convention (``__ignore__``, ``_background_``, then the
+classes; ``__ignore__``/``_background_`` are not classes, ``__ignore__`` sets
+``project.has_ignore_class``), plus colours and visibility in ``.segstudio/classes.json``, both
+in the annotation folder (``output_dir`` or the root); labels found in the JSON files are
+added as they load.
+
+Pure: stdlib + numpy + core. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.images import ImageReadError, decode_image_data, image_size, is_image_file, load_image
+from segstudio.core.io.labelme import STATES, AnnotationError, read_labelme, write_labelme
+from segstudio.core.model import (
+    BACKGROUND_LABEL,
+    IGNORE_LABEL,
+    LABELLED,
+    PRE_ANNOTATED,
+    UNLABELLED,
+    ImageAnnotation,
+    ImageEntry,
+    Project,
+)
+
+log = logging.getLogger(__name__)
+
+LABELS_FILE = "labels.txt"
+CLASSES_FILE = Path(".segstudio") / "classes.json"
+
+
+def natural_key(text: str) -> list:
+    """Sort key where ``img2`` comes before ``img10``."""
+    return [int(t) if t.isdigit() else t.casefold() for t in re.split(r"(\d+)", text)]
+
+
+def meta_dir(project: Project) -> Path:
+    """The folder holding labels.txt and .segstudio/ (the annotation folder)."""
+    assert project.root is not None
+    return project.output_dir or project.root
+
+
+# -- opening -----------------------------------------------------------------------------------
+def _scan(root: Path, skip: Path | None) -> tuple[list[Path], list[Path]]:
+    images, jsons = [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        dirnames[:] = [n for n in dirnames if not n.startswith(".") and (skip is None or d / n != skip)]
+        for n in filenames:
+            if n.startswith("."):
+                continue
+            if is_image_file(n):
+                images.append(d / n)
+            elif n.lower().endswith(".json"):
+                jsons.append(d / n)
+    return images, jsons
+
+
+def _peek(path: Path) -> tuple[dict | None, str | None]:
+    """Parses a JSON file cheaply: (dict, None) or (None, error message naming the file)."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        return None, f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except UnicodeDecodeError:
+        return None, f"{path}: not UTF-8 text"
+    except OSError as exc:
+        return None, f"{path}: cannot read file ({exc.strerror or exc})"
+    if not isinstance(data, dict):
+        return None, f"{path}: top level must be a JSON object"
+    return data, None
+
+
+def _quick_state(data: dict, path: Path, project: Project) -> tuple[str, str | None]:
+    """State and class names from a parsed labelme dict; full validation happens on load."""
+    own = data.get("segstudio")
+    state = own.get("state", LABELLED) if isinstance(own, dict) else LABELLED
+    if state not in STATES:
+        return LABELLED, f"{path}: segstudio.state must be one of {', '.join(STATES)}"
+    shapes = data.get("shapes") or []
+    if not isinstance(shapes, list):
+        return state, f"{path}: 'shapes' must be a list"
+    for s in shapes:
+        if isinstance(s, dict) and isinstance(s.get("label"), str):
+            _discover(project, s["label"])
+    return state, None
+
+
+def _discover(project: Project, label: str) -> None:
+    if label == BACKGROUND_LABEL:
+        return
+    if label == IGNORE_LABEL:
+        project.has_ignore_class = True
+    project.ensure_class(label)
+
+
+def _read_class_files(project: Project) -> None:
+    base = meta_dir(project)
+    candidates = [base / LABELS_FILE] + ([project.root / LABELS_FILE] if project.root != base else [])
+    for labels_path in candidates:
+        if labels_path.is_file():
+            try:
+                lines = labels_path.read_text(encoding="utf-8-sig").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                log.warning("%s: cannot read class list (%s)", labels_path, exc)
+                break
+            for line in lines:
+                name = line.strip()
+                if not name or name == BACKGROUND_LABEL:
+                    continue
+                if name == IGNORE_LABEL:
+                    project.has_ignore_class = True
+                    continue
+                project.ensure_class(name)
+            break
+    colors_path = base / CLASSES_FILE
+    if colors_path.is_file():
+        try:
+            data = json.loads(colors_path.read_text(encoding="utf-8"))
+            for item in data.get("classes", []):
+                cls = project.ensure_class(str(item["name"]))
+                if "color" in item:
+                    cls.color = tuple(int(c) for c in item["color"][:3])  # type: ignore[assignment]
+                cls.visible = bool(item.get("visible", True))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("%s: ignoring unreadable class colours (%s)", colors_path, exc)
+
+
+def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Project:
+    """Scans ``folder`` and returns the project; bad files become ``entry.error``."""
+    root = Path(os.path.normpath(Path(folder).absolute()))
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    out = Path(os.path.normpath(Path(output_dir).absolute())) if output_dir else None
+    project = Project(root, out)
+    _read_class_files(project)
+    skip = out if out is not None and out != root else None
+    images, jsons = _scan(root, skip)
+    if out is not None and out != root and out.is_dir():
+        jsons += _scan(out, None)[1]
+    ann_root = out or root
+    entries: dict[Path, ImageEntry] = {}
+    for img in images:
+        ann_path = ann_root / img.relative_to(root).with_suffix(".json")
+        entries[ann_path] = ImageEntry(img, ann_path)
+    image_set = set(images)
+    for j in sorted(jsons, key=lambda p: natural_key(p.as_posix())):
+        entry = entries.get(j)
+        data, error = _peek(j)
+        if entry is None:
+            # a JSON that is not an image's sidecar: keep it if it is a labelme file whose
+            # image is missing but embedded, or whose imagePath names an image with no sidecar
+            if data is None or "shapes" not in data:
+                if error:
+                    log.warning("skipping %s", error)
+                continue
+            ip = data.get("imagePath")
+            img = resolve_image_path(j, ip) if isinstance(ip, str) and ip else None
+            if img is not None and img in image_set:
+                other = ann_root / img.relative_to(root).with_suffix(".json")
+                if other in entries and not other.exists():
+                    del entries[other]
+                    entry = entries[j] = ImageEntry(img, j)
+            if entry is None:
+                if data.get("imageData"):
+                    entry = entries[j] = ImageEntry(img or j.with_suffix(".png"), j)
+                elif img is not None:
+                    entry = entries[j] = ImageEntry(
+                        img, j, error=f"{j}: image {ip} not found and the file has no imageData")
+                    continue
+                else:
+                    continue
+        if error:
+            entry.error = error
+            continue
+        assert data is not None
+        entry.state, entry.error = _quick_state(data, j, project)
+    project.entries = sorted(entries.values(),
+                             key=lambda e: natural_key(_display_path(project, e).as_posix()))
+    project.images_changed.emit()
+    return project
+
+
+def _display_path(project: Project, entry: ImageEntry) -> Path:
+    assert project.root is not None
+    for p in (entry.image_path, entry.annotation_path):
+        for base in (project.root, project.output_dir):
+            if base is not None:
+                try:
+                    return p.relative_to(base)
+                except ValueError:
+                    pass
+    return entry.image_path
+
+
+# -- annotations -------------------------------------------------------------------------------
+def resolve_image_path(json_path: Path, image_path: str) -> Path:
+    """The absolute, normalised path of a JSON's ``imagePath`` (Windows separators accepted)."""
+    if os.sep == "/":
+        image_path = image_path.replace("\\", "/")
+    return Path(os.path.normpath(json_path.parent.absolute() / image_path))
+
+
+def _relative_image_path(entry: ImageEntry) -> str:
+    return Path(os.path.relpath(entry.image_path, entry.annotation_path.parent)).as_posix()
+
+
+def load_annotation(project: Project, key: str, cache: bool = True) -> ImageAnnotation:
+    """The annotation of entry ``key`` (cached); an empty one if it has no JSON yet.
+
+    Raises :class:`AnnotationError` / :class:`ImageReadError` (and sets ``entry.error``) if
+    the JSON is invalid, or there is no JSON and the image cannot be read.
+    """
+    if key in project.annotations:
+        return project.annotations[key]
+    entry = project.entry(key)
+    path = entry.annotation_path
+    try:
+        if path.is_file():
+            ann = read_labelme(path)
+            if (ann.width <= 0 or ann.height <= 0) and entry.image_path.is_file():
+                ann.width, ann.height = image_size(entry.image_path)
+        else:
+            w, h = image_size(entry.image_path)
+            ann = ImageAnnotation(_relative_image_path(entry), w, h, state=UNLABELLED)
+    except (AnnotationError, ImageReadError) as exc:
+        entry.error = str(exc)
+        raise
+    entry.error = None
+    for s in ann.shapes:
+        _discover(project, s.label)
+    if cache:
+        project.annotations[key] = ann
+        project.set_state(key, ann.state)
+    return ann
+
+
+def save_annotation(project: Project, key: str) -> bool:
+    """Writes the annotation of ``key`` if it is loaded and dirty; True if a file was written.
+
+    Saving marks an unlabelled image labelled. A JSON that failed to load is never
+    overwritten: that raises :class:`AnnotationError`.
+    """
+    ann = project.annotations.get(key)
+    entry = project.entry(key)
+    if ann is None or not ann.dirty:
+        return False
+    if entry.error is not None:
+        raise AnnotationError(f"{entry.annotation_path}: not saved, because the file failed to load "
+                              f"and would be overwritten ({entry.error})")
+    if entry.image_path.exists() or not ann.image_path:
+        ann.image_path = _relative_image_path(entry)
+    if ann.state == UNLABELLED:
+        project.set_state(key, LABELLED)
+    write_labelme(entry.annotation_path, ann)
+    ann.set_dirty(False)
+    return True
+
+
+def save_labels(project: Project) -> Path:
+    """Writes labels.txt (labelme convention) and .segstudio/classes.json; returns labels.txt."""
+    base = meta_dir(project)
+    names = [c.name for c in project.classes if c.name not in (IGNORE_LABEL, BACKGROUND_LABEL)]
+    labels_path = base / LABELS_FILE
+    atomic_write_text(labels_path, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *names]) + "\n")
+    colors = {"classes": [{"name": c.name, "color": [int(v) for v in c.color], "visible": bool(c.visible)}
+                          for c in project.classes]}
+    atomic_write_text(base / CLASSES_FILE, json.dumps(colors, indent=2, ensure_ascii=False) + "\n")
+    return labels_path
+
+
+def load_all(project: Project) -> list[str]:
+    """Loads every annotation; returns the error messages of those that failed."""
+    errors = []
+    for e in project.entries:
+        try:
+            load_annotation(project, e.key)
+        except (AnnotationError, ImageReadError) as exc:
+            errors.append(str(exc))
+    return errors
+
+
+def load_entry_image(project: Project, key: str) -> np.ndarray:
+    """The raw pixels of entry ``key`` (see :func:`load_image`), from imageData if no file."""
+    entry = project.entry(key)
+    if entry.image_path.is_file():
+        return load_image(entry.image_path)
+    ann = project.annotations.get(key)
+    image_data = ann.image_data if ann is not None else None
+    if image_data is None and entry.annotation_path.is_file():
+        data, _ = _peek(entry.annotation_path)
+        image_data = data.get("imageData") if data else None
+    if isinstance(image_data, str) and image_data:
+        return decode_image_data(image_data, f"{entry.annotation_path}: imageData")
+    raise ImageReadError(f"{entry.image_path}: file not found")
+
+
+def iter_labelled(project: Project, include_pre_annotated: bool = False
+                  ) -> Iterator[tuple[ImageEntry, ImageAnnotation]]:
+    """(entry, annotation) for each labelled image (loaded ones from the cache, others read
+    without caching); entries that fail to load are logged and skipped."""
+    wanted = {LABELLED, PRE_ANNOTATED} if include_pre_annotated else {LABELLED}
+    for e in project.entries:
+        if e.error is not None or e.state not in wanted:
+            continue
+        try:
+            ann = load_annotation(project, e.key, cache=False)
+        except (AnnotationError, ImageReadError) as exc:
+            log.warning("skipping %s", exc)
+            continue
+        if ann.state in wanted:
+            yield e, ann
+

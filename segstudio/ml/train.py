@@ -1,0 +1,528 @@
+"""The training loop: one generator shared by the GUI worker, ``segstudio train`` and torchrun.
+
+:func:`train_job` yields :class:`~segstudio.core.jobs.Progress` with ``data`` payloads —
+``{"phase": "load"|"batch"|"val"|"epoch", "epoch", "epochs", "batch", "batches", "loss",
+"val_loss", "miou", "per_class_iou", "eta_s", "device", "lr", ...}`` — and returns a
+:class:`TrainResult`. It yields after every batch, so closing the generator (the GUI's Stop) or
+setting the :class:`~segstudio.core.jobs.CancelToken` ends it within a batch; either way the
+best checkpoint so far is kept and the current weights are saved as the *last* checkpoint
+(a stop before the first validation also writes them as the best, so Stop always leaves a model).
+
+Files written next to ``config.out`` (the best checkpoint, segstudio's safetensors format):
+``<stem>.last.safetensors`` (weights after the last epoch), ``<stem>.last.state.pt`` (epoch,
+optimizer, scheduler, scaler and history: tensors and plain values only, read back with
+``torch.load(weights_only=True)``) and ``<stem>.history.json``. Resuming reads the state file
+next to the checkpoint it is given.
+
+What makes it fast: uint8 batches normalised on the device, AdamW, mixed precision (bf16, or
+fp16 + GradScaler) and channels-last on CUDA, cuDNN autotuning, pinned memory, DataLoader
+workers. What makes it reproducible on the CPU: seeded init, a seeded sampler and augmentation
+keyed on (seed, epoch, index). Validation metrics are :mod:`segstudio.core.metrics` on a
+confusion matrix accumulated over the epoch (the same code as ``segstudio evaluate``).
+
+May import: torch, numpy, segstudio.core, segstudio.ml. No Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from segstudio.core.jobs import CancelToken, Progress
+from segstudio.core.metrics import confusion_matrix, scores_from_confusion
+from segstudio.core.rasterize import IGNORE_VALUE
+from segstudio.ml import distributed as D
+from segstudio.ml.augment import AugmentParams
+from segstudio.ml.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelMeta, load_checkpoint, save_checkpoint
+from segstudio.ml.data import (
+    DatasetSpec,
+    LoadedData,
+    TrainDataset,
+    ValDataset,
+    balanced_class_weights,
+    load_samples,
+    pad_collate,
+    split_indices,
+)
+from segstudio.ml.losses import build_loss
+
+log = logging.getLogger(__name__)
+STATE_FORMAT = "segstudio-train-state"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs besides the data (frozen: the worker gets a copy)."""
+
+    out: str = "model.safetensors"       # best checkpoint; siblings: .last.safetensors, .last.state.pt
+    arch: str = "Unet"
+    encoder: str = "resnet34"
+    encoder_weights: str | None = None   # "imagenet" (download) or a local file; None = random init
+    model_kwargs: dict[str, Any] = field(default_factory=dict)   # e.g. encoder_depth, decoder_channels
+    init_from: str | None = None         # "continue from the current model": start from its weights
+    resume: str | None = None            # continue an interrupted run (weights + optimizer state)
+    epochs: int = 30
+    batch_size: int = 8                  # per process under torchrun
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    crop_size: int = 512
+    val_split: float = 0.2
+    augment: str | float = "medium"
+    loss: str = "ce+dice"
+    class_weights: str = "none"          # "none" | "balanced"
+    device: str = "auto"                 # auto | cpu | cuda | cuda:N | mps
+    seed: int = 0
+    num_workers: int | None = None       # None: 0 on a CPU device, else up to 8
+    amp: bool = True                     # CUDA only
+    channels_last: bool = True           # CUDA only
+    schedule: str = "cosine"             # cosine (with warm-up) | onecycle | constant
+    warmup_epochs: float = 1.0
+    patience: int = 10                   # early stopping on val mIoU; 0 = off
+    min_samples_per_epoch: int = 0       # repeat a handful of images so an epoch has enough steps
+    val_max_side: int = 1024
+    save_interval_s: float = 60.0        # how often the last checkpoint + optimizer state are written
+
+
+@dataclass
+class TrainResult:
+    best_path: str | None
+    last_path: str | None
+    best_miou: float | None
+    best_epoch: int
+    epochs_run: int
+    history: list[dict[str, Any]]
+    stopped: str                          # "completed" | "early-stopped" | "cancelled"
+    classes: list[str]
+    device: str
+    skipped: list[str] = field(default_factory=list)
+
+
+def output_paths(out: str | Path) -> dict[str, Path]:
+    """Where a run writes: ``best`` (= out), ``last``, ``state``, ``history``."""
+    best = Path(out)
+    if best.suffix != ".safetensors":
+        best = best.with_name(best.name + ".safetensors")
+    stem = best.name[: -len(".safetensors")]
+    return {"best": best, "last": best.with_name(f"{stem}.last.safetensors"),
+            "state": best.with_name(f"{stem}.last.state.pt"),
+            "history": best.with_name(f"{stem}.history.json")}
+
+
+def state_path_for(checkpoint: str | Path) -> Path:
+    p = Path(checkpoint)
+    stem = p.name[: -len(".safetensors")] if p.name.endswith(".safetensors") else p.name
+    return p.with_name(f"{stem}.state.pt")
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """The training device; under torchrun a bare ``cuda`` means this process's GPU."""
+    from segstudio.ml.device import pick_device
+
+    dev = pick_device(name)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", local_rank)
+    return dev
+
+
+def describe_training_device(dev: torch.device, dtype: torch.dtype | None) -> str:
+    from segstudio.ml.device import describe_device
+
+    prec = {torch.bfloat16: ", bf16 mixed precision", torch.float16: ", fp16 mixed precision"}.get(dtype, "")
+    return describe_device(dev) + prec
+
+
+def lr_lambda(schedule: str, total: int, warmup: int):
+    """Multiplier of the base lr at a step: linear warm-up, then cosine decay to 1 %."""
+    def f(step: int) -> float:
+        if schedule == "constant":
+            return 1.0
+        if warmup > 0 and step < warmup:
+            return 0.1 + 0.9 * step / warmup
+        t = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
+    return f
+
+
+def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    from segstudio.ml.device import amp_dtype
+
+    return amp_dtype(device, amp)
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    # no decay on norms and biases (decaying BN scales towards 0 only hurts)
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _build_model(cfg: TrainConfig, classes: list[str]) -> tuple[torch.nn.Module, ModelMeta | None, int]:
+    """(model, meta of the checkpoint started from, epoch to start at)."""
+    from segstudio.ml.models import build_model
+
+    if cfg.resume:
+        model, meta = load_checkpoint(cfg.resume)
+        if list(meta.classes) != list(classes):
+            raise ValueError(f"{cfg.resume}: the checkpoint's classes {meta.classes} differ from the "
+                             f"data's {classes}; resume needs the same classes")
+        return model, meta, int(meta.epoch)
+    if cfg.init_from:
+        src, meta = load_checkpoint(cfg.init_from)
+        if list(meta.classes) == list(classes):
+            return src, meta, 0
+        # new or renamed classes: same network, fresh head; every tensor that fits is kept
+        model = build_model(meta.arch, meta.encoder, meta.in_channels, len(classes), None, **meta.model_kwargs)
+        target = model.state_dict()
+        fit = {k: v for k, v in src.state_dict().items() if k in target and v.shape == target[k].shape}
+        model.load_state_dict(fit, strict=False)
+        log.info("continuing from %s with a new head for %d classes (%d of %d tensors kept)",
+                 cfg.init_from, len(classes), len(fit), len(target))
+        return model, meta, 0
+    model = build_model(cfg.arch, cfg.encoder, 3, len(classes), cfg.encoder_weights, **cfg.model_kwargs)
+    return model, None, 0
+
+
+def _worker_init(_: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)      # N workers × all-core OpenCV would oversubscribe the CPU
+    torch.set_num_threads(1)
+
+
+def _loader(ds, batch: int, sampler, workers: int, pin: bool, drop_last: bool) -> DataLoader:
+    kw: dict[str, Any] = {}
+    if workers > 0:
+        kw.update(worker_init_fn=_worker_init, persistent_workers=True, prefetch_factor=4)
+        if threading.current_thread() is not threading.main_thread():
+            kw["multiprocessing_context"] = "spawn"   # never fork a process running Qt threads
+    return DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, pin_memory=pin,
+                      drop_last=drop_last, collate_fn=pad_collate, **kw)
+
+
+def _save_state(path: Path, epoch: int, opt, sched, scaler, best_miou, best_epoch: int, since_best: int,
+                history: list[dict[str, Any]]) -> None:
+    state = {"format": STATE_FORMAT, "epoch": epoch, "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+             "best_miou": best_miou, "best_epoch": best_epoch, "since_best": since_best,
+             "history": history, "torch_rng": torch.get_rng_state()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """A training state file, read without unpickling code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable training state ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise ValueError(f"{path}: not a segstudio training state file")
+    return state
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    return v
+
+
+def train_job(cfg: TrainConfig, data: DatasetSpec | LoadedData,
+              cancel: CancelToken | None = None) -> Generator[Progress, None, TrainResult]:
+    """Trains a model on ``data``; see the module docstring for events, files and stopping."""
+    wants_cuda = cfg.device.startswith("cuda") or (cfg.device == "auto" and torch.cuda.is_available())
+    info = D.init_distributed("cuda" if wants_cuda else "cpu")
+    try:
+        return (yield from _train(cfg, data, cancel, info))
+    finally:
+        D.shutdown(info)
+
+
+def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken | None,
+           info: D.DistInfo) -> Generator[Progress, None, TrainResult]:
+    device = resolve_device(cfg.device, info.local_rank)
+    if isinstance(data, DatasetSpec):
+        loaded = yield from _relabel(load_samples(data), "load")
+    else:
+        loaded = data
+    classes = list(loaded.classes)
+    nc = len(classes)
+    train_idx, val_idx = split_indices(len(loaded.samples), cfg.val_split, cfg.seed)
+    if not train_idx:
+        raise ValueError("no labelled images to train on: label some images (or accept pre-annotations) first")
+    train_samples = [loaded.samples[i] for i in train_idx]
+    val_samples = [loaded.samples[i] for i in val_idx][info.rank::info.world_size]
+    paths = output_paths(cfg.out)
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    model, src_meta, start_epoch = _build_model(cfg, classes)
+    arch = src_meta.arch if src_meta else cfg.arch
+    encoder = src_meta.encoder if src_meta else cfg.encoder
+    model_kwargs = dict(src_meta.model_kwargs) if src_meta else dict(cfg.model_kwargs)
+    mean = tuple(src_meta.mean) if src_meta else IMAGENET_MEAN
+    std = tuple(src_meta.std) if src_meta else IMAGENET_STD
+
+    cuda = device.type == "cuda"
+    amp_dtype = _amp_dtype(device, cfg.amp)
+    mem_format = torch.channels_last if cuda and cfg.channels_last else torch.contiguous_format
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    model = model.to(device=device, memory_format=mem_format)
+    if info.enabled and cuda:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = model
+    if info.enabled:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
+    dev_text = describe_training_device(device, amp_dtype) + (f" × {info.world_size} processes" if info.enabled else "")
+
+    weights = balanced_class_weights(train_samples, nc) if cfg.class_weights == "balanced" else None
+    criterion = build_loss(cfg.loss, nc, IGNORE_VALUE, weights).to(device)
+    train_ds = TrainDataset(train_samples, cfg.crop_size, AugmentParams.named(cfg.augment), cfg.seed)
+    n_epoch = max(len(train_ds), cfg.min_samples_per_epoch)
+    epoch_ds = train_ds if n_epoch == len(train_ds) else _Cycle(train_ds, n_epoch)
+    # a sampler even for one process: the same seeded shuffling everywhere
+    sampler = DistributedSampler(epoch_ds, num_replicas=info.world_size, rank=info.rank, shuffle=True,
+                                 seed=cfg.seed)
+    per_rank = len(sampler)
+    drop_last = per_rank > cfg.batch_size and per_rank % cfg.batch_size == 1   # a batch of 1 breaks BN
+    workers = cfg.num_workers if cfg.num_workers is not None else (
+        0 if device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) // max(1, info.world_size) - 1)))
+    loader = _loader(epoch_ds, cfg.batch_size, sampler, workers, cuda, drop_last)
+    val_loader = _loader(ValDataset(val_samples, cfg.val_max_side), max(1, cfg.batch_size // 2), None,
+                         min(workers, 2), cuda, False) if val_samples else None
+    steps = len(loader)
+    total_steps = steps * cfg.epochs
+
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    if cfg.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total_steps))
+    else:
+        warm = int(round(cfg.warmup_epochs * steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.schedule, total_steps, warm))
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+
+    best_miou: float | None = None
+    best_epoch, since_best = 0, 0
+    history: list[dict[str, Any]] = []
+    if cfg.resume:
+        sp = state_path_for(cfg.resume)
+        if sp.is_file():
+            st = load_state(sp)
+            opt.load_state_dict(st["optimizer"])
+            sched.load_state_dict(st["scheduler"])
+            scaler.load_state_dict(st["scaler"])
+            start_epoch = int(st["epoch"])
+            best_miou, best_epoch = st["best_miou"], int(st["best_epoch"])
+            since_best, history = int(st["since_best"]), list(st["history"])
+        else:
+            log.warning("%s: no training state next to the checkpoint; resuming at epoch %d with a "
+                        "fresh optimizer", sp, start_epoch)
+            for _ in range(start_epoch * steps):
+                sched.step()
+
+    m = torch.tensor([v * 255.0 for v in mean], device=device).view(1, -1, 1, 1)
+    s = torch.tensor([v * 255.0 for v in std], device=device).view(1, -1, 1, 1)
+
+    def prep(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.to(device, non_blocking=True).float().sub_(m).div_(s)
+        return x.contiguous(memory_format=mem_format), y.to(device, non_blocking=True)
+
+    def make_meta(epoch: int, extra: dict[str, Any]) -> ModelMeta:
+        training = {"config": _jsonable(asdict(cfg)), "num_train": len(train_idx),
+                    "num_val": len(val_idx), "device": dev_text, **_jsonable(extra)}
+        return ModelMeta(arch=arch, encoder=encoder, in_channels=3, classes=classes,
+                         colors=list(loaded.colors) if len(loaded.colors) == nc else [],
+                         mean=mean, std=std, train_size=cfg.crop_size, training=training, epoch=epoch,
+                         model_kwargs=model_kwargs)
+
+    base = {"epochs": cfg.epochs, "batches": steps, "device": dev_text}
+    stopped = "completed"
+    epoch = start_epoch
+    done_epochs = start_epoch
+    best_written = paths["best"].is_file() and cfg.resume is not None
+    t_start, steps_run = time.perf_counter(), 0
+    last_saved, last_saved_epoch = time.monotonic(), start_epoch
+    sync_every = 1 if device.type == "cpu" else 10   # .item() stalls the GPU queue: not every step
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            sampler.set_epoch(epoch)
+            train_ds.set_epoch(epoch)
+            net.train()
+            loss_sum = torch.zeros((), device=device)
+            shown_loss = float("nan")
+            t_epoch = time.perf_counter()
+            for b, (x, y) in enumerate(loader):
+                if cancel is not None:
+                    cancel.check()
+                x, y = prep(x, y)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    logits = net(x)
+                loss = criterion(logits, y)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                loss_sum += loss.detach()
+                steps_run += 1
+                if b % sync_every == 0 or b == steps - 1:
+                    shown_loss = float(loss_sum.item()) / (b + 1)
+                elapsed = time.perf_counter() - t_start
+                eta = elapsed / steps_run * ((cfg.epochs - epoch) * steps - b - 1)
+                yield Progress(epoch * steps + b + 1, total_steps,
+                               f"epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps} loss {shown_loss:.4f}",
+                               {**base, "phase": "batch", "epoch": epoch + 1, "batch": b + 1,
+                                "loss": shown_loss, "lr": opt.param_groups[0]["lr"], "eta_s": eta})
+            n_batches = max(1, steps)
+            train_loss = float(D.all_reduce_sum(np.array([float(loss_sum.item()), n_batches], np.float64),
+                                                info, device)[0]) / (n_batches * info.world_size)
+            record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss,
+                                      "lr": opt.param_groups[0]["lr"], "time_s": time.perf_counter() - t_epoch}
+            if val_loader is not None or info.enabled:
+                val = yield from _validate(net, val_loader, criterion, prep, amp_dtype, device, nc, classes,
+                                           info, cancel, {**base, "epoch": epoch + 1})
+                record.update(val)
+            done_epochs = epoch + 1
+            miou = record.get("miou")
+            # without a validation set the latest weights are the best we know
+            improved = miou is None or best_miou is None or miou > best_miou + 1e-6
+            if improved:
+                best_miou, best_epoch, since_best = miou, epoch + 1, 0
+            else:
+                since_best += 1
+            record["best_miou"], record["best_epoch"] = best_miou, best_epoch
+            history.append(_jsonable(record))
+            if info.is_main:
+                if improved:
+                    save_checkpoint(paths["best"], model, make_meta(epoch + 1, {"metrics": record}))
+                    best_written = True
+                _write_history(paths["history"], history)
+                # the last checkpoint + optimizer state are big (3× the weights): written at most
+                # every save_interval_s and at the end, not after every short epoch
+                if time.monotonic() - last_saved >= cfg.save_interval_s or epoch + 1 == cfg.epochs:
+                    save_checkpoint(paths["last"], model, make_meta(epoch + 1, {"metrics": record}))
+                    _save_state(paths["state"], epoch + 1, opt, sched, scaler, best_miou, best_epoch,
+                                since_best, history)
+                    last_saved, last_saved_epoch = time.monotonic(), epoch + 1
+            elapsed = time.perf_counter() - t_start
+            eta = elapsed / max(1, steps_run) * (cfg.epochs - epoch - 1) * steps
+            yield Progress((epoch + 1) * steps, total_steps, _epoch_line(record),
+                           {**base, "phase": "epoch", **record, "batch": steps, "loss": train_loss,
+                            "eta_s": eta, "improved": improved})
+            stop = cfg.patience > 0 and since_best >= cfg.patience and best_miou is not None
+            if D.broadcast_flag(stop, info, device):
+                stopped = "early-stopped"
+                log.info("early stopping: no better val mIoU for %d epochs", cfg.patience)
+                break
+        if info.is_main and last_saved_epoch != done_epochs:
+            save_checkpoint(paths["last"], model, make_meta(done_epochs, {"metrics": history[-1]}))
+            _save_state(paths["state"], done_epochs, opt, sched, scaler, best_miou, best_epoch, since_best,
+                        history)
+    except (GeneratorExit, Exception) as exc:
+        from segstudio.core.jobs import Cancelled
+
+        if isinstance(exc, (GeneratorExit, Cancelled)) and info.is_main:
+            # Stop: keep the best so far and save where we are (never lose the work done)
+            meta = make_meta(done_epochs, {"stopped": "cancelled", "best_miou": best_miou})
+            save_checkpoint(paths["last"], model, meta)
+            _save_state(paths["state"], done_epochs, opt, sched, scaler, best_miou, best_epoch,
+                        since_best, history)
+            if not best_written:
+                save_checkpoint(paths["best"], model, meta)
+            log.info("training stopped at epoch %d; checkpoints in %s", epoch + 1, paths["best"].parent)
+        if isinstance(exc, Cancelled):
+            stopped = "cancelled"
+        else:
+            raise
+    finally:
+        del loader, val_loader   # ends persistent DataLoader workers now, not at interpreter exit
+    if info.enabled:
+        D.barrier(info)
+    return TrainResult(str(paths["best"]) if best_written or paths["best"].is_file() else None,
+                       str(paths["last"]), best_miou, best_epoch, done_epochs, history, stopped, classes,
+                       dev_text, list(loaded.skipped))
+
+
+class _Cycle(torch.utils.data.Dataset):
+    """``length`` items cycling over a TrainDataset; each item keeps its own augmentation key."""
+
+    def __init__(self, ds: TrainDataset, length: int) -> None:
+        self.ds, self.length = ds, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        # i (not i mod n) keys the augmentation, so repeats of an image differ within an epoch
+        return self.ds.item(i % len(self.ds), key=i)
+
+
+def _validate(net, loader, criterion, prep, amp_dtype, device, nc: int, classes: list[str],
+              info: D.DistInfo, cancel: CancelToken | None,
+              base: dict[str, Any]) -> Generator[Progress, None, dict[str, Any]]:
+    net.eval()
+    cm = np.zeros((nc, nc), dtype=np.int64)
+    sums = np.zeros(2, dtype=np.float64)   # loss × batches, batches
+    n = len(loader) if loader is not None else 0
+    with torch.inference_mode():
+        for b, (x, y) in enumerate(loader or []):
+            if cancel is not None:
+                cancel.check()
+            x, y = prep(x, y)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = net(x)
+            if (y != IGNORE_VALUE).any():
+                sums += (float(criterion(logits, y)), 1.0)
+            pred = logits.argmax(1).to(torch.uint8).cpu().numpy()
+            cm += confusion_matrix(y.cpu().numpy(), pred, nc, IGNORE_VALUE)
+            yield Progress(b + 1, n, f"validating {b + 1}/{n}", {**base, "phase": "val", "batch": b + 1})
+    cm = D.all_reduce_sum(cm, info, device).astype(np.int64)
+    sums = D.all_reduce_sum(sums, info, device)
+    sc = scores_from_confusion(cm, classes)
+    return {"val_loss": float(sums[0] / sums[1]) if sums[1] else None, "miou": sc["miou"],
+            "pixel_accuracy": sc["pixel_accuracy"], "mean_dice": sc["mean_dice"],
+            "per_class_iou": sc["per_class_iou"]}
+
+
+def _relabel(gen: Generator[Progress, None, Any], phase: str) -> Generator[Progress, None, Any]:
+    """Passes a sub-job's progress on, tagged with ``phase``."""
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(p.done, p.total, p.message, {**p.data, "phase": phase})
+
+
+def _fmt(v: Any, spec: str = ".4f") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def _epoch_line(r: dict[str, Any]) -> str:
+    return (f"epoch {r['epoch']}: train loss {_fmt(r.get('train_loss'))}, val loss {_fmt(r.get('val_loss'))}, "
+            f"mIoU {_fmt(r.get('miou'))}")
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    from segstudio.core.io.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(_jsonable(history), indent=1))

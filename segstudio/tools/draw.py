@@ -1,0 +1,232 @@
+"""Drawing tools that create vector shapes: PolygonTool, RectangleTool, CircleTool, PointTool.
+
+Each finished shape asks ``ctx.ask_label()`` for (label, group_id) and pushes ONE AddShapes.
+Pure: numpy + segstudio.core + tools.base. No Qt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segstudio.core.edits import AddShapes
+from segstudio.core.model import Shape
+from segstudio.tools.base import PointerEvent, Tool
+
+CLOSE_PX = 8.0   # screen pixels: a click this close to the first vertex closes the polygon
+
+
+class _LabelledShapeTool(Tool):
+    """Shared: ask for the label and push one AddShapes."""
+
+    shape_type = "polygon"
+
+    def _finish(self, points: np.ndarray) -> bool:
+        ctx = self.ctx
+        self.cancel()
+        if ctx is None:
+            return False
+        answer = ctx.ask_label()
+        if answer is None:
+            return False
+        label, group_id = answer
+        shape = Shape(label, np.asarray(points, dtype=np.float64), self.shape_type, group_id)
+        return self._commit(AddShapes(ctx.key, [shape], None, f"Add {self.shape_type}"))
+
+    def _color(self) -> tuple[int, int, int] | None:
+        return self.ctx.color_for(self.ctx.current_label()) if self.ctx else None
+
+
+class PolygonTool(_LabelledShapeTool):
+    """Click vertices; close by clicking the first vertex, double-click or Return.
+
+    Backspace removes the last vertex, Escape cancels.
+    """
+
+    name = "polygon"
+    cursor = "cross"
+    shape_type = "polygon"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[tuple[float, float]] = []
+        self._cursor: tuple[float, float] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.points)
+
+    def cancel(self) -> None:
+        self.points = []
+        self._cursor = None
+        super().cancel()
+
+    def _near_first(self, ev: PointerEvent) -> bool:
+        if len(self.points) < 3:
+            return False
+        fx, fy = self.points[0]
+        return float(np.hypot(ev.x - fx, ev.y - fy)) <= ev.tol(CLOSE_PX)
+
+    def _update_preview(self, ev: PointerEvent | None = None) -> None:
+        p = self.preview
+        pts = list(self.points)
+        closing = ev is not None and self._near_first(ev)
+        if self._cursor is not None and not closing:
+            pts.append(self._cursor)
+        p.polylines = [(np.array(pts, dtype=np.float64).reshape(-1, 2), closing)] if pts else []
+        p.points = list(self.points)
+        p.highlight = self.points[0] if closing else None
+        p.color = self._color()
+        p.touch()
+
+    def press(self, ev: PointerEvent) -> None:
+        if self.ctx is None or ev.button != "left":
+            return
+        if self._near_first(ev):
+            self.close()
+            return
+        x, y = self.ctx.clamp(ev.x, ev.y)
+        if self.points and self.points[-1] == (x, y):
+            return
+        self.points.append((x, y))
+        self._cursor = (x, y)
+        self._update_preview(ev)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self.ctx is None or not self.points:
+            return
+        self._cursor = self.ctx.clamp(ev.x, ev.y)
+        self._update_preview(ev)
+
+    def double_click(self, ev: PointerEvent) -> None:
+        # Qt delivers press, release, double-click: the press normally added this vertex already;
+        # add it if not (some event sources send the double-click alone)
+        if ev.button != "left" or self.ctx is None:
+            return
+        x, y = self.ctx.clamp(ev.x, ev.y)
+        if not self.points or float(np.hypot(x - self.points[-1][0], y - self.points[-1][1])) > ev.tol(2.0):
+            self.points.append((x, y))
+        if len(self.points) >= 3:
+            self.close()
+
+    def key(self, name: str) -> bool:
+        if name == "Return":
+            had = bool(self.points)
+            if len(self.points) >= 3:
+                self.close()
+            return had
+        if name == "Backspace" and self.points:
+            self.points.pop()
+            if not self.points:
+                self.cancel()
+            else:
+                self._update_preview()
+            return True
+        return super().key(name)
+
+    def close(self) -> bool:
+        """Finishes the polygon (needs 3 vertices); returns True if a shape was added."""
+        if len(self.points) < 3:
+            return False
+        return self._finish(np.array(self.points, dtype=np.float64))
+
+
+class _TwoPointTool(_LabelledShapeTool):
+    """Press-drag-release, or click then click: the two labelme points of the shape."""
+
+    cursor = "cross"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start: tuple[float, float] | None = None
+        self.end: tuple[float, float] | None = None
+        self._dragging = False
+
+    @property
+    def busy(self) -> bool:
+        return self.start is not None
+
+    def cancel(self) -> None:
+        self.start = self.end = None
+        self._dragging = False
+        super().cancel()
+
+    def _draw_preview(self) -> None:
+        raise NotImplementedError
+
+    def _update(self, ev: PointerEvent) -> None:
+        assert self.ctx is not None
+        self.end = self.ctx.clamp(ev.x, ev.y)
+        self.preview.color = self._color()
+        self._draw_preview()
+        self.preview.touch()
+
+    def press(self, ev: PointerEvent) -> None:
+        if self.ctx is None or ev.button != "left":
+            return
+        if self.start is None:
+            self.start = self.ctx.clamp(ev.x, ev.y)
+            self._dragging = True
+            self._update(ev)
+        else:   # second click of click-click mode
+            self._update(ev)
+            self._try_finish(ev)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self.ctx is not None and self.start is not None:
+            self._update(ev)
+
+    def release(self, ev: PointerEvent) -> None:
+        if self.ctx is None or self.start is None or not self._dragging:
+            return
+        self._dragging = False
+        self._update(ev)
+        if self._degenerate(ev):
+            return   # a click without a drag: wait for the second click
+        self._try_finish(ev)
+
+    def _degenerate(self, ev: PointerEvent) -> bool:
+        assert self.start is not None and self.end is not None
+        return float(np.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1])) < ev.tol(3.0)
+
+    def _try_finish(self, ev: PointerEvent) -> None:
+        if self._degenerate(ev):
+            return
+        assert self.start is not None and self.end is not None
+        self._finish(np.array([self.start, self.end], dtype=np.float64))
+
+
+class RectangleTool(_TwoPointTool):
+    name = "rectangle"
+    shape_type = "rectangle"
+
+    def _draw_preview(self) -> None:
+        assert self.start is not None and self.end is not None
+        (x0, y0), (x1, y1) = self.start, self.end
+        self.preview.polylines = [(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), True)]
+
+
+class CircleTool(_TwoPointTool):
+    """labelme circle: first point = centre, second = a point on the rim."""
+
+    name = "circle"
+    shape_type = "circle"
+
+    def _draw_preview(self) -> None:
+        assert self.start is not None and self.end is not None
+        (cx, cy), (px, py) = self.start, self.end
+        r = float(np.hypot(px - cx, py - cy))
+        self.preview.ellipses = [(cx, cy, r, r)]
+        self.preview.polylines = [(np.array([[cx, cy], [px, py]]), False)]
+        self.preview.points = [(cx, cy)]
+
+
+class PointTool(_LabelledShapeTool):
+    name = "point"
+    cursor = "cross"
+    shape_type = "point"
+
+    def press(self, ev: PointerEvent) -> None:
+        if self.ctx is None or ev.button != "left":
+            return
+        x, y = self.ctx.clamp(ev.x, ev.y)
+        self._finish(np.array([[x, y]], dtype=np.float64))

@@ -1,0 +1,394 @@
+"""Canvas tools that build a segmentation prompt: box, region of interest, scribbles, clicks,
+magic-wand drag and intelligent scissors.
+
+Prompt tools never edit the model: they change a shared :class:`PromptState`, which notifies
+its listeners (the Auto-segment panel previews and applies). ``final=False`` notifications come
+during a drag (live preview), ``final=True`` when a gesture ends. Every tool draws the whole
+prompt in its preview so the user sees box, strokes and clicks together.
+
+May import: numpy, segstudio.core, segstudio.algorithms. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from segstudio.algorithms.registry import Prompt
+from segstudio.core.geometry import stroke_mask
+from segstudio.tools.base import PointerEvent, Tool
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Prompt, bool], None]
+
+
+class PromptState:
+    """The prompt under construction, plus what the tools need to draw it."""
+
+    def __init__(self) -> None:
+        self.box: tuple[float, float, float, float] | None = None
+        self.roi: tuple[float, float, float, float] | None = None
+        self.fg_points: list[tuple[float, float]] = []
+        self.bg_points: list[tuple[float, float]] = []
+        self.strokes: list[tuple[np.ndarray, float, bool]] = []   # (path, radius, is_fg)
+        self.size: tuple[int, int] = (0, 0)                       # image (width, height)
+        self.tolerance: float | None = None    # set by the magic-wand drag
+        self.wire: np.ndarray | None = None     # traced scissors outline so far (preview)
+        self.image_provider: Callable[[], np.ndarray | None] = lambda: None
+        self._listeners: list[Listener] = []
+        self.version = 0
+
+    # -- observers -------------------------------------------------------------------------
+    def subscribe(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def changed(self, final: bool = True) -> None:
+        self.version += 1
+        prompt = self.prompt()
+        for fn in list(self._listeners):
+            fn(prompt, final)
+
+    # -- mutation --------------------------------------------------------------------------
+    def clear(self, keep_roi: bool = True, notify: bool = True) -> None:
+        self.box = None
+        self.fg_points, self.bg_points, self.strokes = [], [], []
+        self.tolerance, self.wire = None, None
+        if not keep_roi:
+            self.roi = None
+        if notify:
+            self.changed()
+
+    def prompt(self) -> Prompt:
+        """A :class:`Prompt` snapshot (scribbles rasterised at the image size)."""
+        w, h = self.size
+        fg = bg = None
+        if self.strokes and w > 0 and h > 0:
+            fg, bg = np.zeros((h, w), bool), np.zeros((h, w), bool)
+            for path, radius, is_fg in self.strokes:
+                (fg if is_fg else bg)[...] |= stroke_mask(path, radius, h, w)
+        return Prompt(self.box, list(self.fg_points), list(self.bg_points), fg, bg, self.roi)
+
+    def draw(self, tool: Tool) -> None:
+        """Puts the whole prompt into ``tool.preview``."""
+        p = tool.preview
+        p.clear()
+        p.rects = [r for r in (self.box, self.roi) if r is not None]
+        p.points = list(self.fg_points)
+        p.strokes = [(path, r) for path, r, fg in self.strokes if fg]
+        p.polylines = [(path, False) for path, _, fg in self.strokes if not fg]
+        p.ellipses = [(x, y, 4.0, 4.0) for x, y in self.bg_points]   # background clicks: rings
+        if self.wire is not None and len(self.wire) > 1:
+            p.polylines.append((self.wire.astype(np.float64), False))
+        p.color = (0, 220, 90)
+        p.touch()
+
+
+class _PromptTool(Tool):
+    cursor = "cross"
+
+    def __init__(self, state: PromptState) -> None:
+        super().__init__()
+        self.state = state
+
+    def activate(self, ctx) -> None:  # type: ignore[override]
+        super().activate(ctx)
+        if ctx is not None:
+            if self.state.size != ctx.image_size:
+                self.state.clear(keep_roi=False, notify=False)
+            self.state.size = ctx.image_size
+        self.state.draw(self)
+
+    def cancel(self) -> None:
+        self.state.draw(self)
+
+    def key(self, name: str) -> bool:
+        if name in ("Escape", "Delete", "Backspace"):
+            self.state.clear(keep_roi=name != "Delete")
+            self.state.draw(self)
+            return True
+        return False
+
+    def _clamp(self, ev: PointerEvent) -> tuple[float, float]:
+        return self.ctx.clamp(ev.x, ev.y) if self.ctx is not None else (ev.x, ev.y)
+
+
+class _RectPromptTool(_PromptTool):
+    field = "box"
+
+    def __init__(self, state: PromptState) -> None:
+        super().__init__(state)
+        self._start: tuple[float, float] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._start is not None
+
+    def press(self, ev: PointerEvent) -> None:
+        if ev.button == "left" and self.ctx is not None:
+            self._start = self._clamp(ev)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._start is None:
+            return
+        self.state.draw(self)
+        x, y = self._clamp(ev)
+        self.preview.rects.append((min(self._start[0], x), min(self._start[1], y),
+                                   max(self._start[0], x), max(self._start[1], y)))
+        self.preview.touch()
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._start is None:
+            return
+        (x0, y0), (x1, y1) = self._start, self._clamp(ev)
+        self._start = None
+        rect = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if rect[2] - rect[0] >= 2 and rect[3] - rect[1] >= 2:
+            setattr(self.state, self.field, rect)
+            self.state.changed()
+        self.state.draw(self)
+
+    def cancel(self) -> None:
+        self._start = None
+        super().cancel()
+
+
+class BoxPromptTool(_RectPromptTool):
+    """Drag a box around the object (GrabCut / box graph cut)."""
+
+    name = "seg_box"
+
+
+class RoiPromptTool(_RectPromptTool):
+    """Drag the region of interest the method runs on (Delete clears it)."""
+
+    name = "seg_roi"
+    field = "roi"
+
+
+class ScribblePromptTool(_PromptTool):
+    """Left drag: foreground stroke; right drag or Shift: background stroke; [ ] change the width."""
+
+    name = "seg_scribble"
+    cursor = "brush"
+
+    def __init__(self, state: PromptState, radius: float = 3.0) -> None:
+        super().__init__(state)
+        self.radius = radius
+        self._path: list[tuple[float, float]] | None = None
+        self._fg = True
+
+    @property
+    def busy(self) -> bool:
+        return self._path is not None
+
+    def press(self, ev: PointerEvent) -> None:
+        if ev.button in ("left", "right") and self.ctx is not None:
+            self._fg = ev.button == "left" and not ev.shift
+            self._path = [self._clamp(ev)]
+            self._show()
+
+    def _show(self) -> None:
+        self.state.draw(self)
+        if self._path:
+            path = np.array(self._path, dtype=np.float64)
+            if self._fg:
+                self.preview.strokes.append((path, self.radius))
+            else:
+                self.preview.polylines.append((path, False))
+            self.preview.touch()
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._path is not None:
+            self._path.append(self._clamp(ev))
+            self._show()
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._path is None:
+            return
+        self.state.strokes.append((np.array(self._path, dtype=np.float64), self.radius, self._fg))
+        self._path = None
+        self.state.changed()
+        self.state.draw(self)
+
+    def key(self, name: str) -> bool:
+        if name in ("[", "]"):
+            self.radius = max(1.0, self.radius * (0.8 if name == "[" else 1.25))
+            return True
+        return super().key(name)
+
+    def cancel(self) -> None:
+        self._path = None
+        super().cancel()
+
+
+class ClickPromptTool(_PromptTool):
+    """Left click: foreground point; right click or Shift: background point."""
+
+    name = "seg_click"
+
+    def press(self, ev: PointerEvent) -> None:
+        if ev.button not in ("left", "right") or self.ctx is None:
+            return
+        pt = self._clamp(ev)
+        (self.state.fg_points if ev.button == "left" and not ev.shift else self.state.bg_points).append(pt)
+        self.state.changed()
+        self.state.draw(self)
+
+
+class MagicWandTool(_PromptTool):
+    """Click to fill from a pixel; drag away from it to raise the tolerance live (left/down lowers).
+
+    Shift+click adds another seed. The tolerance is ``base`` plus the drag distance in screen
+    pixels / 2, so it does not depend on the zoom.
+    """
+
+    name = "seg_wand"
+
+    def __init__(self, state: PromptState, base_tolerance: float = 32.0) -> None:
+        super().__init__(state)
+        self.base_tolerance = base_tolerance
+        self._anchor: tuple[float, float, float] | None = None   # x, y, scale
+
+    @property
+    def busy(self) -> bool:
+        return self._anchor is not None
+
+    def press(self, ev: PointerEvent) -> None:
+        if ev.button != "left" or self.ctx is None:
+            return
+        pt = self._clamp(ev)
+        if ev.shift:
+            self.state.fg_points.append(pt)
+        else:
+            self.state.fg_points = [pt]
+        self._anchor = (ev.x, ev.y, ev.scale)
+        self.state.tolerance = self.base_tolerance
+        self.state.changed(final=False)
+        self.state.draw(self)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._anchor is None:
+            return
+        ax, ay, scale = self._anchor
+        # right/down raises, left/up lowers: like GIMP's fuzzy select
+        delta = ((ev.x - ax) + (ev.y - ay)) * scale / 2.0
+        tol = float(np.clip(self.base_tolerance + delta, 0, 255))
+        if tol != self.state.tolerance:
+            self.state.tolerance = tol
+            self.state.changed(final=False)
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._anchor is None:
+            return
+        self._anchor = None
+        self.state.changed(final=True)
+
+    def cancel(self) -> None:
+        self._anchor = None
+        super().cancel()
+
+
+class ScissorsTool(_PromptTool):
+    """Intelligent scissors: click anchors along the outline; the wire follows edges to the pointer.
+
+    Enter, a double click or a click on the first anchor closes the outline (final prompt);
+    Backspace removes the last anchor. The live wire uses :class:`LiveWire` on the image
+    returned by ``state.image_provider``.
+    """
+
+    name = "seg_scissors"
+
+    def __init__(self, state: PromptState) -> None:
+        super().__init__(state)
+        self._wire = None
+        self._segments: list[np.ndarray] = []
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.state.fg_points) and not self._closed
+
+    def _livewire(self):
+        if self._wire is None:
+            from segstudio.algorithms.regions import LiveWire
+
+            image = self.state.image_provider()
+            if image is None:
+                return None
+            self._wire = LiveWire(image)
+        return self._wire
+
+    def activate(self, ctx) -> None:  # type: ignore[override]
+        self._wire = None   # another image
+        self._segments, self._closed = [], False
+        super().activate(ctx)
+
+    def press(self, ev: PointerEvent) -> None:
+        if ev.button != "left" or self.ctx is None:
+            return
+        pts = self.state.fg_points
+        if self._closed:
+            self.state.clear(notify=False)
+            self._segments, self._closed = [], False
+            pts = self.state.fg_points
+        x, y = self._clamp(ev)
+        if len(pts) >= 3 and np.hypot(x - pts[0][0], y - pts[0][1]) <= ev.tol():
+            self._close()
+            return
+        wire = self._livewire()
+        if pts and wire is not None:
+            self._segments.append(wire.path_to(x, y))
+        pts.append((x, y))
+        if wire is not None:
+            wire.set_anchor(x, y)
+        self._show(None)
+
+    def move(self, ev: PointerEvent) -> None:
+        if not self.state.fg_points or self._closed:
+            return
+        wire = self._livewire()
+        tail = wire.path_to(*self._clamp(ev)) if wire is not None else None
+        self._show(tail)
+
+    def double_click(self, ev: PointerEvent) -> None:
+        if len(self.state.fg_points) >= 3:
+            self._close()
+
+    def key(self, name: str) -> bool:
+        if name == "Return" and len(self.state.fg_points) >= 3:
+            self._close()
+            return True
+        if name == "Backspace" and self.state.fg_points and not self._closed:
+            self.state.fg_points.pop()
+            if self._segments:
+                self._segments.pop()
+            wire = self._livewire()
+            if wire is not None and self.state.fg_points:
+                wire.set_anchor(*self.state.fg_points[-1])
+            self._show(None)
+            return True
+        if name in ("Escape", "Delete"):
+            self._segments, self._closed = [], False
+        return super().key(name)
+
+    def _show(self, tail: np.ndarray | None) -> None:
+        parts = list(self._segments) + ([tail] if tail is not None else [])
+        self.state.wire = np.concatenate(parts, axis=0) if parts else None
+        self.state.draw(self)
+
+    def _close(self) -> None:
+        self._closed = True
+        wire = self._livewire()
+        if wire is not None:
+            self._segments.append(wire.path_to(*self.state.fg_points[0]))
+        self._show(None)
+        self.state.changed(final=True)
+
+
+def prompt_tools(state: PromptState) -> list[Tool]:
+    """One instance of every prompt tool, sharing ``state``."""
+    return [BoxPromptTool(state), RoiPromptTool(state), ScribblePromptTool(state), ClickPromptTool(state),
+            MagicWandTool(state), ScissorsTool(state)]

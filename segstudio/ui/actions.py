@@ -1,0 +1,157 @@
+"""The ONE table of window actions: id, menu, text, shortcuts, icon, toolbar placement.
+
+Shortcuts follow labelme where it has one (Ctrl+O, Ctrl+S, A/D, Ctrl+Z, Ctrl+N, Ctrl+J,
+Ctrl+E, Delete, Ctrl+F, Ctrl+0) and add Ctrl+Shift+Z / Ctrl+Y redo and one-letter tool keys.
+Escape, Return, Backspace, Delete and [ / ] are also seen by the active canvas tool: the canvas
+claims them while it has focus (its ShortcutOverride), so the window actions below only fire
+elsewhere. :func:`create_actions` builds QActions from the table and connects them to the
+handlers the main window passes; :func:`shortcut_rows` feeds the Help dialog and the README.
+
+May import: PySide6.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtWidgets import QMenu, QStyle, QWidget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    menu: str
+    text: str
+    shortcuts: tuple[str, ...] = ()
+    tip: str = ""
+    icon: str = ""            # QStyle.StandardPixmap name, or "tool:<name>" for a drawn tool icon
+    toolbar: bool = False
+    checkable: bool = False
+    group: str = ""           # actions of one group are mutually exclusive
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("open", "File", "&Open folder…", ("Ctrl+O",), "Open a folder of images", "SP_DirOpenIcon", True),
+    ActionSpec("save", "File", "&Save", ("Ctrl+S",), "Save the annotations", "SP_DialogSaveButton", True),
+    ActionSpec("-", "File", ""),
+    ActionSpec("quit", "File", "&Quit", ("Ctrl+Q",), "Quit segstudio"),
+    # Edit
+    ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo", "SP_ArrowBack", True),
+    ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "SP_ArrowForward", True),
+    ActionSpec("-", "Edit", ""),
+    ActionSpec("copy", "Edit", "&Copy shapes", ("Ctrl+C",), "Copy the selected shapes"),
+    ActionSpec("paste", "Edit", "&Paste shapes", ("Ctrl+V",), "Paste shapes into this image"),
+    ActionSpec("delete", "Edit", "&Delete shapes", ("Delete",), "Delete the selected shapes", "SP_TrashIcon"),
+    ActionSpec("-", "Edit", ""),
+    ActionSpec("change_class", "Edit", "Change &class…", ("Ctrl+E",), "Change the class of the selected shapes"),
+    ActionSpec("front", "Edit", "Bring to &front", ("Ctrl+Shift+Up",), "Draw the selected shapes on top"),
+    ActionSpec("back", "Edit", "Send to &back", ("Ctrl+Shift+Down",), "Draw the selected shapes below the rest"),
+    ActionSpec("toggle_visible", "Edit", "&Hide/show selected", ("H",), "Hide or show the selected shapes"),
+    ActionSpec("-", "Edit", ""),
+    ActionSpec("to_mask", "Edit", "Convert polygon → &mask", ("Ctrl+M",),
+               "Turn the selected vector shapes into mask shapes (editable with the brush)"),
+    ActionSpec("to_polygons", "Edit", "Convert mask → poly&gons", ("Ctrl+Shift+M",),
+               "Trace the selected masks into polygons (tolerance from the preferences)"),
+    ActionSpec("-", "Edit", ""),
+    ActionSpec("accept", "Edit", "&Accept pre-annotation", ("Ctrl+Return",),
+               "Mark this pre-annotated image as labelled", "SP_DialogApplyButton", True),
+    # View
+    ActionSpec("prev", "View", "&Previous image", ("A",), "Previous image", "SP_MediaSeekBackward", True),
+    ActionSpec("next", "View", "&Next image", ("D",), "Next image", "SP_MediaSeekForward", True),
+    ActionSpec("-", "View", ""),
+    ActionSpec("zoom_in", "View", "Zoom &in", ("Ctrl++", "Ctrl+="), "Zoom in"),
+    ActionSpec("zoom_out", "View", "Zoom &out", ("Ctrl+-",), "Zoom out"),
+    ActionSpec("zoom_fit", "View", "&Fit window", ("Ctrl+F",), "Fit the image in the window"),
+    ActionSpec("zoom_100", "View", "&100 %", ("Ctrl+0",), "One image pixel per screen pixel"),
+    ActionSpec("-", "View", ""),
+    # Tools
+    ActionSpec("tool_edit", "Tools", "&Edit / select", ("V", "Ctrl+J"), "Select, move, edit vertices",
+               "tool:edit", True, True, "tools"),
+    ActionSpec("tool_polygon", "Tools", "&Polygon", ("P", "Ctrl+N"), "Click vertices; Enter or a click on the "
+               "first vertex closes; Backspace removes the last", "tool:polygon", True, True, "tools"),
+    ActionSpec("tool_rectangle", "Tools", "&Rectangle", ("R",), "Drag a rectangle", "tool:rectangle",
+               True, True, "tools"),
+    ActionSpec("tool_circle", "Tools", "&Circle", ("C",), "Drag from the centre", "tool:circle", True, True, "tools"),
+    ActionSpec("tool_point", "Tools", "P&oint", ("O",), "Click to place a point", "tool:point", True, True, "tools"),
+    ActionSpec("tool_brush", "Tools", "&Brush", ("B",), "Paint the selected class; [ ] change the size",
+               "tool:brush", True, True, "tools"),
+    ActionSpec("tool_eraser", "Tools", "E&raser", ("E",), "Erase mask pixels; [ ] change the size",
+               "tool:eraser", True, True, "tools"),
+    # Help
+    ActionSpec("shortcuts", "Help", "&Keyboard shortcuts", ("F1",), "List of shortcuts"),
+    ActionSpec("about", "Help", "&About segstudio", (), ""),
+)
+
+#: Keys handled by the active tool through the canvas (documented next to the actions).
+CANVAS_KEYS: tuple[tuple[str, str], ...] = (
+    ("Esc", "cancel the shape being drawn / clear the selection"),
+    ("Enter", "close the polygon being drawn"),
+    ("Backspace", "remove the last polygon vertex / delete the selection"),
+    ("[ / ]", "brush smaller / bigger"),
+    ("Ctrl+wheel", "zoom around the cursor"),
+    ("Space+drag, middle drag", "pan"),
+    ("Alt+click on an edge", "insert a vertex (edit tool)"),
+    ("Shift+click on a vertex", "delete the vertex (edit tool)"),
+)
+
+
+def _icon(widget: QWidget, name: str, tool_icon: Callable[[str], QIcon] | None) -> QIcon | None:
+    if not name:
+        return None
+    if name.startswith("tool:"):
+        return tool_icon(name[5:]) if tool_icon else None
+    pixmap = getattr(QStyle.StandardPixmap, name, None)
+    return None if pixmap is None else widget.style().standardIcon(pixmap)
+
+
+def create_actions(parent: QWidget, menus: dict[str, QMenu], handlers: dict[str, Callable[[], object]],
+                   tool_icon: Callable[[str], QIcon] | None = None) -> dict[str, QAction]:
+    """QActions for :data:`ACTIONS`, added to ``menus`` in table order; a spec without a
+    handler is created disabled (and logged) rather than silently missing."""
+    actions: dict[str, QAction] = {}
+    groups: dict[str, QActionGroup] = {}
+    for spec in ACTIONS:
+        menu = menus.get(spec.menu)
+        if spec.id == "-":
+            if menu is not None:
+                menu.addSeparator()
+            continue
+        action = QAction(spec.text, parent)
+        action.setObjectName(f"action_{spec.id}")
+        if spec.shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+        tip = spec.tip or spec.text.replace("&", "").rstrip("…")
+        if spec.shortcuts:
+            tip += f"  ({', '.join(spec.shortcuts)})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        icon = _icon(parent, spec.icon, tool_icon)
+        if icon is not None:
+            action.setIcon(icon)
+        action.setCheckable(spec.checkable)
+        if spec.group:
+            groups.setdefault(spec.group, QActionGroup(parent)).addAction(action)
+        handler = handlers.get(spec.id)
+        if handler is None:
+            log.warning("action %s has no handler", spec.id)
+            action.setEnabled(False)
+        else:
+            action.triggered.connect(lambda _checked=False, h=handler: h())
+        parent.addAction(action)   # shortcuts work even when the menu bar is hidden
+        if menu is not None:
+            menu.addAction(action)
+        actions[spec.id] = action
+    return actions
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    """(keys, what it does) for every action with a shortcut, then the canvas keys."""
+    rows = [(", ".join(s.shortcuts), s.text.replace("&", "").rstrip("…"))
+            for s in ACTIONS if s.id != "-" and s.shortcuts]
+    return rows + [(k, v) for k, v in CANVAS_KEYS]

@@ -1,0 +1,171 @@
+"""CanvasScene: the image pixmap plus one item per shape, kept in step with the model.
+
+Items are created / updated / removed only from ImageAnnotation signals (shapes_inserted,
+shapes_removed, shapes_changed, mask_changed → only that bbox, order_changed → z values) and
+restyled on Project.classes_changed; tools never touch items. ``clear_document`` disconnects.
+
+May import: PySide6, numpy, segstudio.core, segstudio.tools.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+
+from segstudio.core.model import ImageAnnotation, Project, Shape
+from segstudio.ui.canvas.items import HandlesItem, MaskItem, PointShapeItem, PreviewItem, ShapeItem
+
+log = logging.getLogger(__name__)
+
+FALLBACK_COLOR = (255, 0, 0)
+
+
+def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
+    """HxWx3 uint8 → QPixmap (one copy)."""
+    img = np.ascontiguousarray(image)
+    h, w = img.shape[:2]
+    qimg = QImage(img.data, w, h, img.strides[0], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimg.copy())
+
+
+class CanvasScene(QGraphicsScene):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackgroundBrush(QColor(48, 48, 48))
+        self.project: Project | None = None
+        self.annotation: ImageAnnotation | None = None
+        self.pixmap_item = QGraphicsPixmapItem()
+        self.pixmap_item.setZValue(-1)
+        self.pixmap_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.addItem(self.pixmap_item)
+        self.handles = HandlesItem()
+        self.preview = PreviewItem()
+        self.addItem(self.handles)
+        self.addItem(self.preview)
+        self.items_by_uid: dict[int, ShapeItem | MaskItem] = {}
+        self._selected: list[Shape] = []
+        self._connections: list[tuple[object, object]] = []
+        #: called after shapes left the model (the view prunes its selection)
+        self.removed_hook: Callable[[list[Shape]], None] | None = None
+
+    # -- document --------------------------------------------------------------------------
+    def set_document(self, project: Project, annotation: ImageAnnotation, image_rgb8: np.ndarray | None) -> None:
+        self.clear_document()
+        self.project, self.annotation = project, annotation
+        if image_rgb8 is not None:
+            self.pixmap_item.setPixmap(rgb8_to_pixmap(image_rgb8))
+            h, w = image_rgb8.shape[:2]
+        else:
+            w, h = annotation.width, annotation.height
+        self.pixmap_item.setVisible(image_rgb8 is not None)
+        self.setSceneRect(QRectF(0, 0, w, h))
+        for sig, slot in ((annotation.shapes_inserted, self._on_inserted),
+                          (annotation.shapes_removed, self._on_removed),
+                          (annotation.shapes_changed, self._on_changed),
+                          (annotation.mask_changed, self._on_mask_changed),
+                          (annotation.order_changed, self._restack),
+                          (project.classes_changed, self._restyle)):
+            sig.connect(slot)
+            self._connections.append((sig, slot))
+        self._on_inserted(list(annotation.shapes))
+
+    def clear_document(self) -> None:
+        for sig, slot in self._connections:
+            try:
+                sig.disconnect(slot)
+            except (ValueError, RuntimeError):   # already gone: nothing to undo
+                pass
+        self._connections.clear()
+        for item in self.items_by_uid.values():
+            self.removeItem(item)
+        self.items_by_uid.clear()
+        self._selected = []
+        self.handles.set_shapes([])
+        self.pixmap_item.setPixmap(QPixmap())
+        self.project = self.annotation = None
+
+    # -- styling ---------------------------------------------------------------------------
+    def color_of(self, shape: Shape) -> tuple[int, int, int]:
+        cls = self.project.get_class(shape.label) if self.project else None
+        return tuple(cls.color) if cls is not None else FALLBACK_COLOR  # type: ignore[return-value]
+
+    def is_visible(self, shape: Shape) -> bool:
+        if not shape.visible:
+            return False
+        cls = self.project.get_class(shape.label) if self.project else None
+        return cls is None or cls.visible
+
+    def item_for(self, shape: Shape) -> ShapeItem | MaskItem | None:
+        return self.items_by_uid.get(shape.uid)
+
+    def shape_items(self) -> list[ShapeItem | MaskItem]:
+        return list(self.items_by_uid.values())
+
+    # -- model events ----------------------------------------------------------------------
+    def _on_inserted(self, shapes: list[Shape]) -> None:
+        for s in shapes:
+            if s.uid in self.items_by_uid:
+                continue
+            kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
+            item: ShapeItem | MaskItem = kind(s, self.color_of(s))
+            item.setVisible(self.is_visible(s))
+            self.addItem(item)
+            self.items_by_uid[s.uid] = item
+        self._restack()
+
+    def _on_removed(self, shapes: list[Shape]) -> None:
+        for s in shapes:
+            item = self.items_by_uid.pop(s.uid, None)
+            if item is not None:
+                self.removeItem(item)
+        if self.removed_hook is not None:
+            self.removed_hook(shapes)
+
+    def _on_changed(self, shapes: list[Shape]) -> None:
+        for s in shapes:
+            item = self.items_by_uid.get(s.uid)
+            if item is None:
+                continue
+            if isinstance(item, ShapeItem):
+                item.sync()
+            item.set_color(self.color_of(s))
+            item.setVisible(self.is_visible(s))
+        if any(s in self._selected for s in shapes):
+            self.handles.refresh()
+
+    def _on_mask_changed(self, shape: Shape, bounds: tuple[int, int, int, int]) -> None:
+        item = self.items_by_uid.get(shape.uid)
+        if isinstance(item, MaskItem):
+            item.update_region(bounds)
+
+    def _restack(self) -> None:
+        if self.annotation is None:
+            return
+        for z, s in enumerate(self.annotation.shapes):
+            item = self.items_by_uid.get(s.uid)
+            if item is not None and item.zValue() != z:
+                item.setZValue(z)
+
+    def _restyle(self) -> None:
+        for item in self.items_by_uid.values():
+            s = item.shape_ref
+            item.set_color(self.color_of(s))
+            item.setVisible(self.is_visible(s))
+
+    # -- selection display -----------------------------------------------------------------
+    def set_selection(self, shapes: list[Shape]) -> None:
+        for s in self._selected:
+            item = self.items_by_uid.get(s.uid)
+            if item is not None:
+                item.set_selected(False)
+        self._selected = list(shapes)
+        for s in self._selected:
+            item = self.items_by_uid.get(s.uid)
+            if item is not None:
+                item.set_selected(True)
+        self.handles.set_shapes(self._selected)

@@ -1,0 +1,380 @@
+"""CanvasView: the QGraphicsView that shows one image with its shapes and drives the tools.
+
+See :mod:`segstudio.ui.canvas` for the public API. Qt mouse/key events become
+:class:`~segstudio.tools.base.PointerEvent` / key names for the active tool; the tool's
+preview is redrawn only when its version changes; navigation (Ctrl+wheel zoom around the
+cursor, wheel scroll, middle-drag and Space+drag pan) is handled here and never reaches tools.
+
+May import: PySide6, numpy, segstudio.core, segstudio.tools.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QCursor, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtWidgets import QFrame, QGraphicsView
+
+from segstudio.core.edits import DeleteShapes
+from segstudio.core.model import ImageAnnotation, Project, Shape
+from segstudio.tools import default_tools
+from segstudio.tools.base import PointerEvent, Preview, Tool, ToolContext
+from segstudio.ui.canvas.scene import CanvasScene
+
+log = logging.getLogger(__name__)
+
+MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
+WHEEL_STEP = 1.25
+
+_BUTTONS = {Qt.MouseButton.LeftButton: "left", Qt.MouseButton.RightButton: "right",
+            Qt.MouseButton.MiddleButton: "middle"}
+_KEYS = {Qt.Key.Key_Escape: "Escape", Qt.Key.Key_Return: "Return", Qt.Key.Key_Enter: "Return",
+         Qt.Key.Key_Backspace: "Backspace", Qt.Key.Key_Delete: "Delete",
+         Qt.Key.Key_BracketLeft: "[", Qt.Key.Key_BracketRight: "]"}
+_CURSORS = {"arrow": Qt.CursorShape.ArrowCursor, "cross": Qt.CursorShape.CrossCursor,
+            "pointing": Qt.CursorShape.PointingHandCursor, "move": Qt.CursorShape.SizeAllCursor,
+            "drag": Qt.CursorShape.ClosedHandCursor, "brush": Qt.CursorShape.CrossCursor,
+            "forbidden": Qt.CursorShape.ForbiddenCursor}
+
+
+class CanvasView(QGraphicsView):
+    cursor_moved = Signal(float, float, str)   # image x, y, pixel value text ("" outside)
+    selection_changed = Signal(list)           # list[Shape]
+    tool_changed = Signal(str)
+    zoom_changed = Signal(float)               # screen px per image px
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._scene = CanvasScene(self)
+        self._scene.removed_hook = self._on_shapes_removed
+        self.setScene(self._scene)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.project: Project | None = None
+        self.key: str | None = None
+        self.annotation: ImageAnnotation | None = None
+        self.image: np.ndarray | None = None
+        self.ctx: ToolContext | None = None
+        self._tools: dict[str, Tool] = {}
+        self._tool: Tool | None = None
+        self._preview_version = -1
+        self._pan_from: QPointF | None = None
+        self._space = False
+        for t in default_tools():
+            self.register_tool(t)
+        self.set_tool("edit")
+
+    # -- document --------------------------------------------------------------------------
+    def set_document(self, project: Project, key: str, annotation: ImageAnnotation,
+                     image_rgb8: np.ndarray | None, push: Callable, ask_label: Callable,
+                     current_label: Callable) -> None:
+        """Shows ``annotation`` over ``image_rgb8`` (HxWx3 uint8); tools push edits via ``push``."""
+        self.clear_document()
+        self.project, self.key, self.annotation, self.image = project, key, annotation, image_rgb8
+        w, h = ((image_rgb8.shape[1], image_rgb8.shape[0]) if image_rgb8 is not None
+                else (annotation.width, annotation.height))
+        self.ctx = ToolContext(key, annotation, project, current_label, ask_label, push, (w, h),
+                               on_selection=self._on_tool_selection)
+        self._scene.set_document(project, annotation, image_rgb8)
+        if self._tool is not None:
+            self._tool.activate(self.ctx)
+            self._sync_tool()
+        self.zoom_fit()
+
+    def clear_document(self) -> None:
+        had_selection = bool(self.ctx and self.ctx.selection)
+        if self._tool is not None:
+            self._tool.activate(None)
+        self._scene.clear_document()
+        self._scene.preview.set_preview(self._tool.preview if self._tool else Preview(), self._zoom())
+        self.project = self.key = self.annotation = self.image = None
+        self.ctx = None
+        if had_selection:
+            self.selection_changed.emit([])
+
+    # -- tools -----------------------------------------------------------------------------
+    def register_tool(self, tool: Tool) -> None:
+        """Adds (or replaces, by name) a tool."""
+        old = self._tools.get(tool.name)
+        self._tools[tool.name] = tool
+        if old is not None and old is self._tool:
+            old.deactivate()
+            self._tool = tool
+            tool.activate(self.ctx)
+            self._sync_tool()
+
+    def tools(self) -> dict[str, Tool]:
+        return dict(self._tools)
+
+    def tool(self, name: str | None = None) -> Tool | None:
+        """The tool called ``name`` (default: the active one)."""
+        return self._tool if name is None else self._tools.get(name)
+
+    @property
+    def tool_name(self) -> str:
+        return self._tool.name if self._tool else ""
+
+    def set_tool(self, name: str) -> None:
+        if name not in self._tools:
+            raise KeyError(f"no canvas tool named {name!r} (have {sorted(self._tools)})")
+        if self._tool is not None and self._tool.name == name:
+            return
+        if self._tool is not None:
+            self._tool.deactivate()
+        self._tool = self._tools[name]
+        self._tool.activate(self.ctx)
+        self._sync_tool()
+        self.tool_changed.emit(name)
+
+    def _sync_tool(self) -> None:
+        """Redraws the preview if it changed and applies the tool's cursor hint."""
+        if self._tool is None:
+            return
+        p = self._tool.preview
+        if p.version != self._preview_version:
+            self._preview_version = p.version
+            self._scene.preview.set_preview(p, self._zoom())
+        cursor = Qt.CursorShape.OpenHandCursor if self._space else _CURSORS.get(
+            self._tool.cursor, Qt.CursorShape.ArrowCursor)
+        if self.viewport().cursor().shape() != cursor:
+            self.viewport().setCursor(QCursor(cursor))
+
+    # -- selection -------------------------------------------------------------------------
+    def selected_shapes(self) -> list[Shape]:
+        return list(self.ctx.selection) if self.ctx else []
+
+    def select_shapes(self, shapes: list[Shape]) -> None:
+        if self.ctx is not None:
+            self.ctx.set_selection([s for s in shapes if s.uid in self._scene.items_by_uid])
+
+    def _on_tool_selection(self, shapes: list[Shape]) -> None:
+        self._scene.set_selection(shapes)
+        self._scene.handles.refresh(self._zoom())
+        self.selection_changed.emit(list(shapes))
+
+    def _on_shapes_removed(self, shapes: list[Shape]) -> None:
+        if self.ctx is None:
+            return
+        gone = {s.uid for s in shapes}
+        if self._tool is not None and self._tool.busy:
+            self._tool.cancel()   # the gesture referred to shapes that are gone
+            self._sync_tool()
+        if any(s.uid in gone for s in self.ctx.selection):
+            self.ctx.set_selection([s for s in self.ctx.selection if s.uid not in gone])
+
+    def delete_selected(self) -> bool:
+        """Deletes the selected shapes as one edit (for an Edit → Delete action)."""
+        if self.ctx is None or not self.ctx.selection:
+            return False
+        shapes = list(self.ctx.selection)
+        self.ctx.set_selection([])
+        self.ctx.push(DeleteShapes(self.ctx.key, shapes, f"Delete {len(shapes)} shape(s)"))
+        return True
+
+    def item_count(self) -> int:
+        """Number of shape items in the scene (one per shape of the annotation)."""
+        return len(self._scene.items_by_uid)
+
+    @property
+    def canvas_scene(self) -> CanvasScene:
+        return self._scene
+
+    # -- zoom ------------------------------------------------------------------------------
+    def _zoom(self) -> float:
+        t = self.transform()
+        return float(np.hypot(t.m11(), t.m12())) or 1.0
+
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self._zoom()
+
+    def _zoom_done(self) -> None:
+        z = self._zoom()
+        self._scene.handles.refresh(z)
+        if self._tool is not None:
+            self._scene.preview.set_preview(self._tool.preview, z)
+        mode = (Qt.TransformationMode.SmoothTransformation if z < 1.0
+                else Qt.TransformationMode.FastTransformation)   # show crisp pixels when zoomed in
+        if self._scene.pixmap_item.transformationMode() != mode:
+            self._scene.pixmap_item.setTransformationMode(mode)
+        self.zoom_changed.emit(z)
+
+    def zoom_fit(self) -> None:
+        rect = self._scene.sceneRect()
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        z = min(max(self._zoom(), MIN_ZOOM), MAX_ZOOM)
+        self.setTransform(self.transform().fromScale(z, z))
+        self.centerOn(rect.center())
+        self._zoom_done()
+
+    def zoom_100(self) -> None:
+        center = self.mapToScene(self.viewport().rect().center())
+        self.resetTransform()
+        self.centerOn(center)
+        self._zoom_done()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zooms by ``factor`` keeping the scene point under ``anchor`` (viewport coordinates,
+        default: the viewport centre) where it is."""
+        z = self._zoom()
+        factor = min(max(z * factor, MIN_ZOOM), MAX_ZOOM) / z
+        if abs(factor - 1.0) < 1e-9:
+            return
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        before = self._to_scene(anchor)
+        self.scale(factor, factor)
+        after = self.mapFromScene(before)
+        # mapFromScene rounds to whole pixels: good enough for scroll bars
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(after.x() - anchor.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(after.y() - anchor.y()))
+        self._zoom_done()
+
+    # -- event translation -----------------------------------------------------------------
+    def _to_scene(self, pos: QPointF) -> QPointF:
+        inv, _ = self.viewportTransform().inverted()
+        return inv.map(QPointF(pos))
+
+    def _pointer(self, event: QMouseEvent, button: str | None = None) -> PointerEvent:
+        p = self._to_scene(event.position())
+        mods = event.modifiers()
+        m = set()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            m.add("ctrl")
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            m.add("shift")
+        if mods & Qt.KeyboardModifier.AltModifier:
+            m.add("alt")
+        if button is None:
+            button = _BUTTONS.get(event.button(), "")
+        return PointerEvent(p.x(), p.y(), button, frozenset(m), self._zoom())
+
+    def _held(self, event: QMouseEvent) -> str:
+        for qb, name in _BUTTONS.items():
+            if event.buttons() & qb:
+                return name
+        return ""
+
+    def _emit_cursor(self, x: float, y: float) -> None:
+        text = ""
+        img = self.image
+        if img is not None:
+            ix, iy = int(np.floor(x)), int(np.floor(y))
+            if 0 <= iy < img.shape[0] and 0 <= ix < img.shape[1]:
+                v = img[iy, ix]
+                text = ", ".join(str(int(c)) for c in np.atleast_1d(v))
+        self.cursor_moved.emit(float(x), float(y), text)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.MiddleButton or (self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(QCursor(Qt.CursorShape.ClosedHandCursor))
+            event.accept()
+            return
+        if self._tool is not None and self.ctx is not None:
+            self._tool.press(self._pointer(event))
+            self._sync_tool()
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if self._pan_from is not None:
+            d = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(round(d.x())))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(round(d.y())))
+            event.accept()
+            return
+        ev = self._pointer(event, self._held(event))
+        if self._tool is not None and self.ctx is not None:
+            self._tool.move(ev)
+            self._sync_tool()
+        self._emit_cursor(ev.x, ev.y)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            self._preview_version = -1
+            self._sync_tool()
+            event.accept()
+            return
+        if self._tool is not None and self.ctx is not None:
+            self._tool.release(self._pointer(event))
+            self._sync_tool()
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if self._tool is not None and self.ctx is not None and self._pan_from is None:
+            self._tool.double_click(self._pointer(event))
+            self._sync_tool()
+        event.accept()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt API)
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120.0
+            if steps:
+                self.zoom_by(WHEEL_STEP ** steps, event.position())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # keep the tool keys for the canvas even if a window action has the same shortcut
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            name = _KEYS.get(Qt.Key(event.key()))
+            if name is not None and not (event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+                if name in ("[", "]") and self._tool is not None and self._tool.name not in ("brush", "eraser"):
+                    return super().event(event)
+                event.accept()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space = True
+                self._sync_tool()
+            event.accept()
+            return
+        name = _KEYS.get(Qt.Key(event.key()))
+        if name is not None and self._tool is not None and self.ctx is not None:
+            handled = self._tool.key(name)
+            if not handled and name in ("Delete", "Backspace"):
+                handled = self.delete_selected()
+            if not handled and name == "Escape" and self.ctx.selection:
+                self.ctx.set_selection([])
+                handled = True
+            self._sync_tool()
+            if handled:
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self._sync_tool()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._space = False
+        super().focusOutEvent(event)
+
+    def scene_rect_of_image(self) -> QRectF:
+        return self._scene.sceneRect()
+

@@ -1,0 +1,368 @@
+"""DocumentController: the open project, its undo history, the current image and saving.
+
+The main window owns one controller; docks, the canvas and features talk to the document only
+through it (and observe the model's psygnal events). Responsibilities:
+
+* open a folder (``core.project_io``), switch images (autosave on switch), cache a few decoded
+  images, report unreadable files by name while the rest keeps working;
+* ``push(edit)``: every change goes through the History (ours, memory bounded). An edit made
+  by a person on an "unlabelled" or "pre-annotated" image also marks it "labelled" in the
+  same undo step; edits that set the state themselves (predictions) are pushed as they are;
+* undo/redo jump to the image the edit belongs to, so nothing changes out of sight;
+* autosave a few seconds after the last edit (QTimer) and on image switch; ``has_unsaved()``
+  for the close prompt; labels.txt saved when classes changed;
+* shape clipboard (copy/paste between images, clipped to the target image).
+
+May import: PySide6.QtCore, segstudio.core.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from segstudio.core import project_io
+from segstudio.core.edits import (
+    AddShapes,
+    Compound,
+    DeleteShapes,
+    SetImageState,
+    SetShapeAttributes,
+)
+from segstudio.core.history import History
+from segstudio.core.io.images import to_rgb8
+from segstudio.core.model import (
+    LABELLED,
+    PRE_ANNOTATED,
+    UNLABELLED,
+    ImageAnnotation,
+    Project,
+    Shape,
+)
+from segstudio.core.settings import Preferences, load_preferences, save_preferences
+from segstudio.ui.shape_commands import clip_shape
+
+log = logging.getLogger(__name__)
+
+_IMAGE_CACHE_SIZE = 4
+
+
+def _edit_key(edit: object) -> str | None:
+    """The image an edit belongs to (None for project-wide edits such as class changes)."""
+    key = getattr(edit, "key", None)
+    if key is not None:
+        return key
+    for sub in getattr(edit, "edits", []) or []:
+        key = _edit_key(sub)
+        if key is not None:
+            return key
+    return None
+
+
+def _sets_state(edit: object) -> bool:
+    if isinstance(edit, SetImageState):
+        return True
+    return any(_sets_state(e) for e in getattr(edit, "edits", []) or [])
+
+
+def _is_cosmetic(edit: object) -> bool:
+    """Visibility toggles do not count as labelling work."""
+    return isinstance(edit, SetShapeAttributes) and set(edit.new) <= {"visible"}
+
+
+class DocumentController(QObject):
+    project_changed = Signal()
+    current_changed = Signal(str)
+    model_changed = Signal(object)
+    selected_class_changed = Signal(str)
+    error_occurred = Signal(str, str)    # (title, message naming the file)
+    status_message = Signal(str)
+    saved = Signal()
+
+    def __init__(self, prefs: Preferences | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.prefs = prefs or load_preferences()
+        self.project = Project()
+        self.history = History(self.project, int(self.prefs.undo_memory_mb) * 1024 * 1024)
+        self.current_key: str | None = None
+        self.current_model_path: str | None = None
+        self._selected_class: str | None = None
+        self._images: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._clipboard: list[Shape] = []
+        self._saved_classes: list[tuple] = []   # classes as last read/written (labels.txt + colours)
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.timeout.connect(self._autosave_now)
+        self._connect_project()
+
+    # -- project ---------------------------------------------------------------------------------
+    def open_folder(self, path: str | Path) -> bool:
+        """Opens ``path`` as the project (the caller asked about unsaved work first)."""
+        self._autosave.stop()
+        try:
+            project = project_io.open_project(Path(path), self.prefs.output_dir or None)
+        except Exception as exc:  # a folder that cannot be scanned at all
+            log.exception("cannot open %s", path)
+            self.error_occurred.emit("Cannot open folder", f"{path}: {exc}")
+            return False
+        self._disconnect_project()
+        self.project = project
+        self.history.project = project
+        self.history.clear()
+        self.current_key = None
+        self._images.clear()
+        self._saved_classes = self._class_snapshot()
+        self._selected_class = None
+        self._connect_project()
+        self.prefs.last_project = str(Path(path).resolve())
+        self._save_prefs()
+        self.project_changed.emit()
+        bad = [e for e in project.entries if e.error]
+        if bad:
+            self.error_occurred.emit(
+                "Some files could not be read",
+                f"{len(bad)} file(s) could not be read; the rest of the folder is open.\n\n"
+                + "\n".join(e.error or "" for e in bad[:20]))
+        first = next((e.key for e in project.entries if not e.error), None)
+        if first is not None:
+            self.go_to(first)
+        else:
+            self.current_changed.emit("")
+        return True
+
+    def _connect_project(self) -> None:
+        self.project.classes_changed.connect(self._on_classes_changed)
+
+    def _disconnect_project(self) -> None:
+        self.project.classes_changed.disconnect(self._on_classes_changed)
+
+    def _on_classes_changed(self) -> None:
+        if self.labels_dirty():
+            self._schedule_autosave()
+
+    def _class_snapshot(self) -> list[tuple]:
+        return [(c.name, tuple(c.color), c.visible) for c in self.project.classes]
+
+    def labels_dirty(self) -> bool:
+        """True when classes (names, colours, visibility) differ from what is on disk."""
+        return self._class_snapshot() != self._saved_classes
+
+    def class_names_dirty(self) -> bool:
+        """True when class names differ from labels.txt: work the close prompt asks about."""
+        return [c[0] for c in self._class_snapshot()] != [c[0] for c in self._saved_classes]
+
+    # -- images ------------------------------------------------------------------------------------
+    def keys(self) -> list[str]:
+        return [e.key for e in self.project.entries]
+
+    def annotation_for(self, key: str) -> ImageAnnotation:
+        return project_io.load_annotation(self.project, key)
+
+    def image_for(self, key: str) -> np.ndarray:
+        """The image of ``key`` as HxWx3 uint8 (a few recent ones are cached)."""
+        img = self._images.get(key)
+        if img is None:
+            img = to_rgb8(project_io.load_entry_image(self.project, key))
+            self._images[key] = img
+            while len(self._images) > _IMAGE_CACHE_SIZE:
+                self._images.popitem(last=False)
+        else:
+            self._images.move_to_end(key)
+        return img
+
+    def current_annotation(self) -> ImageAnnotation | None:
+        return None if self.current_key is None else self.project.annotations.get(self.current_key)
+
+    def current_image(self) -> np.ndarray | None:
+        return None if self.current_key is None else self._images.get(self.current_key)
+
+    def go_to(self, key: str) -> bool:
+        """Shows image ``key``; on a read error reports it (naming the file) and stays put."""
+        if key == self.current_key:
+            return True
+        entry = self.project.entry(key)
+        labels_were_dirty = self.labels_dirty()
+        try:
+            self.image_for(key)
+            ann = self.annotation_for(key)
+        except Exception as exc:
+            msg = str(exc) or f"{entry.image_path}: {type(exc).__name__}"
+            if str(entry.image_path) not in msg and str(entry.annotation_path) not in msg:
+                msg = f"{entry.image_path}: {msg}"
+            entry.error = msg
+            self.project.image_state_changed.emit(key, entry.state)   # the file list shows the error
+            log.warning("cannot open %s: %s", key, msg)
+            self.error_occurred.emit("Cannot open image", msg)
+            return False
+        if self.prefs.autosave and self.current_key is not None:
+            self.save_current()
+        if not labels_were_dirty:
+            # classes met in a file that labels.txt lacks are not unsaved work of this session
+            self._saved_classes = self._class_snapshot()
+        if ann.state != entry.state:   # the JSON is the truth once it is read
+            self.project.set_state(key, ann.state)
+        self.current_key = key
+        self.current_changed.emit(key)
+        return True
+
+    def _step(self, delta: int) -> bool:
+        keys = self.keys()
+        if not keys:
+            return False
+        i = keys.index(self.current_key) if self.current_key in keys else (-1 if delta > 0 else len(keys))
+        i += delta
+        while 0 <= i < len(keys):
+            if not self.project.entries[i].error and self.go_to(keys[i]):
+                return True
+            i += delta
+        return False
+
+    def next_image(self) -> bool:
+        return self._step(1)
+
+    def prev_image(self) -> bool:
+        return self._step(-1)
+
+    # -- edits -------------------------------------------------------------------------------------
+    def push(self, edit: object) -> None:
+        """Applies and records ``edit``; a person's edit also marks the image labelled."""
+        key = _edit_key(edit)
+        if (key is not None and not _sets_state(edit) and not _is_cosmetic(edit)
+                and self.project.entry(key).state in (UNLABELLED, PRE_ANNOTATED)):
+            edit = Compound(edit.text, [edit, SetImageState(key, LABELLED)])  # type: ignore[attr-defined]
+        self.history.push(edit)  # type: ignore[arg-type]
+        self._schedule_autosave()
+
+    def undo(self) -> bool:
+        return self._undo_redo(self.history.undo_edit(), self.history.undo)
+
+    def redo(self) -> bool:
+        return self._undo_redo(self.history.redo_edit(), self.history.redo)
+
+    def _undo_redo(self, edit: object, step) -> bool:
+        if edit is None:
+            return False
+        key = _edit_key(edit)
+        if key is not None and key != self.current_key and not self.go_to(key):
+            return False
+        done = step()
+        self._schedule_autosave()
+        return done
+
+    def accept_pre_annotation(self) -> bool:
+        key = self.current_key
+        if key is None or self.project.entry(key).state != PRE_ANNOTATED:
+            return False
+        self.push(SetImageState(key, LABELLED, "Accept pre-annotation"))
+        return True
+
+    def delete_shapes(self, shapes: list[Shape]) -> None:
+        if shapes and self.current_key:
+            self.push(DeleteShapes(self.current_key, list(shapes),
+                                   "Delete shape" if len(shapes) == 1 else f"Delete {len(shapes)} shapes"))
+
+    # -- clipboard ---------------------------------------------------------------------------------
+    def copy_shapes(self, shapes: list[Shape]) -> int:
+        self._clipboard = [s.copy() for s in shapes]
+        return len(self._clipboard)
+
+    def can_paste(self) -> bool:
+        return bool(self._clipboard) and self.current_annotation() is not None
+
+    def paste_shapes(self) -> list[Shape]:
+        """Adds copies of the clipboard to the current image (clipped to its size); returns them."""
+        ann = self.current_annotation()
+        if ann is None or not self._clipboard or self.current_key is None:
+            return []
+        copies = [c for c in (clip_shape(s, ann.width, ann.height) for s in self._clipboard) if c]
+        if copies:
+            self.push(AddShapes(self.current_key, copies, None,
+                                "Paste shape" if len(copies) == 1 else f"Paste {len(copies)} shapes"))
+        return copies
+
+    # -- classes -----------------------------------------------------------------------------------
+    def selected_class(self) -> str | None:
+        return self._selected_class
+
+    def set_selected_class(self, name: str | None) -> None:
+        if name != self._selected_class:
+            self._selected_class = name
+            self.selected_class_changed.emit(name or "")
+
+    def remember_class(self, name: str) -> None:
+        self.prefs.remember_class(name)
+        self._save_prefs()
+
+    # -- model (for the ML features) ----------------------------------------------------------------
+    def set_current_model(self, path: str | Path | None) -> None:
+        self.current_model_path = None if path is None else str(path)
+        self.model_changed.emit(self.current_model_path)
+
+    # -- saving ------------------------------------------------------------------------------------
+    def has_unsaved(self) -> bool:
+        return self.class_names_dirty() or any(a.dirty for a in self.project.annotations.values())
+
+    def save_current(self) -> bool:
+        ok = self._save_labels()
+        key = self.current_key
+        ann = self.current_annotation()
+        if key is not None and ann is not None and ann.dirty:
+            ok = self._save(key) and ok
+        return ok
+
+    def save_all(self) -> bool:
+        ok = self._save_labels()
+        for key, ann in list(self.project.annotations.items()):
+            if ann.dirty:
+                ok = self._save(key) and ok
+        if ok:
+            self.saved.emit()
+        return ok
+
+    def _save(self, key: str) -> bool:
+        try:
+            project_io.save_annotation(self.project, key)
+        except Exception as exc:
+            log.exception("saving %s failed", key)
+            self.error_occurred.emit("Save failed", f"{key}: {exc}")
+            return False
+        self.project.annotation(key).set_dirty(False)
+        self.status_message.emit(f"Saved {Path(key).name}")
+        return True
+
+    def _save_labels(self) -> bool:
+        if not self.labels_dirty() or self.project.root is None:
+            return True
+        try:
+            project_io.save_labels(self.project)
+        except Exception as exc:
+            log.exception("saving labels.txt failed")
+            self.error_occurred.emit("Save failed", f"labels.txt in {self.project.root}: {exc}")
+            return False
+        self._saved_classes = self._class_snapshot()
+        return True
+
+    def _schedule_autosave(self) -> None:
+        if self.prefs.autosave and self.prefs.autosave_idle_s > 0:
+            self._autosave.start(int(self.prefs.autosave_idle_s * 1000))
+
+    def _autosave_now(self) -> None:
+        if self.has_unsaved():
+            self.save_all()
+
+    def _save_prefs(self) -> None:
+        try:
+            save_preferences(self.prefs)
+        except OSError as exc:
+            log.warning("cannot save preferences: %s", exc)
+
+    def shutdown(self) -> None:
+        """Window closing (after the unsaved-work prompt): keep colours/visibility, stop timers."""
+        self._autosave.stop()
+        if not self.class_names_dirty():
+            self._save_labels()
+        self._save_prefs()

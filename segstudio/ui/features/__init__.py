@@ -1,0 +1,1 @@
+"""Feature plug-ins for the main window: each module exposes install(window)."""

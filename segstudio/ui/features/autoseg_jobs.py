@@ -1,0 +1,77 @@
+"""Worker-side jobs of the Auto-segment panel: preview, apply, batch loading (no Qt, no widgets).
+
+Each is a generator (see :mod:`segstudio.core.jobs`) that gets frozen inputs — method name,
+params dataclass, a Prompt, an image array — and returns plain data; the panel applies results
+on the GUI thread. The preview overlay is coloured and downscaled here so the GUI thread only
+wraps a small RGBA array in a pixmap.
+
+May import: numpy, OpenCV, segstudio.core, segstudio.algorithms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from segstudio.algorithms.apply import ApplyOptions, label_map_shapes
+from segstudio.algorithms.registry import Prompt, run_method
+from segstudio.core.io.images import decode_image_data, load_image, to_rgb8
+from segstudio.core.jobs import Job, Progress
+from segstudio.core.model import Shape, default_color
+
+OVERLAY_MAX_SIDE = 2048
+OVERLAY_ALPHA = 110
+
+
+def colorize(label_map: np.ndarray, max_side: int = OVERLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """(RGBA uint8 overlay at most ``max_side`` long, scale of overlay px → image px)."""
+    h, w = label_map.shape
+    s = min(1.0, max_side / max(h, w))
+    lm = label_map
+    if s < 1.0:
+        lm = cv2.resize(label_map.astype(np.int32), (max(1, round(w * s)), max(1, round(h * s))),
+                        interpolation=cv2.INTER_NEAREST)
+    palette = np.array([(0, 0, 0, 0)] + [(*default_color(i), OVERLAY_ALPHA) for i in range(20)], np.uint8)
+    idx = np.where(lm > 0, (lm - 1) % 20 + 1, 0)
+    return np.ascontiguousarray(palette[idx]), (w / lm.shape[1])
+
+
+def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> Job[dict]:
+    """Runs the method; returns {"label_map", "overlay", "scale"}."""
+    yield Progress(0, 2, f"{method}…")
+    lm = run_method(method, image, prompt, params)
+    yield Progress(1, 2, "colouring")
+    overlay, scale = colorize(lm)
+    yield Progress(2, 2, "done")
+    return {"label_map": lm, "overlay": overlay, "scale": scale}
+
+
+def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any, options: ApplyOptions,
+              label_map: np.ndarray | None = None) -> Job[list[Shape]]:
+    """Shapes for the image: from ``label_map`` when the preview already has it, else runs the method."""
+    yield Progress(0, 2, f"{method}…")
+    if label_map is None:
+        assert image is not None
+        label_map = run_method(method, image, prompt, params)
+    yield Progress(1, 2, "shapes")
+    shapes = label_map_shapes(label_map, options)
+    yield Progress(2, 2, "done")
+    return shapes
+
+
+def load_entry_pixels(source: tuple[str, str]) -> np.ndarray:
+    """rgb8 pixels of a batch item ``(image path, annotation path)`` — from the file, else the
+    JSON's embedded imageData (read here, in the worker, so the project is never touched)."""
+    image_path, annotation_path = Path(source[0]), Path(source[1])
+    if image_path.is_file() or not annotation_path.is_file():
+        return to_rgb8(load_image(image_path))
+    import json
+
+    data = json.loads(annotation_path.read_text(encoding="utf-8-sig"))
+    image_data = data.get("imageData") if isinstance(data, dict) else None
+    if not image_data:
+        raise OSError(f"{image_path}: file not found")
+    return to_rgb8(decode_image_data(image_data, f"{annotation_path}: imageData"))

@@ -1,0 +1,390 @@
+"""Datasets feature: File ▸ Export dataset…, File ▸ Import…, Tools ▸ Evaluate….
+
+Dialogs collect options, then run the core jobs (:mod:`segstudio.core.io.formats`,
+:mod:`segstudio.core.evaluate`) through :func:`segstudio.ui.workers.start_job` with a progress
+bar and Cancel. The exporter gets snapshots of the in-memory annotations taken here on the GUI
+thread, so unsaved edits are exported; the worker never touches the project.
+
+May import: PySide6, segstudio.core, segstudio.ui.workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segstudio.core.evaluate import evaluate_project_items, format_report, table_rows
+from segstudio.core.io.formats.base import (
+    FORMATS,
+    IMAGE_MODES,
+    OVERLAP_RULE,
+    ExportOptions,
+    ImportOptions,
+    export_dataset,
+    import_to_project,
+    items_from_project,
+)
+from segstudio.core.jobs import Progress
+from segstudio.ui.workers import JobHandle, start_job
+
+log = logging.getLogger(__name__)
+
+FORMAT_TITLES = {"voc": "PASCAL VOC segmentation", "coco": "COCO instances (annotations.json)",
+                 "yolo": "YOLO segmentation (Ultralytics)", "masks": "Class-index mask PNGs",
+                 "labelme": "labelme JSON folder"}
+
+
+def _folder_row(parent: QWidget, line: QLineEdit, title: str, file_ok: bool = False) -> QWidget:
+    row = QWidget(parent)
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(line, 1)
+    button = QPushButton("Browse…", row)
+
+    def browse() -> None:
+        path = QFileDialog.getExistingDirectory(parent, title, line.text() or str(Path.home()))
+        if not path and file_ok:
+            path, _ = QFileDialog.getOpenFileName(parent, title, line.text() or str(Path.home()))
+        if path:
+            line.setText(path)
+
+    button.clicked.connect(browse)
+    lay.addWidget(button)
+    return row
+
+
+class _JobDialog(QDialog):
+    """A dialog with a progress bar, Run and Cancel; subclasses provide ``make_job``."""
+
+    run_text = "Run"
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.handle: JobHandle | None = None
+        self.result: Any = None
+        self.form = QFormLayout()
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message = QLabel("", self)
+        self.buttons = QDialogButtonBox(self)
+        self.run_button = self.buttons.addButton(self.run_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel_or_close)
+        lay = QVBoxLayout(self)
+        lay.addLayout(self.form)
+        self.extra = QVBoxLayout()
+        lay.addLayout(self.extra)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.message)
+        lay.addWidget(self.buttons)
+
+    def make_job(self) -> tuple[Any, tuple] | None:   # (gen_fn, args) or None after an error
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self.handle is not None and self.handle.is_running:
+            return
+        try:
+            job = self.make_job()
+        except (OSError, ValueError) as exc:
+            self.window_.show_error(self.windowTitle(), str(exc))
+            return
+        if job is None:
+            return
+        gen_fn, args = job
+        self.run_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.result = None
+        self.handle = start_job(gen_fn, *args, on_progress=self._progress, on_result=self._done,
+                                on_error=self._failed, on_finished=self._finished)
+
+    def _progress(self, p: Progress) -> None:
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
+        self.message.setText(p.message)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+        self.on_result(result)
+
+    def on_result(self, result: Any) -> None:
+        pass
+
+    def _failed(self, exc: BaseException, _tb: str) -> None:
+        self.message.setText(f"Failed: {exc}")
+        self.window_.show_error(self.windowTitle(), str(exc))
+
+    def _finished(self) -> None:
+        self.run_button.setEnabled(True)
+        if self.handle is not None and self.handle.cancelled:
+            self.message.setText("Cancelled")
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+
+    def cancel_or_close(self) -> None:
+        if self.handle is not None and self.handle.is_running:
+            self.handle.cancel()
+        else:
+            self.reject()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self.handle is not None and self.handle.is_running:
+            self.handle.cancel()
+            self.handle.wait(3000)
+        super().closeEvent(event)
+
+
+class ExportDialog(_JobDialog):
+    run_text = "Export"
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Export dataset")
+        project = window.controller.project
+        self.format = QComboBox(self)
+        for key in FORMATS:
+            self.format.addItem(FORMAT_TITLES.get(key, key), key)
+        self.out = QLineEdit(self)
+        if project.root is not None:
+            self.out.setText(str(project.root.parent / f"{project.root.name}_dataset"))
+        self.classes = QListWidget(self)
+        for name in project.class_names():
+            if name in ("__ignore__", "_background_"):
+                continue
+            item = QListWidgetItem(name, self.classes)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+        self.classes.setMaximumHeight(120)
+        self.split = []
+        split_row = QWidget(self)
+        sl = QHBoxLayout(split_row)
+        sl.setContentsMargins(0, 0, 0, 0)
+        for name, value in (("train", 0.8), ("val", 0.2), ("test", 0.0)):
+            box = QDoubleSpinBox(split_row)
+            box.setRange(0.0, 1.0)
+            box.setSingleStep(0.05)
+            box.setValue(value)
+            box.setPrefix(f"{name} ")
+            self.split.append(box)
+            sl.addWidget(box)
+        self.seed = QSpinBox(self)
+        self.seed.setRange(0, 2**31 - 1)
+        self.images = QComboBox(self)
+        self.images.addItems(list(IMAGE_MODES))
+        self.coco_masks = QComboBox(self)
+        self.coco_masks.addItems(["polygon", "rle"])
+        self.coco_masks.setToolTip("COCO segmentation: polygons as drawn, or RLE (pixel-exact) for all")
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Output folder", _folder_row(self, self.out, "Export to folder"))
+        self.form.addRow("Classes", self.classes)
+        self.form.addRow("Split", split_row)
+        self.form.addRow("Seed", self.seed)
+        self.form.addRow("Images", self.images)
+        self.form.addRow("COCO masks", self.coco_masks)
+        self.form.addRow("Overlaps", QLabel(OVERLAP_RULE, self))
+
+    def set_format(self, key: str) -> None:
+        self.format.setCurrentIndex(self.format.findData(key))
+
+    def options(self) -> ExportOptions:
+        checked = tuple(self.classes.item(i).text() for i in range(self.classes.count())
+                        if self.classes.item(i).checkState() == Qt.CheckState.Checked)
+        project = self.window_.controller.project
+        return ExportOptions(classes=checked, split=tuple(b.value() for b in self.split),  # type: ignore[arg-type]
+                             seed=self.seed.value(), images=self.images.currentText(),
+                             coco_masks=self.coco_masks.currentText(),
+                             colors={c.name: c.color for c in project.classes})
+
+    def make_job(self) -> tuple[Any, tuple] | None:
+        out = self.out.text().strip()
+        if not out:
+            raise ValueError("choose an output folder")
+        project = self.window_.controller.project
+        if self.classes.count() and not self.options().classes:
+            raise ValueError("choose at least one class to export")
+        items = items_from_project(project)   # snapshots taken here, on the GUI thread
+        if not items:
+            raise ValueError("nothing to export: no image of this project has annotations")
+        return export_dataset, (self.format.currentData(), items, Path(out), project.class_names(),
+                                self.options())
+
+    def on_result(self, report: Any) -> None:
+        splits = ", ".join(f"{k} {len(v)}" for k, v in report.splits.items() if v)
+        self.message.setText(f"Exported {report.images} image(s) to {report.out_dir} ({splits})")
+        self.window_.status(f"Exported {report.images} image(s) as {report.format}")
+
+
+class ImportDialog(_JobDialog):
+    run_text = "Import"
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Import dataset")
+        self.format = QComboBox(self)
+        for key in FORMATS:
+            self.format.addItem(FORMAT_TITLES.get(key, key), key)
+        self.src = QLineEdit(self)
+        self.out = QLineEdit(self)
+        self.mask_mode = QComboBox(self)
+        self.mask_mode.addItem("polygons (components with holes stay masks)", "polygon")
+        self.mask_mode.addItem("mask shapes", "mask")
+        self.tolerance = QDoubleSpinBox(self)
+        self.tolerance.setRange(0.0, 20.0)
+        self.tolerance.setSuffix(" px")
+        self.tolerance.setToolTip("Polygon simplification; 0 keeps every pixel exact")
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Dataset", _folder_row(self, self.src, "Dataset folder", file_ok=True))
+        self.form.addRow("New project folder", _folder_row(self, self.out, "Write the project to"))
+        self.form.addRow("Masks become", self.mask_mode)
+        self.form.addRow("Simplify", self.tolerance)
+
+    def make_job(self) -> tuple[Any, tuple] | None:
+        src, out = self.src.text().strip(), self.out.text().strip()
+        if not src or not out:
+            raise ValueError("choose the dataset and an (empty) folder for the new project")
+        options = ImportOptions(mask_mode=self.mask_mode.currentData(), tolerance=self.tolerance.value())
+        return import_to_project, (self.format.currentData(), Path(src), Path(out), options)
+
+    def on_result(self, result: Any) -> None:
+        out, images = result
+        self.message.setText(f"Imported {len(images)} image(s) into {out}")
+        if self.window_.open_folder(out):
+            self.accept()
+
+
+class EvaluateDialog(_JobDialog):
+    run_text = "Evaluate"
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Evaluate predictions against this project")
+        self.pred = QLineEdit(self)
+        self.form.addRow("Predictions folder", _folder_row(self, self.pred, "Folder of predicted JSON files"))
+        self.form.addRow("Ground truth", QLabel("the open project (unsaved corrections included)", self))
+        self.table = QTableWidget(self)
+        self.summary = QPlainTextEdit(self)
+        self.summary.setReadOnly(True)
+        self.summary.setMaximumHeight(140)
+        self.save_button = QPushButton("Save JSON…", self)
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_json)
+        self.extra.addWidget(self.table, 1)
+        self.extra.addWidget(self.summary)
+        self.extra.addWidget(self.save_button)
+        self.resize(760, 560)
+
+    def make_job(self) -> tuple[Any, tuple] | None:
+        pred = self.pred.text().strip()
+        if not pred:
+            raise ValueError("choose the folder of predicted annotations")
+        project = self.window_.controller.project
+        base = project.output_dir or project.root
+        gt_items = []
+        for it in items_from_project(project):
+            path = it.annotation_path
+            key = path.relative_to(base).with_suffix("").as_posix() if path and base else it.name
+            gt_items.append((key, it))
+        return evaluate_project_items, (Path(pred), gt_items, project.class_names())
+
+    def on_result(self, report: dict[str, Any]) -> None:
+        rows = table_rows(report)
+        self.table.setColumnCount(len(rows[0]))
+        self.table.setRowCount(len(rows) - 1)
+        self.table.setHorizontalHeaderLabels(rows[0])
+        for r, row in enumerate(rows[1:]):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text.strip())
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        text = format_report(report)
+        self.summary.setPlainText(text[text.index("images:"):])
+        self.save_button.setEnabled(True)
+        self.message.setText(f"Evaluated {report['images']} image(s)")
+
+    def save_json(self) -> None:
+        if self.result is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save report", "evaluation.json", "JSON (*.json)")
+        if path:
+            from segstudio.core.io.atomic import atomic_write_text
+
+            atomic_write_text(path, json.dumps(self.result, indent=2, ensure_ascii=False) + "\n")
+
+
+class DatasetsFeature:
+    """Menu entries and the dialogs they open (kept so tests can drive them)."""
+
+    def __init__(self, window: Any) -> None:
+        self.window = window
+        self.export_dialog: ExportDialog | None = None
+        self.import_dialog: ImportDialog | None = None
+        self.evaluate_dialog: EvaluateDialog | None = None
+        file_menu = window.menus["File"]
+        before = getattr(window, "actions", {}).get("quit")
+        self.export_action = QAction("&Export dataset…", window)
+        self.import_action = QAction("&Import dataset…", window)
+        self.export_action.triggered.connect(self.open_export)
+        self.import_action.triggered.connect(self.open_import)
+        for action in (self.import_action, self.export_action):
+            if before is not None:
+                file_menu.insertAction(before, action)
+            else:
+                file_menu.addAction(action)
+        if before is not None:
+            file_menu.insertSeparator(before)
+        self.evaluate_action = QAction("E&valuate…", window)
+        self.evaluate_action.triggered.connect(self.open_evaluate)
+        window.menus["Tools"].addAction(self.evaluate_action)
+
+    def open_export(self) -> ExportDialog:
+        if not self.window.controller.project.entries:
+            self.window.show_error("Export dataset", "Open a folder of images first.")
+        self.export_dialog = ExportDialog(self.window)
+        self.export_dialog.show()
+        return self.export_dialog
+
+    def open_import(self) -> ImportDialog:
+        self.import_dialog = ImportDialog(self.window)
+        self.import_dialog.show()
+        return self.import_dialog
+
+    def open_evaluate(self) -> EvaluateDialog:
+        self.evaluate_dialog = EvaluateDialog(self.window)
+        self.evaluate_dialog.show()
+        return self.evaluate_dialog
+
+
+def install(window: Any) -> DatasetsFeature:
+    return DatasetsFeature(window)

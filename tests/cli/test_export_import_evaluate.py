@@ -1,0 +1,90 @@
+"""``segstudio export`` / ``import`` / ``evaluate`` end to end on a tiny project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segstudio.cli import main
+from segstudio.core.io.labelme import read_labelme, write_labelme
+from segstudio.core.model import ImageAnnotation, Shape
+from segstudio.core.rasterize import class_value_map, shapes_to_label
+
+H, W = 40, 50
+
+
+def make_project(root: Path, shapes_by_name: dict[str, list[Shape]]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, shapes in shapes_by_name.items():
+        Image.fromarray(np.full((H, W, 3), 90, np.uint8)).save(root / f"{name}.png")
+        write_labelme(root / f"{name}.json", ImageAnnotation(f"{name}.png", W, H, shapes, state="labelled"))
+    (root / "labels.txt").write_text("__ignore__\n_background_\nleaf\nbug\n", encoding="utf-8")
+    return root
+
+
+def gt_shapes() -> dict[str, list[Shape]]:
+    return {
+        "p1": [Shape("leaf", [[0, 0], [19, 0], [19, 19], [0, 19]], "polygon")],      # 400 px
+        "p2": [Shape("bug", [[30, 10], [39, 19]], "rectangle"),                      # 100 px
+               Shape("__ignore__", [[0, 30], [9, 39]], "rectangle")],
+    }
+
+
+@pytest.mark.parametrize("fmt", ["voc", "coco", "masks", "yolo", "labelme"])
+def test_export_then_import_gives_a_project(tmp_path, capsys, fmt) -> None:
+    src = make_project(tmp_path / "src", gt_shapes())
+    assert main(["export", "--format", fmt, str(src), str(tmp_path / "ds"), "-q",
+                 "--split", "0.5,0.5", "--seed", "3"]) == 0
+    assert "exported 2 image(s)" in capsys.readouterr().out
+    assert main(["import", "--format", fmt, str(tmp_path / "ds"), str(tmp_path / "back"), "-q"]) == 0
+    assert "imported 2 image(s)" in capsys.readouterr().out
+    values = class_value_map(["leaf", "bug"])
+    for name, shapes in gt_shapes().items():
+        back = read_labelme(next((tmp_path / "back").rglob(f"{name}.json")))
+        got = shapes_to_label(back.shapes, H, W, values)[0]
+        if fmt in ("coco", "yolo"):   # no ignore class in these formats
+            shapes = [s for s in shapes if s.label != "__ignore__"]
+        np.testing.assert_array_equal(got, shapes_to_label(shapes, H, W, values)[0])
+
+
+def test_import_refuses_to_overwrite_a_project(tmp_path, capsys) -> None:
+    src = make_project(tmp_path / "src", gt_shapes())
+    assert main(["export", "-f", "masks", str(src), str(tmp_path / "ds"), "-q"]) == 0
+    assert main(["import", "-f", "masks", str(tmp_path / "ds"), str(src), "-q"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert read_labelme(src / "p1.json").shapes[0].shape_type == "polygon"   # untouched
+
+
+def test_evaluate_prints_table_and_writes_json(tmp_path, capsys) -> None:
+    gt = make_project(tmp_path / "gt", gt_shapes())
+    pred = make_project(tmp_path / "pred", {
+        "p1": [Shape("leaf", [[0, 0], [19, 0], [19, 9], [0, 9]], "polygon")],        # top half: 200 px
+        "p2": [Shape("bug", [[30, 10], [39, 19]], "rectangle"),
+               Shape("leaf", [[0, 30], [9, 39]], "rectangle")],                      # inside ignore
+    })
+    out_json = tmp_path / "report.json"
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json", str(out_json), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "mean IoU" in text and "excluded from the means" in text
+    report = json.loads(out_json.read_text(encoding="utf-8"))
+    sem = report["semantic"]
+    assert sem["per_class_iou"]["leaf"] == pytest.approx(200 / 400)
+    assert sem["per_class_iou"]["bug"] == pytest.approx(1.0)
+    bg_gt = 2 * H * W - 400 - 100 - 100
+    assert sem["per_class_iou"]["_background_"] == pytest.approx((bg_gt) / (bg_gt + 200))
+    assert sem["pixel_accuracy"] == pytest.approx((2 * H * W - 100 - 200) / (2 * H * W - 100))
+    ins = report["instances"]
+    assert ins["per_class"]["leaf"]["tp"] == 0 and ins["per_class"]["leaf"]["fn"] == 1
+    assert ins["per_class"]["leaf"]["fp"] == 1            # the half-size leaf (IoU 0.5, no match)
+    assert ins["per_class"]["bug"]["pq"] == pytest.approx(1.0)
+    assert ins["pq"] == pytest.approx(0.5)
+
+
+def test_evaluate_reports_missing_folder(tmp_path, capsys) -> None:
+    gt = make_project(tmp_path / "gt", gt_shapes())
+    assert main(["evaluate", "--pred", str(tmp_path / "nope"), "--gt", str(gt), "-q"]) == 1
+    assert "nope" in capsys.readouterr().err

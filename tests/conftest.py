@@ -1,0 +1,65 @@
+"""Suite-wide test setup.
+
+* Qt runs offscreen (set before any Qt import, so it works for every test module).
+* User config / data / cache dirs (platformdirs, our QSettings file) point into a per-test tmp
+  dir, so tests never read or write the real user's preferences, recent files or sample copy.
+* A guard fails a test that leaves a worker job or a Python thread running: a leaked thread
+  would keep touching objects of the next test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# deterministic, quiet Qt in tests
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    base = tmp_path_factory.mktemp("userdirs")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
+                     ("XDG_CACHE_HOME", "cache"), ("SEGSTUDIO_CONFIG_DIR", "config/segstudio"),
+                     ("SEGSTUDIO_DATA_DIR", "data/segstudio")):
+        path = base / sub
+        path.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(var, str(path))
+    yield base
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    problems: list[str] = []
+    workers = sys.modules.get("segstudio.ui.workers")
+    if workers is not None:
+        leaked = workers.active_jobs()
+        if leaked:
+            problems.append("worker jobs still running: " + ", ".join(j.name for j in leaked))
+            workers.cancel_all(wait_ms=5000)
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is not None:
+        pool = qtcore.QThreadPool.globalInstance()
+        if pool.activeThreadCount():
+            problems.append(f"{pool.activeThreadCount()} QThreadPool workers still running")
+            pool.waitForDone(5000)
+    deadline = time.monotonic() + 2.0
+    new = []
+    while True:
+        new = [t for t in threading.enumerate()
+               if t.ident not in before and t.is_alive() and not t.daemon
+               and not isinstance(t, threading._DummyThread)]  # type: ignore[attr-defined]
+        if not new or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if new:
+        problems.append("threads still running: " + ", ".join(t.name for t in new))
+    if problems:
+        pytest.fail("test left work running in the background: " + "; ".join(problems))

@@ -1,0 +1,124 @@
+"""PolygonTool, RectangleTool, CircleTool, PointTool: events in, one AddShapes out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from segstudio.core.rasterize import shape_mask
+from segstudio.tools import CircleTool, PointTool, PolygonTool, RectangleTool
+from segstudio.tools.base import pointer
+
+
+def click(tool, x, y, mods=""):
+    tool.press(pointer(x, y, mods=mods))
+    tool.release(pointer(x, y, mods=mods))
+
+
+def test_polygon_closes_on_first_vertex_and_undo_removes_it(doc):
+    tool = doc.activate(PolygonTool())
+    for x, y in [(10, 10), (60, 12), (55, 50)]:
+        click(tool, x, y)
+        tool.move(pointer(x + 3, y + 3))
+    assert doc.pushed == [] and doc.ann.shapes == []
+    click(tool, 11, 11)   # near the first vertex: closes
+    assert len(doc.pushed) == 1
+    (shape,) = doc.ann.shapes
+    assert shape.shape_type == "polygon" and shape.label == "cat"
+    np.testing.assert_allclose(shape.points, [[10, 10], [60, 12], [55, 50]])
+    assert tool.preview.is_empty() and not tool.busy
+    doc.history.undo()
+    assert doc.ann.shapes == []
+
+
+def test_polygon_double_click_and_return_close(doc):
+    tool = doc.activate(PolygonTool())
+    doc.answers = [("dog", 3)]
+    for x, y in [(10, 10), (60, 10), (60, 60)]:
+        click(tool, x, y)
+    tool.double_click(pointer(60, 60))
+    assert len(doc.pushed) == 1
+    s = doc.ann.shapes[0]
+    assert (s.label, s.group_id, len(s.points)) == ("dog", 3, 3)
+    for x, y in [(1, 1), (30, 1), (30, 30), (1, 30)]:
+        click(tool, x, y)
+    assert tool.key("Return")
+    assert len(doc.pushed) == 2 and len(doc.ann.shapes[1].points) == 4
+
+
+def test_polygon_return_needs_three_vertices(doc):
+    tool = doc.activate(PolygonTool())
+    click(tool, 5, 5)
+    click(tool, 20, 5)
+    tool.key("Return")
+    assert doc.pushed == [] and tool.busy
+
+
+def test_polygon_escape_cancels_and_backspace_removes_last(doc):
+    tool = doc.activate(PolygonTool())
+    for x, y in [(10, 10), (40, 10), (40, 40), (99, 70)]:
+        click(tool, x, y)
+    assert tool.key("Backspace")
+    assert tool.points == [(10, 10), (40, 10), (40, 40)]
+    assert tool.key("Escape")
+    assert not tool.busy and tool.preview.is_empty()
+    assert doc.pushed == [] and doc.ann.shapes == []
+    assert not tool.key("Escape")   # nothing left to cancel
+
+
+def test_polygon_label_dialog_cancel_adds_nothing(doc):
+    tool = doc.activate(PolygonTool())
+    doc.answers = [None]
+    for x, y in [(10, 10), (40, 10), (40, 40)]:
+        click(tool, x, y)
+    tool.key("Return")
+    assert doc.pushed == [] and doc.ann.shapes == [] and not tool.busy
+
+
+def test_polygon_vertices_clamped_to_image(doc):
+    tool = doc.activate(PolygonTool())
+    for x, y in [(-5, -5), (500, 10), (60, 500)]:
+        click(tool, x, y)
+    tool.key("Return")
+    np.testing.assert_allclose(doc.ann.shapes[0].points, [[0, 0], [120, 10], [60, 80]])
+
+
+def test_rectangle_by_drag_and_by_two_clicks(doc):
+    tool = doc.activate(RectangleTool())
+    tool.press(pointer(10, 20))
+    tool.move(pointer(30, 30, button="left"))
+    assert doc.pushed == []
+    tool.release(pointer(50, 60))
+    assert len(doc.pushed) == 1
+    r = doc.ann.shapes[0]
+    assert r.shape_type == "rectangle"
+    np.testing.assert_allclose(r.points, [[10, 20], [50, 60]])
+    assert shape_mask(r, 80, 120).sum() == 41 * 41
+    click(tool, 5, 5)          # click-click mode
+    assert len(doc.pushed) == 1 and tool.busy
+    tool.move(pointer(15, 8))
+    click(tool, 15, 9)
+    assert len(doc.pushed) == 2
+    np.testing.assert_allclose(doc.ann.shapes[1].points, [[5, 5], [15, 9]])
+
+
+def test_circle_is_centre_and_rim(doc):
+    tool = doc.activate(CircleTool())
+    tool.press(pointer(60, 40))
+    tool.release(pointer(60, 60))
+    (c,) = doc.ann.shapes
+    assert c.shape_type == "circle"
+    np.testing.assert_allclose(c.points, [[60, 40], [60, 60]])
+    area = shape_mask(c, 80, 120).sum()
+    assert abs(area - math.pi * 20 ** 2) < 0.1 * math.pi * 20 ** 2
+    doc.history.undo()
+    assert doc.ann.shapes == []
+
+
+def test_point_tool_one_click_one_point(doc):
+    tool = doc.activate(PointTool())
+    click(tool, 7.5, 9.25)
+    assert len(doc.pushed) == 1
+    np.testing.assert_allclose(doc.ann.shapes[0].points, [[7.5, 9.25]])
+    assert doc.ann.shapes[0].shape_type == "point"

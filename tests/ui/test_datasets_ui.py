@@ -1,0 +1,75 @@
+"""File ▸ Export dataset… and Tools ▸ Evaluate… through the real main window (light)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from segstudio.core.edits import AddShapes
+from segstudio.core.io.labelme import write_labelme
+from segstudio.core.model import ImageAnnotation, Shape
+from segstudio.core.settings import Preferences
+from segstudio.ui.main_window import MainWindow
+
+W, H = 64, 48
+
+
+def make_project(root: Path) -> Path:
+    root.mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(np.full((H, W, 3), 120, np.uint8)).save(root / f"im{i}.png")
+        write_labelme(root / f"im{i}.json", ImageAnnotation(
+            f"im{i}.png", W, H, [Shape("cat", [[0, 0], [9, 9]], "rectangle")], state="labelled"))
+    (root / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n", encoding="utf-8")
+    return root
+
+
+def open_window(qtbot, folder: Path) -> MainWindow:
+    window = MainWindow(Preferences(autosave_idle_s=0), features=["datasets"])
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_folder(folder)
+    return window
+
+
+def test_export_dialog_exports_unsaved_edits(qtbot, tmp_path: Path) -> None:
+    window = open_window(qtbot, make_project(tmp_path / "proj"))
+    key = window.controller.current_key
+    window.controller.push(AddShapes(key, [Shape("dog", [[20, 20], [29, 29]], "rectangle")]))
+    feature = window.features["datasets"]
+    assert feature.export_action in window.menus["File"].actions()
+    feature.export_action.trigger()
+    dialog = feature.export_dialog
+    dialog.set_format("masks")
+    dialog.out.setText(str(tmp_path / "out"))
+    dialog.split[0].setValue(1.0)
+    dialog.split[1].setValue(0.0)
+    dialog.run_button.click()
+    assert dialog.handle.wait(20000)
+    assert dialog.result is not None and dialog.result.images == 2
+    assert "Exported 2 image(s)" in dialog.message.text()
+    mask = np.asarray(Image.open(tmp_path / "out" / "masks" / "im0.png"))
+    assert (mask == 1).sum() == 100 and (mask == 2).sum() == 100      # the unsaved dog is there
+    assert not (tmp_path / "proj" / "im0.json").read_text().count('"dog"')   # still unsaved
+    dialog.close()
+
+
+def test_evaluate_dialog_shows_a_table(qtbot, tmp_path: Path) -> None:
+    gt = make_project(tmp_path / "proj")
+    pred = make_project(tmp_path / "pred")
+    write_labelme(pred / "im1.json", ImageAnnotation("im1.png", W, H, [], state="labelled"))
+    window = open_window(qtbot, gt)
+    feature = window.features["datasets"]
+    feature.evaluate_action.trigger()
+    dialog = feature.evaluate_dialog
+    dialog.pred.setText(str(pred))
+    dialog.run_button.click()
+    assert dialog.handle.wait(20000)
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text()
+            for r in range(dialog.table.rowCount())}
+    assert float(rows["cat"]) == 0.5               # found in one image of two
+    assert rows["dog"] == "—"                      # absent from both sides
+    assert "excluded from the means: dog" in dialog.summary.toPlainText()
+    dialog.close()

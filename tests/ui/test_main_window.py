@@ -1,0 +1,286 @@
+"""End-to-end: the real MainWindow driven with mouse and keys; results checked ON DISK."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from segstudio.core.settings import Preferences
+from segstudio.ui.dialogs.label_dialog import LabelDialog
+from segstudio.ui.main_window import MainWindow
+
+W, H = 160, 120
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def make_project(root: Path, n: int = 3) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = (rng.integers(0, 60, (H, W, 3)) + 80).astype(np.uint8)
+        img[30:70, 40:100] = (200, 40, 40)
+        Image.fromarray(img).save(root / f"img_{i}.png")
+    (root / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "proj")
+
+
+def open_window(qtbot, folder: Path, **prefs) -> MainWindow:
+    window = MainWindow(Preferences(autosave_idle_s=0, **prefs), features=[])
+    qtbot.addWidget(window)
+    window.resize(900, 640)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)   # shortcuts need an active window
+    assert window.open_folder(folder)
+    window.canvas.zoom_fit()
+    window.canvas.setFocus()
+    return window
+
+
+def vp(window: MainWindow, x: float, y: float) -> QPoint:
+    """Viewport position of image pixel (x, y)."""
+    return window.canvas.mapFromScene(QPointF(x, y))
+
+
+def click(qtbot, window: MainWindow, x: float, y: float) -> None:
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=vp(window, x, y))
+
+
+def drag(qtbot, window: MainWindow, points: list[tuple[float, float]]) -> None:
+    view = window.canvas.viewport()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=vp(window, *points[0]))
+    for p in points[1:]:
+        qtbot.mouseMove(view, vp(window, *p))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=vp(window, *points[-1]))
+
+
+def key(qtbot, window: MainWindow, k, mods=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(window.canvas, k, mods)
+
+
+def answer_label_dialog(text: str, group: str = "") -> list[bool]:
+    """Answers the next LabelDialog by typing ``text`` and pressing Enter."""
+    done: list[bool] = []
+
+    def poll() -> None:
+        dlg = QApplication.activeModalWidget()
+        if isinstance(dlg, LabelDialog):
+            dlg.edit.setText(text)
+            dlg.group.setText(group)
+            from PySide6.QtTest import QTest
+            QTest.keyClick(dlg.edit, Qt.Key.Key_Return)
+            done.append(True)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    return done
+
+
+def json_of(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def decode_mask(shape: dict, h: int, w: int) -> np.ndarray:
+    (x1, y1), _ = shape["points"]
+    crop = np.asarray(Image.open(io.BytesIO(base64.b64decode(shape["mask"])))).astype(bool)
+    full = np.zeros((h, w), dtype=bool)
+    full[int(y1):int(y1) + crop.shape[0], int(x1):int(x1) + crop.shape[1]] = crop
+    return full
+
+
+# -- tests -----------------------------------------------------------------------------------------
+def test_draw_polygon_undo_redo_edit_paint_and_find_it_on_disk(qtbot, project: Path):
+    window = open_window(qtbot, project)
+    c = window.controller
+    first = c.current_key
+    assert first is not None and window.canvas.item_count() == 0
+
+    # draw a polygon: P, three clicks, Enter, answer the label dialog
+    key(qtbot, window, Qt.Key.Key_P)
+    assert window.canvas.tool_name == "polygon"
+    verts = [(20.0, 20.0), (100.0, 25.0), (60.0, 90.0)]
+    for x, y in verts:
+        click(qtbot, window, x, y)
+    answered = answer_label_dialog("dog")
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert answered == [True]
+    ann = c.current_annotation()
+    assert [s.label for s in ann.shapes] == ["dog"]
+    np.testing.assert_allclose(ann.shapes[0].points, verts, atol=1.0)
+    assert c.project.entry(first).state == "labelled"
+    assert window.canvas.item_count() == 1
+
+    # undo / redo with the keys
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ann.shapes == [] and c.project.entry(first).state == "unlabelled"
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(ann.shapes) == 1
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert len(ann.shapes) == 1
+    poly = ann.shapes[0]
+
+    # move a vertex with the edit tool: select the shape, drag its second vertex
+    key(qtbot, window, Qt.Key.Key_V)
+    assert window.canvas.tool_name == "edit"
+    click(qtbot, window, 60, 45)
+    assert window.canvas.selected_shapes() == [poly]
+    assert window.shape_dock.selected_shapes() == [poly]   # the list follows the canvas
+    drag(qtbot, window, [(100, 25), (110, 30), (120, 40)])
+    np.testing.assert_allclose(poly.points[1], (120, 40), atol=1.0)
+    np.testing.assert_allclose(poly.points[0], verts[0], atol=1.0)
+
+    # paint a brush stroke in the selected class
+    window.controller.set_selected_class("cat")
+    key(qtbot, window, Qt.Key.Key_B)
+    assert window.canvas.tool_name == "brush"
+    radius = window.canvas.tool("brush").radius
+    drag(qtbot, window, [(30, 100), (60, 100), (90, 100)])
+    mask_shape = ann.mask_shape("cat")
+    assert mask_shape is not None
+    assert mask_shape.mask[100, 30:91].all()
+    assert not mask_shape.mask[100 - int(radius) - 3, 60]
+    expected_mask = mask_shape.mask.copy()
+    expected_poly = poly.points.copy()
+
+    # next image with D: the first one is saved on the way
+    key(qtbot, window, Qt.Key.Key_D)
+    assert c.current_key != first and c.current_key is not None
+    name = Path(first).with_suffix(".png").name
+    doc = json_of(project, name)
+    shapes = {s["shape_type"]: s for s in doc["shapes"]}
+    assert shapes["polygon"]["label"] == "dog"
+    np.testing.assert_allclose(shapes["polygon"]["points"], expected_poly, atol=1e-6)
+    assert shapes["mask"]["label"] == "cat"
+    np.testing.assert_array_equal(decode_mask(shapes["mask"], H, W), expected_mask)
+    assert doc["imageWidth"] == W and doc["imageHeight"] == H
+    assert doc["segstudio"]["state"] == "labelled"
+
+    # reopen the folder in a new window: the same annotations come back from disk
+    window.close()
+    again = open_window(qtbot, project)
+    again.controller.go_to(first)
+    shapes2 = again.controller.current_annotation().shapes
+    assert [s.shape_type for s in shapes2] == ["polygon", "mask"]
+    np.testing.assert_allclose(shapes2[0].points, expected_poly, atol=1e-6)
+    np.testing.assert_array_equal(shapes2[1].mask, expected_mask)
+    assert again.canvas.item_count() == 2
+    again.close()
+
+
+def test_close_with_unsaved_work_asks(qtbot, project: Path, monkeypatch):
+    window = open_window(qtbot, project)
+    key(qtbot, window, Qt.Key.Key_R)
+    answer_label_dialog("cat")
+    drag(qtbot, window, [(10, 10), (40, 30), (70, 50)])
+    assert len(window.controller.current_annotation().shapes) == 1
+    assert window.controller.has_unsaved()
+    json_path = Path(window.controller.current_key)
+
+    asked = []
+
+    def fake_question(*args, **kwargs):
+        asked.append(args[2] if len(args) > 2 else "")
+        return answers.pop(0)
+
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(fake_question))
+    assert not window.close()          # Cancel: the window stays, nothing written
+    assert window.isVisible() and not json_path.exists()
+    assert window.close()              # Save: written, then closed
+    assert len(asked) == 2
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    rect = doc["shapes"][0]
+    assert rect["shape_type"] == "rectangle" and rect["label"] == "cat"
+    np.testing.assert_allclose(rect["points"], [(10, 10), (70, 50)], atol=1.0)
+
+
+def test_discard_on_close_writes_nothing(qtbot, project: Path, monkeypatch):
+    window = open_window(qtbot, project)
+    key(qtbot, window, Qt.Key.Key_O)   # point tool
+    answer_label_dialog("dog")
+    click(qtbot, window, 50, 50)
+    assert len(window.controller.current_annotation().shapes) == 1
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard))
+    assert window.close()
+    assert not list(project.glob("*.json"))
+
+
+def test_bad_files_are_named_and_the_rest_opens(qtbot, tmp_path: Path):
+    folder = make_project(tmp_path / "bad", n=2)
+    Image.new("RGB", (W, H), (10, 20, 30)).save(folder / "corrupt.png")
+    (folder / "corrupt.json").write_text('{"shapes": [ this is not json', encoding="utf-8")
+    (folder / "unreadable.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    window = open_window(qtbot, folder)
+    c = window.controller
+    keys = {Path(k).stem: k for k in c.keys()}
+    assert set(keys) == {"img_0", "img_1", "corrupt", "unreadable"}
+    assert window.last_error is not None and "corrupt.json" in window.last_error[1]
+    assert c.current_key is not None and Path(c.current_key).stem != "corrupt"
+    assert window.canvas.image is not None
+
+    # the unreadable image: a message naming it, and we stay where we were
+    window.last_error = None
+    before = c.current_key
+    assert not c.go_to(keys["unreadable"])
+    assert window.last_error is not None and "unreadable.png" in window.last_error[1]
+    assert c.current_key == before
+    item = window.file_dock.item_for(keys["unreadable"])
+    assert "cannot be read" in item.toolTip()
+
+    # the rest keeps working: D skips the bad files, drawing and saving still work
+    c.go_to(keys["img_0"])
+    key(qtbot, window, Qt.Key.Key_D)
+    assert Path(c.current_key).stem == "img_1"
+    key(qtbot, window, Qt.Key.Key_O)
+    answer_label_dialog("cat")
+    click(qtbot, window, 30, 30)
+    assert c.save_all()
+    assert json_of(folder, "img_1.png")["shapes"][0]["label"] == "cat"
+    assert (folder / "corrupt.json").read_text(encoding="utf-8").startswith('{"shapes": [ this')
+    window.close()
+
+
+def test_copy_paste_between_images_and_accept_pre_annotation(qtbot, project: Path):
+    # a pre-annotated JSON on the second image
+    doc = {"version": "5.5.0", "flags": {}, "imagePath": "img_1.png", "imageData": None,
+           "imageHeight": H, "imageWidth": W, "segstudio": {"state": "pre-annotated"},
+           "shapes": [{"label": "cat", "points": [[5, 5], [150, 5], [150, 110]], "group_id": None,
+                       "description": "", "shape_type": "polygon", "flags": {}, "mask": None}]}
+    (project / "img_1.json").write_text(json.dumps(doc), encoding="utf-8")
+    window = open_window(qtbot, project)
+    c = window.controller
+    keys = c.keys()
+    c.go_to(keys[1])
+    assert c.project.entry(keys[1]).state == "pre-annotated"
+    assert window.actions["accept"].isEnabled()
+    click(qtbot, window, 140, 30)        # select the polygon (edit tool)
+    assert len(window.canvas.selected_shapes()) == 1
+    key(qtbot, window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    window.actions["accept"].trigger()
+    assert c.project.entry(keys[1]).state == "labelled"
+    key(qtbot, window, Qt.Key.Key_A)     # previous image
+    assert c.current_key == keys[0]
+    key(qtbot, window, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    pasted = c.current_annotation().shapes
+    assert len(pasted) == 1 and pasted[0].label == "cat"
+    np.testing.assert_allclose(pasted[0].points, [[5, 5], [150, 5], [150, 110]])
+    assert c.save_all()
+    assert json_of(project, "img_0.png")["shapes"][0]["points"] == [[5.0, 5.0], [150.0, 5.0], [150.0, 110.0]]
+    assert json_of(project, "img_1.png")["segstudio"]["state"] == "labelled"
+    window.close()
