@@ -96,8 +96,10 @@ def snapshot_project(project: Project, classes: Sequence[str] | None = None) -> 
         if entry.error:
             skipped.append(entry.error)
             continue
+        if entry.state != LABELLED and entry.key not in project.annotations:
+            continue   # the folder scan already knows it is unlabelled / pre-annotated
         try:
-            ann = project_io.load_annotation(project, entry.key)
+            ann = project_io.load_annotation(project, entry.key, cache=False)
         except Exception as exc:  # noqa: BLE001 - a bad file is reported, the rest trains
             skipped.append(f"{entry.annotation_path}: {exc}")
             continue

@@ -5,7 +5,8 @@ reference. On CPython 3.12+ ``None`` is immortal, so that is harmless; on 3.11 e
 (``setZValue``, ``update``, ``resize`` …) drops one reference and after a few thousand calls the
 process aborts with "Fatal Python error: none_dealloc: deallocating None". We give ``None`` an
 enormous reference count — i.e. make it immortal, as 3.12 does — so those lost references never
-reach zero. Nothing else observes None's reference count.
+reach zero. Nothing else observes None's reference count. pyproject.toml pins PySide6 < 6.12
+(6.11.3 does not have the defect); the guard only acts when 6.12 is installed anyway.
 
 May import: stdlib only (ctypes).
 """
@@ -20,6 +21,11 @@ _PIN = 1 << 60   # far below ssize_t's max, far above any number of calls a proc
 def pin_none() -> bool:
     """Makes ``None`` effectively immortal on CPython < 3.12; returns True if it did something."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    import PySide6
+
+    # pyproject pins PySide6 < 6.12; this only guards environments that installed 6.12 anyway
+    if tuple(PySide6.__version_info__[:2]) != (6, 12):
         return False
     import ctypes
 

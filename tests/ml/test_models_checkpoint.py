@@ -55,7 +55,10 @@ def test_factory_lists_what_smp_provides():
     archs = list_architectures()
     assert {"Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "Segformer"} <= set(archs)
     assert {"resnet18", "resnet34", "mobilenet_v2", "efficientnet-b0", "mit_b0"} <= set(list_encoders())
-    model = build_model("deeplabv3+", "resnet18", 1, 4)   # friendly spelling, gray input
+    from segstudio.ml.models import canonical_arch
+
+    assert canonical_arch("deeplabv3+") == "DeepLabV3Plus" and canonical_arch("Unet++") == "UnetPlusPlus"
+    model = build_model("unet", "resnet18", 1, 4, **TINY)   # gray input, 4 classes
     out = forward(model, torch.rand(1, 1, 64, 64))
     assert out.shape == (1, 4, 64, 64)
 

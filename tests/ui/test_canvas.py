@@ -166,13 +166,13 @@ def test_mask_overlay_updates_patch_on_undo(doc, qtbot):
     doc.view.tool().radius = 3
     doc.drag(qtbot, (50, 50), (60, 50))
     item = doc.view.canvas_scene.item_for(doc.ann.mask_shape("cat"))
-    y0, _, x0, _ = item._region
-    assert item._img.pixel(55 - x0, 50 - y0) != 0
-    doc.drag(qtbot, (55, 70), (65, 70))    # grows the overlay
-    y0, _, x0, _ = item._region
-    assert item._img.pixel(60 - x0, 70 - y0) != 0
+    assert item.tile_pixel(55, 50) != 0 and item.tile_pixel(55, 70) == 0
+    doc.drag(qtbot, (55, 70), (65, 70))
+    assert item.tile_pixel(60, 70) != 0
     doc.history.undo()
-    assert item._img.pixel(60 - x0, 70 - y0) == 0 and item._img.pixel(55 - x0, 50 - y0) != 0
+    assert item.tile_pixel(60, 70) == 0 and item.tile_pixel(55, 50) != 0
+    doc.history.undo()
+    assert doc.view.item_count() == 0
 
 
 def test_delete_key_and_undo(doc, qtbot):

@@ -1,10 +1,10 @@
-"""QGraphicsItems of the canvas: one item per vector shape, one QImage overlay per mask shape,
+"""QGraphicsItems of the canvas: one item per vector shape, one tiled QImage overlay per mask shape,
 the vertex handles of the selection and the tool preview.
 
 Speed rules: bounding rects and painter paths are cached and rebuilt only when the shape
 changes; pens are cosmetic (constant screen width); items take no hover events and are not
 Qt-selectable (hit testing lives in the pure tools); a mask overlay covers only the mask's
-extent and is patched in place for a bbox change.
+painted tiles and is patched in place for a bbox change.
 
 May import: PySide6, numpy, segstudio.core, segstudio.tools.
 """
@@ -28,7 +28,7 @@ POINT_PX = 4.0       # radius of a point shape, screen pixels
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
-    return QPolygonF([QPointF(float(x), float(y)) for x, y in np.asarray(points).reshape(-1, 2)])
+    return QPolygonF([QPointF(x, y) for x, y in np.asarray(points, dtype=np.float64).reshape(-1, 2).tolist()])
 
 
 def shape_path(shape: Shape) -> QPainterPath:
@@ -116,105 +116,140 @@ class PointShapeItem(ShapeItem):
 
 
 class MaskItem(QGraphicsItem):
-    """A mask shape as one premultiplied-ARGB QImage over the mask's extent.
+    """A mask shape as premultiplied-ARGB QImage tiles (TILE × TILE), created only where the mask
+    has pixels or was painted.
 
-    ``update_region(bounds)`` rewrites only that bbox of the image (growing the overlay when the
-    mask grows past it), so a brush stroke costs O(stroke bbox), not O(image).
+    ``update_region(bounds)`` rewrites only the pixels of that bbox in the tiles it touches, so a
+    brush stroke costs O(stroke bbox), never O(image), wherever on the image it lands.
     """
 
-    GROW_MARGIN = 64
+    TILE = 512
 
     def __init__(self, shape: Shape, color: tuple[int, int, int]) -> None:
         super().__init__()
         self.shape_ref = shape
         self.selected = False
         self._color = color
-        self._img: QImage | None = None
-        self._region = (0, 0, 0, 0)   # (y0, y1, x0, x1) covered by _img
+        self._tiles: dict[tuple[int, int], QImage] = {}
+        self._rect = QRectF()
+        self._bbox: tuple[float, float, float, float] | None = None   # of the True pixels, lazily
         self.setAcceptHoverEvents(False)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.rebuild()
 
-    def _value(self) -> int:
+    def _value(self) -> np.uint32:
         r, g, b = self._color
         a = MASK_ALPHA
-        return (a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
+        return np.uint32((a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255))
 
-    def rebuild(self, region: tuple[int, int, int, int] | None = None) -> None:
-        """Recreates the overlay over ``region`` (default: the mask's bbox)."""
+    def _tile_bounds(self, ty: int, tx: int) -> tuple[int, int, int, int]:
         m = self.shape_ref.mask
-        self.prepareGeometryChange()
-        if region is None:
-            if m is None or not m.any():
-                self._img, self._region = None, (0, 0, 0, 0)
-                self.update()
-                return
-            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-            region = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-        y0, y1, x0, x1 = region
-        self._region = region
-        self._img = QImage(x1 - x0, y1 - y0, QImage.Format.Format_ARGB32_Premultiplied)
-        self._write(region)
-        self.update()
+        assert m is not None
+        t = self.TILE
+        return ty * t, min(m.shape[0], (ty + 1) * t), tx * t, min(m.shape[1], (tx + 1) * t)
 
-    def _write(self, bounds: tuple[int, int, int, int]) -> None:
-        assert self._img is not None and self.shape_ref.mask is not None
-        ry0, _, rx0, _ = self._region
+    def _write(self, ty: int, tx: int, bounds: tuple[int, int, int, int]) -> None:
+        """Copies mask pixels of ``bounds`` (inside tile (ty, tx)) into the tile image."""
+        img = self._tiles[(ty, tx)]
+        m = self.shape_ref.mask
+        assert m is not None
         y0, y1, x0, x1 = bounds
-        buf = np.frombuffer(self._img.bits(), np.uint32).reshape(self._img.height(), -1)
-        patch = self.shape_ref.mask[y0:y1, x0:x1]
-        buf[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0] = np.where(patch, np.uint32(self._value()), np.uint32(0))
+        oy, ox = ty * self.TILE, tx * self.TILE
+        buf = np.frombuffer(img.bits(), np.uint32).reshape(img.height(), -1)
+        buf[y0 - oy:y1 - oy, x0 - ox:x1 - ox] = np.where(m[y0:y1, x0:x1], self._value(), np.uint32(0))
+
+    def _tiles_over(self, bounds: tuple[int, int, int, int]):
+        y0, y1, x0, x1 = bounds
+        t = self.TILE
+        for ty in range(y0 // t, (max(y1, y0 + 1) - 1) // t + 1):
+            for tx in range(x0 // t, (max(x1, x0 + 1) - 1) // t + 1):
+                tb = self._tile_bounds(ty, tx)
+                sub = (max(y0, tb[0]), min(y1, tb[1]), max(x0, tb[2]), min(x1, tb[3]))
+                if sub[1] > sub[0] and sub[3] > sub[2]:
+                    yield ty, tx, tb, sub
+
+    def _add_tile(self, ty: int, tx: int, tb: tuple[int, int, int, int]) -> None:
+        img = QImage(tb[3] - tb[2], tb[1] - tb[0], QImage.Format.Format_ARGB32_Premultiplied)
+        self._tiles[(ty, tx)] = img
+        self._write(ty, tx, tb)
+
+    def _update_rect(self) -> None:
+        rect = QRectF()
+        for ty, tx in self._tiles:
+            y0, y1, x0, x1 = self._tile_bounds(ty, tx)
+            rect = rect.united(QRectF(x0, y0, x1 - x0, y1 - y0))
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+
+    def rebuild(self) -> None:
+        """Recreates every tile from the mask."""
+        self._tiles.clear()
+        self._bbox = None
+        m = self.shape_ref.mask
+        if m is not None and m.any():
+            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+            bbox = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            for ty, tx, tb, _ in self._tiles_over(bbox):
+                if m[tb[0]:tb[1], tb[2]:tb[3]].any():
+                    self._add_tile(ty, tx, tb)
+        self._update_rect()
+        self.update()
 
     def update_region(self, bounds: tuple[int, int, int, int]) -> None:
+        if self.shape_ref.mask is None:
+            return
         y0, y1, x0, x1 = (int(v) for v in bounds)
-        ry0, ry1, rx0, rx1 = self._region
-        if self._img is not None and y0 >= ry0 and y1 <= ry1 and x0 >= rx0 and x1 <= rx1:
-            self._write((y0, y1, x0, x1))
-            self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
-            return
-        m = self.shape_ref.mask
-        if m is None:
-            return
-        h, w = m.shape
-        g = self.GROW_MARGIN
-        if self._img is None:
-            region = (y0, y1, x0, x1)
-        else:
-            region = (min(ry0, y0), max(ry1, y1), min(rx0, x0), max(rx1, x1))
-        region = (max(0, region[0] - g), min(h, region[1] + g), max(0, region[2] - g), min(w, region[3] + g))
-        self.rebuild(region)
+        self._bbox = None
+        grew = False
+        for ty, tx, tb, sub in self._tiles_over((y0, y1, x0, x1)):
+            if (ty, tx) in self._tiles:
+                self._write(ty, tx, sub)
+            else:
+                self._add_tile(ty, tx, tb)
+                grew = True
+        if grew:
+            self._update_rect()
+        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def set_color(self, color: tuple[int, int, int]) -> None:
-        self._color = color
-        if self._img is not None:
-            self._write(self._region)
-        self.update()
+        if tuple(color) != tuple(self._color):
+            self._color = color
+            for (ty, tx) in self._tiles:
+                self._write(ty, tx, self._tile_bounds(ty, tx))
+            self.update()
 
     def set_selected(self, value: bool) -> None:
         if value != self.selected:
             self.selected = value
             self.update()
 
+    def tile_pixel(self, x: int, y: int) -> int:
+        """The overlay's ARGB value at image pixel (x, y) (0 where no tile) — for tests."""
+        t = self.TILE
+        img = self._tiles.get((y // t, x // t))
+        return 0 if img is None else int(img.pixel(x - (x // t) * t, y - (y // t) * t))
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        y0, y1, x0, x1 = self._region
-        return QRectF(x0 - 1, y0 - 1, x1 - x0 + 2, y1 - y0 + 2)
+        return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        if self._img is None:
-            return
-        y0, y1, x0, x1 = self._region
-        exposed = option.exposedRect.intersected(QRectF(x0, y0, x1 - x0, y1 - y0))
-        if exposed.isEmpty():
-            return
-        src = exposed.translated(-x0, -y0)
-        painter.drawImage(exposed, self._img, src)
-        if self.selected:
+        exposed = option.exposedRect
+        for (ty, tx), img in self._tiles.items():
+            y0, y1, x0, x1 = self._tile_bounds(ty, tx)
+            target = exposed.intersected(QRectF(x0, y0, x1 - x0, y1 - y0))
+            if not target.isEmpty():
+                painter.drawImage(target, img, target.translated(-x0, -y0))
+        if self.selected and self.shape_ref.mask is not None:
+            if self._bbox is None:   # cached: a full-mask scan per paint would be too slow
+                self._bbox = self.shape_ref.bbox()
+            bx0, by0, bx1, by1 = self._bbox
             pen = QPen(QColor(*self._color).lighter(130), 1.5, Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            painter.drawRect(QRectF(bx0, by0, bx1 - bx0 + 1, by1 - by0 + 1))
 
 
 class HandlesItem(QGraphicsItem):

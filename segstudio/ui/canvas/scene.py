@@ -26,11 +26,13 @@ FALLBACK_COLOR = (255, 0, 0)
 
 
 def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
-    """HxWx3 uint8 → QPixmap (one copy)."""
+    """HxWx3 uint8 → QPixmap (fromImage copies while ``img`` is alive, so no extra copy)."""
     img = np.ascontiguousarray(image)
     h, w = img.shape[:2]
     qimg = QImage(img.data, w, h, img.strides[0], QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimg.copy())
+    pixmap = QPixmap.fromImage(qimg)
+    del qimg
+    return pixmap
 
 
 class CanvasScene(QGraphicsScene):

@@ -1,0 +1,400 @@
+"""Auto-segment feature: a dock with a method picker, a generated parameter form, prompt tools,
+a debounced live preview overlay, Apply (one undoable Edit) and a batch run with progress.
+
+Every computation runs off the GUI thread through :func:`segstudio.ui.workers.start_job`; a new
+preview request cancels the stale one and a result that arrives for an older request or another
+image is dropped. Errors show in the panel (and the status bar); the app keeps working.
+Apply pushes ``AddShapes`` for the current image; the batch pushes one ``ApplyPrediction`` per
+image, which marks it "pre-annotated" until a person edits or accepts it.
+
+May import: PySide6, segstudio.core, segstudio.algorithms, segstudio.tools, segstudio.ui.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGraphicsPixmapItem,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segstudio.algorithms.apply import ApplyOptions, batch_segment
+from segstudio.algorithms.registry import NEEDS, AlgorithmSpec, check_prompt, list_methods
+from segstudio.core.edits import AddShapes, ApplyPrediction
+from segstudio.core.model import PRE_ANNOTATED, UNLABELLED
+from segstudio.tools.prompts import PromptState, prompt_tools
+from segstudio.ui.features.autoseg_form import ParamsForm
+from segstudio.ui.features.autoseg_jobs import apply_job, load_entry_pixels, preview_job
+from segstudio.ui.workers import JobHandle, start_job
+
+log = logging.getLogger(__name__)
+
+PREVIEW_DELAY_MS = 250
+#: the canvas tool a method's prompt is drawn with
+TOOL_FOR_NEEDS = {"box": "seg_box", "box_or_scribbles": "seg_box", "seed": "seg_click",
+                  "scribbles": "seg_scribble", "anchors": "seg_scissors", "none": "seg_roi"}
+TOOL_BUTTONS = (("seg_box", "Box"), ("seg_scribble", "Scribble"), ("seg_click", "Click"),
+                ("seg_wand", "Wand"), ("seg_scissors", "Scissors"), ("seg_roi", "ROI"))
+
+
+class AutoSegPanel(QWidget):
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.setObjectName("AutoSegPanel")
+        self.window, self.controller, self.canvas = window, window.controller, window.canvas
+        self.methods: dict[str, AlgorithmSpec] = {s.name: s for s in list_methods()}
+        self.state = PromptState()
+        self.state.image_provider = self.controller.current_image
+        self.state.subscribe(self._prompt_changed)
+        for tool in prompt_tools(self.state):
+            self.canvas.register_tool(tool)
+        self._preview: JobHandle | None = None
+        self._apply: JobHandle | None = None
+        self._batch: JobHandle | None = None
+        self._request = 0
+        self._result: dict | None = None        # last preview: label map + its signature
+        self._result_sig: tuple | None = None
+        self._last_error = ""
+        self.overlay = QGraphicsPixmapItem()
+        self.overlay.setZValue(50)
+        self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.canvas.scene().addItem(self.overlay)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.run_preview)
+        self._build()
+        self.controller.current_changed.connect(self._image_changed)
+        self.set_method("otsu")
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        self.method_combo = QComboBox(self)
+        for spec in self.methods.values():
+            self.method_combo.addItem(f"{spec.title}", spec.name)
+        self.method_combo.currentIndexChanged.connect(
+            lambda _i: self.set_method(self.method_combo.currentData()))
+        lay.addWidget(self.method_combo)
+        self.description = QLabel(self)
+        self.description.setWordWrap(True)
+        lay.addWidget(self.description)
+        self.form = ParamsForm(self)
+        self.form.changed.connect(self._params_changed)
+        lay.addWidget(self.form)
+
+        tools = QGroupBox("Prompt", self)
+        grid = QGridLayout(tools)
+        self.tool_buttons: dict[str, QPushButton] = {}
+        for i, (name, text) in enumerate(TOOL_BUTTONS):
+            b = QPushButton(text, tools)
+            b.setCheckable(True)
+            b.clicked.connect(lambda _c=False, n=name: self.canvas.set_tool(n))
+            grid.addWidget(b, i // 3, i % 3)
+            self.tool_buttons[name] = b
+        clear = QPushButton("Clear", tools)
+        clear.clicked.connect(lambda: self.state.clear(keep_roi=False))
+        grid.addWidget(clear, 2, 0)
+        self.canvas.tool_changed.connect(self._tool_changed)
+        lay.addWidget(tools)
+
+        out = QGroupBox("Result", self)
+        form = QFormLayout(out)
+        self.class_combo = QComboBox(out)
+        self.class_combo.setEditable(True)
+        self.mode_combo = QComboBox(out)
+        self.mode_combo.addItems(["polygon", "mask"])
+        self.tolerance = QDoubleSpinBox(out)
+        self.tolerance.setRange(0, 50)
+        self.tolerance.setSingleStep(0.5)
+        self.tolerance.setValue(0.5)
+        self.min_area = QDoubleSpinBox(out)
+        self.min_area.setRange(0, 1e9)
+        self.min_area.setDecimals(0)
+        self.min_area.setValue(10)
+        form.addRow("Class", self.class_combo)
+        form.addRow("Shapes", self.mode_combo)
+        form.addRow("Simplify (px)", self.tolerance)
+        form.addRow("Minimum area (px)", self.min_area)
+        lay.addWidget(out)
+
+        row = QHBoxLayout()
+        self.live = QCheckBox("Live preview", self)
+        self.live.setChecked(True)
+        self.live.toggled.connect(lambda on: self._schedule() if on else self.clear_overlay())
+        self.preview_button = QPushButton("Preview", self)
+        self.preview_button.clicked.connect(self.run_preview)
+        self.apply_button = QPushButton("Apply", self)
+        self.apply_button.setDefault(True)
+        self.apply_button.clicked.connect(self.apply)
+        for w in (self.live, self.preview_button, self.apply_button):
+            row.addWidget(w)
+        lay.addLayout(row)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.message)
+
+        batch = QGroupBox("Batch", self)
+        bl = QHBoxLayout(batch)
+        self.batch_scope = QComboBox(batch)
+        self.batch_scope.addItem("Unlabelled images", "unlabelled")
+        self.batch_scope.addItem("All images", "all")
+        self.batch_button = QPushButton("Run", batch)
+        self.batch_button.clicked.connect(self.run_batch)
+        self.batch_cancel = QPushButton("Cancel", batch)
+        self.batch_cancel.setEnabled(False)
+        self.batch_cancel.clicked.connect(self.cancel_batch)
+        self.progress = QProgressBar(batch)
+        self.progress.setVisible(False)
+        for w in (self.batch_scope, self.batch_button, self.batch_cancel):
+            bl.addWidget(w)
+        lay.addWidget(batch)
+        lay.addWidget(self.progress)
+        lay.addStretch(1)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def spec(self) -> AlgorithmSpec:
+        return self.methods[self.method_combo.currentData()]
+
+    def set_method(self, name: str) -> None:
+        spec = self.methods[name]
+        if self.method_combo.currentData() != name:
+            self.method_combo.setCurrentIndex(self.method_combo.findData(name))   # re-enters here
+            return
+        self.form.set_params_class(spec.params_cls)
+        needs = "" if spec.needs == "none" else f" Needs {NEEDS[spec.needs]}."
+        self.description.setText(f"{spec.description}{needs}")
+        self.batch_button.setEnabled(spec.needs == "none")
+        self.clear_overlay()
+        tool = "seg_wand" if name == "magic_wand" else TOOL_FOR_NEEDS[spec.needs]
+        if spec.needs != "none" or self.canvas.tool_name.startswith("seg_"):
+            self.canvas.set_tool(tool)
+        self._schedule()
+
+    def params(self) -> Any:
+        """The current params dataclass (raises ParamError with a clear message)."""
+        return self.spec.make_params(self.form.values())
+
+    def options(self) -> ApplyOptions:
+        label = self.class_combo.currentText().strip() or self.controller.selected_class() or "object"
+        return ApplyOptions(label=label, mode=self.mode_combo.currentText(),
+                            tolerance=self.tolerance.value(), min_area=self.min_area.value())
+
+    def refresh_classes(self) -> None:
+        current = self.class_combo.currentText()
+        names = self.controller.project.class_names() if self.controller.project else []
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItems(names)
+        chosen = current or self.controller.selected_class() or (names[0] if names else "object")
+        self.class_combo.setCurrentText(chosen)
+        self.class_combo.blockSignals(False)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #d33;" if error else "")
+        self.message.setText(text)
+        if error:
+            self._last_error = text
+            self.window.status(text)
+
+    # -- reactions ---------------------------------------------------------------------------
+    def _tool_changed(self, name: str) -> None:
+        for n, b in self.tool_buttons.items():
+            b.setChecked(n == name)
+
+    def _image_changed(self, _key: str) -> None:
+        if self._preview is not None:
+            self._preview.cancel()
+        self._request += 1
+        self.clear_overlay()
+        self.state.clear(keep_roi=False, notify=False)
+        self.refresh_classes()
+
+    def _params_changed(self) -> None:
+        self._schedule()
+
+    def _prompt_changed(self, prompt: Any, final: bool) -> None:
+        if self.state.tolerance is not None and "tolerance" in self.form.editors:
+            self.form.set_value("tolerance", self.state.tolerance)
+        self._schedule(0 if final else 30)
+
+    def _schedule(self, delay: int = PREVIEW_DELAY_MS) -> None:
+        if self.live.isChecked():
+            self._timer.start(delay)
+
+    def _inputs(self) -> tuple | None:
+        """(key, image, prompt, params) for a run, or None with the reason shown."""
+        key = self.controller.current_key
+        image = self.controller.current_image() if key else None
+        if image is None:
+            self.show_message("Open an image first.")
+            return None
+        try:
+            params = self.params()
+            prompt = self.state.prompt()
+            check_prompt(self.spec, prompt)
+        except ValueError as exc:
+            self.show_message(str(exc), error=self.spec.needs == "none")
+            return None
+        return key, image, prompt, params
+
+    # -- preview -----------------------------------------------------------------------------
+    def run_preview(self) -> None:
+        inputs = self._inputs()
+        if inputs is None:
+            self.clear_overlay()
+            return
+        key, image, prompt, params = inputs
+        if self._preview is not None and self._preview.is_running:
+            self._preview.cancel()   # stale: its result will be dropped
+        self._request += 1
+        request, sig = self._request, (key, self.spec.name, params, self.state.version)
+        self.show_message(f"Running {self.spec.title}…")
+        self._preview = start_job(
+            preview_job, self.spec.name, image, prompt, params,
+            on_result=lambda r: self._preview_done(request, sig, r),
+            on_error=lambda exc, tb: self._failed(request, exc))
+
+    def _preview_done(self, request: int, sig: tuple, result: dict) -> None:
+        if request != self._request or sig[0] != self.controller.current_key:
+            return
+        self._result, self._result_sig = result, sig
+        ov = result["overlay"]
+        h, w = ov.shape[:2]
+        img = QImage(ov.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self.overlay.setPixmap(QPixmap.fromImage(img))
+        self.overlay.setScale(result["scale"])
+        self.overlay.setVisible(True)
+        n = len(set(result["label_map"][:: max(1, h // 256), :: max(1, w // 256)].ravel().tolist()) - {0})
+        self.show_message(f"Preview ready ({self.spec.title}); Apply to keep it." if n else
+                          "Preview: nothing found with these parameters.")
+
+    def _failed(self, request: int, exc: BaseException) -> None:
+        if request == self._request:
+            self.show_message(f"{self.spec.title} failed: {exc}", error=True)
+
+    def clear_overlay(self) -> None:
+        self.overlay.setVisible(False)
+        self.overlay.setPixmap(QPixmap())
+        self._result = self._result_sig = None
+
+    # -- apply -------------------------------------------------------------------------------
+    def apply(self) -> None:
+        inputs = self._inputs()
+        if inputs is None:
+            return
+        key, image, prompt, params = inputs
+        sig = (key, self.spec.name, params, self.state.version)
+        cached = self._result["label_map"] if self._result is not None and self._result_sig == sig else None
+        options = self.options()
+        self.apply_button.setEnabled(False)
+        title = self.spec.title
+        self._apply = start_job(
+            apply_job, self.spec.name, None if cached is not None else image, prompt, params, options, cached,
+            on_result=lambda shapes: self._apply_done(key, title, shapes),
+            on_error=lambda exc, tb: self.show_message(f"{title} failed: {exc}", error=True),
+            on_finished=lambda: self.apply_button.setEnabled(True))
+
+    def _apply_done(self, key: str, title: str, shapes: list) -> None:
+        if key != self.controller.current_key:
+            return   # the image changed meanwhile: drop it
+        if not shapes:
+            self.show_message("Nothing to apply: no region large enough.")
+            return
+        self.controller.push(AddShapes(key, shapes, None, f"Auto-segment ({title})"))
+        self.clear_overlay()
+        self.state.clear(keep_roi=True, notify=False)
+        if self.canvas.tool_name.startswith("seg_"):
+            self.state.draw(self.canvas.tool())
+        self.show_message(f"Added {len(shapes)} shape(s) of class '{shapes[0].label}'.")
+
+    # -- batch -------------------------------------------------------------------------------
+    def run_batch(self) -> None:
+        project = self.controller.project
+        if project is None or self.spec.needs != "none":
+            return
+        try:
+            params = self.params()
+        except ValueError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        only_unlabelled = self.batch_scope.currentData() == "unlabelled"
+        items = [(e.key, (str(e.image_path), str(e.annotation_path))) for e in project.entries
+                 if e.error is None and (not only_unlabelled or e.state == UNLABELLED)]
+        if not items:
+            self.show_message("No images to run on.")
+            return
+        self.progress.setRange(0, len(items))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.batch_button.setEnabled(False)
+        self.batch_cancel.setEnabled(True)
+        self._batch_errors: list[str] = []
+        self._batch = start_job(batch_segment, items, load_entry_pixels, self.spec.name, params, self.options(),
+                                keep_results=False, on_progress=self._batch_progress,
+                                on_error=lambda exc, tb: self.show_message(f"Batch failed: {exc}", error=True),
+                                on_finished=self._batch_finished)
+
+    def _batch_progress(self, p: Any) -> None:
+        self.progress.setValue(p.done)
+        key = p.data.get("key")
+        if key is None:
+            return
+        if "error" in p.data:
+            self._batch_errors.append(p.data["error"])
+            return
+        try:
+            ann = self.controller.annotation_for(key)
+            replace = self.controller.project.entry(key).state == PRE_ANNOTATED
+            self.controller.push(ApplyPrediction(key, ann, p.data["shapes"], replace=replace,
+                                                 text=f"Pre-annotate ({self.spec.title})"))
+        except Exception as exc:   # one image's annotation could not be loaded: report, go on
+            self._batch_errors.append(str(exc))
+
+    def cancel_batch(self) -> None:
+        if self._batch is not None:
+            self._batch.cancel()
+
+    def _batch_finished(self) -> None:
+        cancelled = self._batch is not None and self._batch.cancelled
+        self.progress.setVisible(False)
+        self.batch_button.setEnabled(self.spec.needs == "none")
+        self.batch_cancel.setEnabled(False)
+        errs = getattr(self, "_batch_errors", [])
+        text = "Batch cancelled." if cancelled else "Batch done."
+        if errs:
+            self.show_message(f"{text} {len(errs)} image(s) failed: " + "; ".join(errs[:3]), error=True)
+        else:
+            self.show_message(text)
+
+    def shutdown(self) -> None:
+        for job in (self._preview, self._apply, self._batch):
+            if job is not None and job.is_running:
+                job.cancel()
+
+
+def install(window: Any) -> AutoSegPanel:
+    panel = AutoSegPanel(window)
+    dock = window.add_dock(panel, "Auto-segment", "right")
+    dock.setObjectName("AutoSegmentDock")
+    panel.dock = dock
+    action = window.menus["Tools"].addAction("Auto-segment…")
+    action.triggered.connect(lambda: (dock.show(), dock.raise_()))
+    panel.refresh_classes()
+    return panel

@@ -1,0 +1,196 @@
+"""Training: the loop learns (val mIoU ≥ 0.9 on synthetic shapes), is reproducible, stops and
+resumes exactly; the data pipeline rasterises like export and keeps augmentation aligned."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from segstudio.core.jobs import run_to_end  # noqa: E402
+from segstudio.core.metrics import confusion_matrix, scores_from_confusion  # noqa: E402
+from segstudio.ml.augment import AugmentParams, augment_pair  # noqa: E402
+from segstudio.ml.data import LoadedData, split_indices  # noqa: E402
+from segstudio.ml.synthetic import synthetic_samples, write_synthetic_project  # noqa: E402
+from segstudio.ml.train import TrainConfig, load_state, output_paths, train_job  # noqa: E402
+
+TINY = {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(old)
+
+
+def tiny_config(tmp_path, **kw) -> TrainConfig:
+    base = dict(out=str(tmp_path / "model.safetensors"), arch="Unet", encoder="tu-resnet10t",
+                model_kwargs=TINY, epochs=8, batch_size=4, lr=1e-2, crop_size=64, val_split=0.25,
+                augment="light", warmup_epochs=0.5, patience=0, device="cpu", seed=0, num_workers=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_tiny_unet_learns_synthetic_shapes(tmp_path):
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    data = synthetic_samples(40, size=64, seed=1)
+    events = []
+    result = run_to_end(train_job(tiny_config(tmp_path), data), events.append)
+    assert result.stopped == "completed" and result.epochs_run == 8
+    assert result.best_miou is not None and result.best_miou >= 0.9
+    epochs = [p.data for p in events if p.data.get("phase") == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(1, 9))
+    assert all(set(e["per_class_iou"]) == {"_background_", "disc", "box"} for e in epochs)
+    assert any(p.data.get("phase") == "batch" and p.data["eta_s"] >= 0 for p in events)
+    # the best checkpoint is the model that scored best: re-score it on the validation images
+    model, meta = load_checkpoint(result.best_path)
+    assert meta.classes == ["_background_", "disc", "box"] and meta.epoch == result.best_epoch
+    assert meta.model_kwargs["encoder_depth"] == 3
+    _, val_idx = split_indices(40, 0.25, 0)
+    cm = np.zeros((3, 3), np.int64)
+    mean = torch.tensor(meta.mean).view(1, 3, 1, 1) * 255
+    std = torch.tensor(meta.std).view(1, 3, 1, 1) * 255
+    with torch.no_grad():
+        for i in val_idx:
+            s = data.samples[i]
+            x = (torch.from_numpy(s.image).permute(2, 0, 1)[None].float() - mean) / std
+            pred = model(x).argmax(1)[0].numpy()
+            cm += confusion_matrix(s.label, pred, 3)
+    assert scores_from_confusion(cm, meta.classes)["miou"] == pytest.approx(result.best_miou, abs=1e-6)
+    history = json.loads(output_paths(result.best_path)["history"].read_text())
+    assert len(history) == 8 and history[-1]["best_miou"] == pytest.approx(result.best_miou)
+
+
+def _weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_same_seed_same_weights_on_cpu(tmp_path):
+    data = synthetic_samples(8, size=64, seed=2)
+    runs = []
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        cfg = tiny_config(tmp_path / name, epochs=1, val_split=0.25, seed=seed)
+        runs.append(_weights(run_to_end(train_job(cfg, data)).last_path))
+    a, b, c = runs
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_stop_then_resume_equals_uninterrupted_run(tmp_path):
+    data = synthetic_samples(8, size=64, seed=3)
+    straight = run_to_end(train_job(tiny_config(tmp_path / "straight", epochs=3), data))
+
+    # Stop after the second epoch (the GUI closes the generator): checkpoints are kept
+    cfg = tiny_config(tmp_path / "stopped", epochs=3)
+    gen = train_job(cfg, data)
+    for p in gen:
+        if p.data.get("phase") == "epoch" and p.data["epoch"] == 2:
+            break
+    gen.close()
+    paths = output_paths(cfg.out)
+    assert paths["best"].is_file() and paths["last"].is_file()
+    assert load_state(paths["state"])["epoch"] == 2
+
+    resumed_events = []
+    resumed = run_to_end(train_job(tiny_config(tmp_path / "stopped", epochs=3, resume=str(paths["last"])),
+                                   data), resumed_events.append)
+    assert [p.data["epoch"] for p in resumed_events if p.data.get("phase") == "epoch"] == [3]
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    a, b = _weights(straight.last_path), _weights(resumed.last_path)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.history[-1]["miou"] == pytest.approx(straight.history[-1]["miou"])
+
+
+def test_stop_before_first_epoch_still_leaves_a_checkpoint(tmp_path):
+    from segstudio.core.jobs import CancelToken
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.data.get("phase") == "batch":
+            token.cancel()   # Stop pressed during the first epoch
+
+    result = run_to_end(train_job(tiny_config(tmp_path, epochs=5), synthetic_samples(8, seed=4), token),
+                        on_progress)
+    assert result.stopped == "cancelled" and result.epochs_run == 0
+    assert result.best_path == str(tmp_path / "model.safetensors")
+    _, meta = load_checkpoint(tmp_path / "model.safetensors")
+    assert meta.epoch == 0 and meta.training["stopped"] == "cancelled"
+
+
+def test_project_folder_dataset_rasterises_like_export(tmp_path):
+    from segstudio.core import project_io
+    from segstudio.core.rasterize import class_value_map, shapes_to_label
+    from segstudio.ml.data import load_samples, snapshot_project
+
+    write_synthetic_project(tmp_path, 6, size=48, seed=5, mixed=True)
+    # a pre-annotated (not accepted) image and a labelme file from elsewhere (no segstudio key)
+    pre = json.loads((tmp_path / "img003.json").read_text())
+    pre["segstudio"] = {"state": "pre-annotated"}
+    (tmp_path / "img003.json").write_text(json.dumps(pre))
+    foreign = json.loads((tmp_path / "img004.json").read_text())
+    del foreign["segstudio"]
+    (tmp_path / "img004.json").write_text(json.dumps(foreign))
+    (tmp_path / "img005.json").unlink()   # an unlabelled image
+
+    project = project_io.open_project(tmp_path)
+    spec = snapshot_project(project)
+    keys = sorted(p.split("/")[-1] for p in (s.image_path for s in spec.samples))
+    assert keys == ["img000.png", "img001.png", "img002.png", "img004.png"]
+    assert spec.classes[0] == "_background_" and set(spec.classes[1:]) == {"disc", "box"}
+    loaded = run_to_end(load_samples(spec))
+    for s in loaded.samples:
+        ann = project_io.load_annotation(project, s.key)
+        h, w = s.label.shape
+        assert s.image.shape == (h, w, 3) and s.image.dtype == np.uint8   # grayscale → 3 channels
+        expected, _ = shapes_to_label(ann.shapes, h, w, class_value_map(list(spec.classes)), dtype=np.uint8)
+        np.testing.assert_array_equal(s.label, expected)
+    special = next(s for s in loaded.samples if s.key.endswith("img001.json"))
+    assert special.label[0, 0] == 255                      # __ignore__ region
+    assert (special.label == 0).any()                      # unlabelled pixels are background
+
+
+def test_augmentation_keeps_image_and_label_aligned():
+    rng = np.random.default_rng(0)
+    label = np.zeros((80, 100), np.uint8)
+    label[10:50, 20:60] = 1
+    label[55:75, 5:95] = 2
+    colours = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
+    image = colours[label]
+    params = AugmentParams(strength=1.0, brightness=0, contrast=0, saturation=0, hue_deg=0, noise_std=0)
+    for _ in range(20):
+        img, lab = augment_pair(image, label, params, 64, rng)
+        assert img.shape == (64, 64, 3) and lab.shape == (64, 64)
+        valid = lab != 255
+        match = (np.abs(img[valid].astype(int) - colours[lab[valid]].astype(int)).max(axis=1) < 128)
+        assert match.mean() > 0.97
+
+
+@pytest.mark.parametrize("loss_name", ["ce", "dice", "focal", "lovasz", "tversky", "ce+dice"])
+def test_losses_ignore_the_ignore_region(loss_name):
+    from segstudio.ml.losses import build_loss
+
+    loss_fn = build_loss(loss_name, 3, ignore_index=255, class_weights=[1.0, 2.0, 2.0])
+    target = torch.randint(0, 3, (2, 16, 16))
+    target[:, :8] = 255
+    logits = torch.randn(2, 3, 16, 16, requires_grad=True)
+    loss = loss_fn(logits, target)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert logits.grad[:, :, :8].abs().max() == 0          # ignored pixels have no influence
+    assert logits.grad[:, :, 8:].abs().max() > 0
+
+
+def test_no_labelled_images_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no labelled images"):
+        run_to_end(train_job(tiny_config(tmp_path), LoadedData(["_background_", "a"], [])))

@@ -1,0 +1,146 @@
+"""Auto-segment panel through the real MainWindow: preview, Apply as one undo step, prompts
+drawn with the mouse, parameter errors shown, batch marking images pre-annotated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+
+from segstudio.algorithms import synthetic
+from segstudio.core.model import PRE_ANNOTATED, UNLABELLED
+from segstudio.core.rasterize import shape_mask
+from segstudio.core.settings import Preferences
+from segstudio.ui.main_window import MainWindow
+
+W, H = 128, 96
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    truth = {}
+    for i in range(3):
+        img, gt = synthetic.two_tone_shapes(H, W, noise=20, seed=i)
+        Image.fromarray(img).save(root / f"img_{i}.png")
+        truth[f"img_{i}.png"] = gt
+    (root / "labels.txt").write_text("__ignore__\n_background_\nblob\n", encoding="utf-8")
+    return root, truth
+
+
+@pytest.fixture
+def window(qtbot, project):
+    root, _ = project
+    win = MainWindow(Preferences(autosave_idle_s=0), features=["autoseg"])
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_folder(root)
+    win.canvas.zoom_fit()
+    yield win
+    win.features["autoseg"].shutdown()
+    for job in (win.features["autoseg"]._preview, win.features["autoseg"]._apply, win.features["autoseg"]._batch):
+        if job is not None:
+            job.wait(10000)
+
+
+def _union(shapes) -> np.ndarray:
+    out = np.zeros((H, W), bool)
+    for s in shapes:
+        out |= shape_mask(s, H, W)
+    return out
+
+
+def _truth_for_current(window, project) -> np.ndarray:
+    _, truth = project
+    return truth[Path(window.controller.project.entry(window.controller.current_key).image_path).name]
+
+
+def test_apply_otsu_then_undo(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.set_method("otsu")
+    panel.class_combo.setCurrentText("blob")
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)   # live preview arrived
+    ann = window.controller.current_annotation()
+    assert ann.shapes == []
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    assert {s.label for s in ann.shapes} == {"blob"}
+    assert synthetic.iou(_union(ann.shapes), _truth_for_current(window, project)) >= 0.95
+    assert not panel.overlay.isVisible()
+    window.controller.undo()   # ONE undo step removes everything the Apply added
+    assert ann.shapes == []
+    window.controller.redo()
+    assert synthetic.iou(_union(ann.shapes), _truth_for_current(window, project)) >= 0.95
+
+
+def test_box_drawn_with_the_mouse_then_apply(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.set_method("box_cut")
+    assert window.canvas.tool_name == "seg_box"
+    gt = _truth_for_current(window, project)
+    # the rectangle object of two_tone_shapes lies in the lower right quarter
+    ys, xs = np.nonzero(gt[:, W // 2 - 2:] & (np.arange(H)[:, None] >= H // 2 - 2))
+    x0, y0, x1, y1 = xs.min() + W // 2 - 2 - 4, ys.min() - 4, xs.max() + W // 2 - 2 + 5, ys.max() + 5
+    view = window.canvas.viewport()
+    p0 = window.canvas.mapFromScene(QPointF(x0, y0))
+    p1 = window.canvas.mapFromScene(QPointF(x1, y1))
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=p0)
+    qtbot.mouseMove(view, p1)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=p1)
+    assert panel.state.box is not None
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    panel.apply()
+    ann = window.controller.current_annotation()
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    target = np.zeros_like(gt)
+    target[y0:y1, x0:x1] = gt[y0:y1, x0:x1]
+    assert synthetic.iou(_union(ann.shapes), target) >= 0.9
+
+
+def test_parameter_error_is_shown_and_app_keeps_working(qtbot, window):
+    panel = window.features["autoseg"]
+    panel.set_method("adaptive")
+    panel.form.editors["block_size"].setValue(4)   # typed by hand: the spin box allows it
+    panel.run_preview()
+    assert "parameter 'block_size' must be odd, got 4" in panel.message.text()
+    panel.form.editors["block_size"].setValue(21)
+    panel.run_preview()
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    assert "must be odd" not in panel.message.text()
+
+
+def test_method_error_shows_message(qtbot, window, monkeypatch):
+    panel = window.features["autoseg"]
+    from segstudio.ui.features import autoseg_jobs
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("synthetic failure")
+
+    monkeypatch.setattr(autoseg_jobs, "run_method", boom)
+    panel.set_method("otsu")
+    panel.run_preview()
+    qtbot.waitUntil(lambda: "synthetic failure" in panel.message.text(), timeout=10000)
+    assert window.controller.current_annotation().shapes == []
+
+
+def test_batch_pre_annotates_unlabelled_images(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.set_method("otsu")
+    panel.class_combo.setCurrentText("blob")
+    c = window.controller
+    assert all(e.state == UNLABELLED for e in c.project.entries)
+    panel.batch_scope.setCurrentIndex(panel.batch_scope.findData("unlabelled"))
+    qtbot.mouseClick(panel.batch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel._batch.is_running, timeout=20000)
+    _, truth = project
+    for e in c.project.entries:
+        assert e.state == PRE_ANNOTATED
+        ann = c.annotation_for(e.key)
+        assert synthetic.iou(_union(ann.shapes), truth[Path(e.image_path).name]) >= 0.95
+    assert "Batch done" in panel.message.text()
