@@ -10,7 +10,11 @@ Two steps keep the GUI responsive and the worker off the project:
    — unlabelled pixels of a labelled image are ``_background_`` (0), ``__ignore__`` → 255, which
    the losses and metrics skip.
 
-May import: numpy, torch, segstudio.core.
+The module itself imports no torch (the GUI snapshots the project with it on its own thread
+and must stay torch-free); the datasets below are plain map-style sequences that
+``torch.utils.data.DataLoader`` accepts, and import torch only when producing tensors.
+
+May import: numpy, cv2, torch (inside functions), segstudio.core, segstudio.ml.augment.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, Project, Shape, default_color
@@ -197,11 +199,14 @@ def balanced_class_weights(samples: Sequence[TrainSample], num_classes: int) -> 
     return np.clip(w, 0.05, 50.0).tolist()
 
 
-def _to_chw(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+def _tensors(image: np.ndarray, label: np.ndarray):
+    import torch
+
+    return (torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            torch.from_numpy(label.astype(np.int64)))
 
 
-class TrainDataset(Dataset):
+class TrainDataset:
     """Random augmented crops; item ``i`` of epoch ``e`` depends only on (seed, e, i).
 
     Returns uint8 CHW images (normalised on the device: 4× less to copy) and int64 labels.
@@ -221,18 +226,18 @@ class TrainDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int):
         return self.item(i, key=i)
 
-    def item(self, i: int, key: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def item(self, i: int, key: int):
         """Sample ``i`` augmented with the random choices of ``(seed, epoch, key)``."""
         s = self.samples[i]
         rng = np.random.default_rng([self.seed, self.epoch, key])
         img, lab = augment_pair(s.image, s.label, self.augment, self.crop, rng, IGNORE_VALUE)
-        return _to_chw(img), torch.from_numpy(lab.astype(np.int64))
+        return _tensors(img, lab)
 
 
-class ValDataset(Dataset):
+class ValDataset:
     """Whole images (downscaled when their long side exceeds ``max_side``), padded by
     :func:`pad_collate` to a multiple of 32 with ignored pixels."""
 
@@ -243,7 +248,7 @@ class ValDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int):
         s = self.samples[i]
         img, lab = s.image, s.label
         h, w = lab.shape
@@ -254,11 +259,13 @@ class ValDataset(Dataset):
             size = (max(1, round(w * f)), max(1, round(h * f)))
             img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
             lab = cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST)
-        return _to_chw(img), torch.from_numpy(lab.astype(np.int64))
+        return _tensors(img, lab)
 
 
-def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_collate(batch: list):
     """Stacks a batch, padding images (0) and labels (ignore) to a common multiple of 32."""
+    import torch
+
     hs = [lab.shape[0] for _, lab in batch]
     ws = [lab.shape[1] for _, lab in batch]
     H = -(-max(hs) // SIZE_MULTIPLE) * SIZE_MULTIPLE

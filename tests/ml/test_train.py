@@ -41,11 +41,13 @@ def test_tiny_unet_learns_synthetic_shapes(tmp_path):
 
     data = synthetic_samples(40, size=64, seed=1)
     events = []
-    result = run_to_end(train_job(tiny_config(tmp_path), data), events.append)
-    assert result.stopped == "completed" and result.epochs_run == 8
+    # 12 epochs of 64 crops (30 training images repeated): ~190 steps of a 0.4 M-parameter Unet
+    cfg = tiny_config(tmp_path, epochs=12, min_samples_per_epoch=64)
+    result = run_to_end(train_job(cfg, data), events.append)
+    assert result.stopped == "completed" and result.epochs_run == 12
     assert result.best_miou is not None and result.best_miou >= 0.9
     epochs = [p.data for p in events if p.data.get("phase") == "epoch"]
-    assert [e["epoch"] for e in epochs] == list(range(1, 9))
+    assert [e["epoch"] for e in epochs] == list(range(1, 13))
     assert all(set(e["per_class_iou"]) == {"_background_", "disc", "box"} for e in epochs)
     assert any(p.data.get("phase") == "batch" and p.data["eta_s"] >= 0 for p in events)
     # the best checkpoint is the model that scored best: re-score it on the validation images
@@ -64,7 +66,7 @@ def test_tiny_unet_learns_synthetic_shapes(tmp_path):
             cm += confusion_matrix(s.label, pred, 3)
     assert scores_from_confusion(cm, meta.classes)["miou"] == pytest.approx(result.best_miou, abs=1e-6)
     history = json.loads(output_paths(result.best_path)["history"].read_text())
-    assert len(history) == 8 and history[-1]["best_miou"] == pytest.approx(result.best_miou)
+    assert len(history) == 12 and history[-1]["best_miou"] == pytest.approx(result.best_miou)
 
 
 def _weights(path):
@@ -194,3 +196,43 @@ def test_losses_ignore_the_ignore_region(loss_name):
 def test_no_labelled_images_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no labelled images"):
         run_to_end(train_job(tiny_config(tmp_path), LoadedData(["_background_", "a"], [])))
+
+
+def test_balanced_class_weights_favour_rare_classes():
+    from segstudio.ml.data import TrainSample, balanced_class_weights
+
+    label = np.zeros((40, 40), np.uint8)
+    label[:4, :4] = 2          # rare
+    label[10:30, 10:30] = 1    # common
+    label[35:, 35:] = 255      # ignored pixels are not counted
+    w = balanced_class_weights([TrainSample(np.zeros((40, 40, 3), np.uint8), label)], 4)
+    assert w[2] > w[1] > w[0]
+    assert w[3] == 1.0         # absent class: neutral weight
+
+
+def test_split_is_deterministic_and_disjoint():
+    a = split_indices(10, 0.3, seed=7)
+    assert a == split_indices(10, 0.3, seed=7)
+    assert a != split_indices(10, 0.3, seed=8)
+    train, val = a
+    assert len(val) == 3 and sorted(train + val) == list(range(10))
+    assert split_indices(2, 0.01, 0)[1] != []     # at least one validation image
+    assert split_indices(1, 0.5, 0) == ([0], [])  # never an empty training set
+
+
+def test_continue_from_a_model_with_a_new_class_keeps_the_encoder(tmp_path):
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    data = synthetic_samples(8, size=64, seed=6)
+    first = run_to_end(train_job(tiny_config(tmp_path / "a", epochs=1), data))
+    old, _ = load_checkpoint(first.best_path)
+    more = LoadedData(data.classes + ["triangle"], data.samples)   # the user added a class
+    cfg = tiny_config(tmp_path / "b", epochs=1, init_from=first.best_path, lr=0.0, arch="FPN",
+                      encoder="resnet18", model_kwargs={})
+    second = run_to_end(train_job(cfg, more))
+    new, meta = load_checkpoint(second.best_path)
+    # architecture and encoder come from the model continued from, the head grows to 4 classes
+    assert (meta.arch, meta.encoder, meta.model_kwargs["encoder_depth"]) == ("Unet", "tu-resnet10t", 3)
+    assert meta.classes == ["_background_", "disc", "box", "triangle"]
+    conv = next(k for k, v in old.state_dict().items() if k.startswith("encoder.") and v.ndim == 4)
+    assert torch.equal(old.state_dict()[conv], new.state_dict()[conv])   # lr 0: encoder weights kept

@@ -1,0 +1,404 @@
+"""Model menu: load a trained model, show its info, auto-segment the current image or a batch,
+and a confidence overlay.
+
+Deep pre-annotation runs entirely off the GUI thread (:func:`segstudio.ui.workers.start_job`);
+torch and ``segstudio.ml`` are imported only inside the worker functions below, so building the
+window never imports torch. The current image's result becomes ONE undoable
+``ApplyPrediction`` (dropped if the image changed meanwhile); a batch pushes one per image as
+they finish (skipping an image edited meanwhile), marks them "pre-annotated" and saves them
+when autosave is on. Cancel stops within a second (the job checks a CancelToken even inside
+the network's forward pass).
+
+May import: PySide6, segstudio.core, segstudio.ui (segstudio.ml only inside worker functions).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QImage, QPixmap
+from PySide6.QtWidgets import QFileDialog, QGraphicsPixmapItem, QMessageBox, QProgressBar, QPushButton
+
+from segstudio.core.edits import ApplyPrediction
+from segstudio.core.jobs import CancelToken, Progress
+from segstudio.core.model import UNLABELLED
+from segstudio.core.rasterize import shape_mask
+from segstudio.ui.features.model_options import ModelOptions, ModelOptionsDialog
+from segstudio.ui.workers import JobHandle, start_job
+
+log = logging.getLogger(__name__)
+
+DEVICES = (("auto", "Automatic (CUDA, MPS, CPU)"), ("cuda", "CUDA GPU"), ("mps", "Apple MPS"), ("cpu", "CPU"))
+_OVERLAY_MAX_PIXELS = 4_000_000   # the confidence overlay is downsampled beyond this
+
+
+# -- worker functions (run in a worker thread; the only places torch is imported) -------------------
+def load_model_job(path: str, device: str):
+    yield Progress(0, None, "Loading model…")
+    from segstudio.ml.checkpoint import load_checkpoint
+    from segstudio.ml.device import describe_device, pick_device
+
+    dev = pick_device(device)
+    model, meta = load_checkpoint(path, dev)
+    return {"path": path, "model": model, "meta": meta, "device": str(dev), "device_name": describe_device(dev)}
+
+
+def predict_current_job(model, meta, key: str, image: np.ndarray, device: str, options: ModelOptions,
+                        cancel: CancelToken, roi: np.ndarray | None):
+    from segstudio.ml.batch import predict_one
+
+    config = dc_replace(options.predict_config(meta.classes), keep_maps=True)
+    return (yield from predict_one(model, meta, key, image, device, config, cancel, roi))
+
+
+def predict_batch_job(model, meta, items: list, device: str, options: ModelOptions, cancel: CancelToken):
+    from segstudio.ml.batch import predict_batch
+
+    return (yield from predict_batch(model, meta, items, device, options.predict_config(meta.classes), cancel))
+
+
+def load_pixels(image_path: str, annotation_path: str) -> np.ndarray:
+    """rgb8 pixels of an entry, from the image file or else the JSON's embedded imageData."""
+    import json
+
+    from segstudio.core.io.images import decode_image_data, load_image, to_rgb8
+
+    ip, ap = Path(image_path), Path(annotation_path)
+    if ip.is_file() or not ap.is_file():
+        return to_rgb8(load_image(ip))
+    data = json.loads(ap.read_text(encoding="utf-8-sig"))
+    image_data = data.get("imageData") if isinstance(data, dict) else None
+    if not image_data:
+        raise OSError(f"{ip}: file not found")
+    return to_rgb8(decode_image_data(image_data, f"{ap}: imageData"))
+
+
+def confidence_image(confidence: np.ndarray) -> tuple[QImage, float]:
+    """A translucent heat map (red where the model is unsure) and the scale to show it at."""
+    step = 1
+    while confidence.size / (step * step) > _OVERLAY_MAX_PIXELS:
+        step += 1
+    conf = confidence[::step, ::step]
+    h, w = conf.shape
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 1] = (np.clip(conf, 0, 1) * 200).astype(np.uint8)
+    rgba[..., 3] = (np.clip(1.0 - conf, 0, 1) * 220).astype(np.uint8)
+    img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    return img, float(step)
+
+
+class ModelFeature(QObject):
+    """Owns the loaded model and the Model menu's actions."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window, self.controller = window, window.controller
+        self.model: Any = None
+        self.meta: Any = None
+        self.model_path: str | None = None
+        self.device = "auto"
+        self.device_name = ""
+        self.options = ModelOptions()
+        self.job: JobHandle | None = None
+        self.job_kind: str | None = None
+        self._token: CancelToken | None = None
+        self._batch_errors: list[str] = []
+        self._batch_keys: list[str] = []
+        self._batch_snapshot: dict[str, list[int]] = {}
+        self.last_job_error: str | None = None
+        self.overlay = QGraphicsPixmapItem()
+        self.overlay.setZValue(60)
+        self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.overlay.setVisible(False)
+        window.canvas.scene().addItem(self.overlay)
+        self._overlay_key: str | None = None
+        self._build_menu(window.menus["Model"])
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        window.statusBar().addPermanentWidget(self.progress)
+        window.statusBar().addPermanentWidget(self.cancel_button)
+        self.controller.current_changed.connect(self._image_changed)
+        self.controller.model_changed.connect(self._model_path_changed)
+        self._update_actions()
+
+    # -- menu --------------------------------------------------------------------------------------
+    def _build_menu(self, menu) -> None:
+        def act(name: str, text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
+            a = QAction(text, self.window)
+            a.setObjectName(f"model_{name}")
+            if shortcut:
+                a.setShortcut(shortcut)
+            a.setCheckable(checkable)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            self.actions[name] = a
+            return a
+
+        self.actions: dict[str, QAction] = {}
+        act("load", "&Load model…", self.load_dialog)
+        act("info", "Model &info…", self.show_info)
+        devices = menu.addMenu("&Device")
+        group = QActionGroup(self.window)
+        for value, text in DEVICES:
+            a = devices.addAction(text)
+            a.setCheckable(True)
+            a.setChecked(value == self.device)
+            a.triggered.connect(functools.partial(self.set_device, value))
+            group.addAction(a)
+        menu.addSeparator()
+        act("segment_current", "Auto-segment &current image", self.segment_current, "Ctrl+Shift+M")
+        act("segment_all", "Auto-segment &all images", functools.partial(self.segment_batch, False))
+        act("segment_unlabelled", "Auto-segment &unlabelled images", functools.partial(self.segment_batch, True))
+        act("cancel", "Cancel auto-segment", self.cancel)
+        act("options", "Auto-segment &options…", self.edit_options)
+        menu.addSeparator()
+        act("overlay", "Show confidence &overlay", self._overlay_toggled, checkable=True)
+
+    def _update_actions(self) -> None:
+        busy = self.busy
+        has_model = self.model is not None
+        has_project = bool(self.controller.project.entries)
+        self.actions["load"].setEnabled(not busy)
+        self.actions["info"].setEnabled(has_model)
+        self.actions["segment_current"].setEnabled(has_model and not busy and self.controller.current_key is not None)
+        self.actions["segment_all"].setEnabled(has_model and not busy and has_project)
+        self.actions["segment_unlabelled"].setEnabled(has_model and not busy and has_project)
+        self.actions["cancel"].setEnabled(busy)
+        self.actions["overlay"].setEnabled(self._overlay_key is not None)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.is_running
+
+    # -- loading -------------------------------------------------------------------------------------
+    def load_dialog(self) -> None:
+        start = str(Path(self.model_path).parent if self.model_path else (self.controller.project.root or Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load a segstudio model", start,
+                                              "segstudio models (*.safetensors);;All files (*)")
+        if path:
+            self.load_model(path)
+
+    def load_model(self, path: str | Path) -> JobHandle | None:
+        if self.busy:
+            self.window.status("Busy: wait for the running model job or cancel it.")
+            return None
+        self._start(load_model_job, str(path), self.device, on_result=self._loaded,
+                    title="Cannot load model")
+        return self.job
+
+    def _loaded(self, result: dict) -> None:
+        self.model, self.meta = result["model"], result["meta"]
+        self.model_path, self.device_name = result["path"], result["device_name"]
+        for name in self.meta.classes[1:]:
+            self.controller.project.ensure_class(name)
+        if self.controller.current_model_path != self.model_path:
+            self.controller.set_current_model(self.model_path)
+        self.window.status(f"Model loaded: {Path(self.model_path).name} ({self.meta.arch}/{self.meta.encoder}, "
+                           f"{len(self.meta.classes) - 1} classes) on {self.device_name}")
+
+    def _model_path_changed(self, path: object) -> None:
+        # e.g. training finished and published its checkpoint: load it unless it is ours already
+        if path and str(path) != self.model_path and not self.busy:
+            self.load_model(str(path))
+
+    def set_device(self, device: str) -> None:
+        self.device = device
+        if self.model_path and not self.busy:
+            self.load_model(self.model_path)
+
+    def show_info(self) -> None:
+        m = self.meta
+        if m is None:
+            return
+        classes = ", ".join(m.classes)
+        training = "\n".join(f"  {k}: {v}" for k, v in (m.training or {}).items()) or "  (none recorded)"
+        text = (f"File: {self.model_path}\nArchitecture: {m.arch}\nEncoder: {m.encoder}\n"
+                f"Input channels: {m.in_channels}\nClasses ({len(m.classes)}): {classes}\n"
+                f"Training size: {m.train_size}\nEpoch: {m.epoch}\nsegstudio version: {m.segstudio_version}\n"
+                f"Device: {self.device_name}\nTraining:\n{training}")
+        box = QMessageBox(QMessageBox.Icon.Information, "Model info", text, QMessageBox.StandardButton.Ok,
+                          self.window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+        self.info_box = box
+
+    def edit_options(self) -> None:
+        classes = list(self.meta.classes[1:]) if self.meta is not None else []
+        new = ModelOptionsDialog.ask(self.options, classes, self.window)
+        if new is not None:
+            self.options = new
+
+    # -- jobs ----------------------------------------------------------------------------------------
+    def _start(self, fn, *args, on_result, title: str, on_progress=None, **kwargs) -> None:
+        self.last_job_error = None
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.job = start_job(fn, *args, on_progress=on_progress or self._progress, on_result=on_result,
+                             on_error=lambda exc, tb: self._failed(title, exc, tb),
+                             on_finished=self._finished, **kwargs)
+        self._update_actions()
+
+    def _progress(self, p: Progress) -> None:
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
+        if p.message:
+            self.window.status(p.message, 2000)
+
+    def _failed(self, title: str, exc: BaseException, _tb: str) -> None:
+        self.last_job_error = f"{exc}"
+        self.window.show_error(title, str(exc))
+
+    def _finished(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._token = None
+        if self.job_kind == "batch":
+            self._batch_report()
+        self.job_kind = None
+        self._update_actions()
+
+    def cancel(self) -> None:
+        if self._token is not None:
+            self._token.cancel()
+        if self.job is not None:
+            self.job.cancel()
+
+    # -- current image -------------------------------------------------------------------------------
+    def _roi(self, height: int, width: int) -> np.ndarray | None:
+        if not self.options.inside_selection:
+            return None
+        selected = self.window.canvas.selected_shapes()
+        if not selected:
+            return None
+        roi = np.zeros((height, width), bool)
+        for s in selected:
+            roi |= shape_mask(s, height, width)
+        return roi
+
+    def segment_current(self) -> None:
+        key = self.controller.current_key
+        image = self.controller.current_image()
+        if self.model is None or key is None or image is None or self.busy:
+            return
+        self._token = CancelToken()
+        roi = self._roi(*image.shape[:2])
+        self._start(predict_current_job, self.model, self.meta, key, image.copy(), self.device_name_key,
+                    self.options, self._token, roi, on_result=functools.partial(self._current_done, key),
+                    title="Auto-segment failed")
+
+    @property
+    def device_name_key(self) -> str:
+        """The torch device string the model lives on (set at load)."""
+        return str(next(self.model.parameters()).device) if self.model is not None else "cpu"
+
+    def _replace_labels(self) -> set[str] | None:
+        wanted = self.options.classes
+        return set(wanted) if wanted else set(self.meta.classes[1:])
+
+    def _current_done(self, key: str, pred: Any) -> None:
+        if key != self.controller.current_key:
+            self.window.status("Auto-segment result dropped: the image changed meanwhile.")
+            return
+        ann = self.controller.annotation_for(key)
+        self.controller.push(ApplyPrediction(key, ann, pred.shapes, replace=self.options.replace,
+                                             replace_labels=self._replace_labels(),
+                                             text=f"Auto-segment with model ({len(pred.shapes)} shapes)"))
+        if pred.result is not None:
+            self._set_overlay(key, pred.result.confidence)
+        self.window.status(f"Model added {len(pred.shapes)} shape(s) in {pred.info.get('seconds', 0):.1f} s "
+                           f"on {pred.info.get('device', '?')}.")
+
+    # -- batch ---------------------------------------------------------------------------------------
+    def segment_batch(self, only_unlabelled: bool = False) -> None:
+        project = self.controller.project
+        if self.model is None or self.busy:
+            return
+        entries = [e for e in project.entries
+                   if e.error is None and (not only_unlabelled or e.state == UNLABELLED)]
+        if not entries:
+            self.window.status("No images to auto-segment.")
+            return
+        items = [(e.key, functools.partial(load_pixels, str(e.image_path), str(e.annotation_path)))
+                 for e in entries]
+        self._batch_errors, self._batch_keys = [], []
+        self._batch_snapshot = {k: [s.uid for s in a.shapes] for k, a in project.annotations.items()}
+        self._token = CancelToken()
+        self.job_kind = "batch"
+        self._start(predict_batch_job, self.model, self.meta, items, self.device_name_key, self.options,
+                    self._token, on_progress=self._batch_progress, on_result=lambda _failed: None,
+                    title="Batch auto-segment failed")
+
+    def _batch_progress(self, p: Progress) -> None:
+        self._progress(p)
+        pred = p.data.get("prediction") if p.data else None
+        if pred is None:
+            return
+        if pred.error is not None:
+            self._batch_errors.append(pred.error)
+            return
+        key = pred.key
+        try:
+            ann = self.controller.annotation_for(key)
+        except Exception as exc:   # the JSON cannot be read: report, never overwrite
+            self._batch_errors.append(str(exc))
+            return
+        before = self._batch_snapshot.get(key)
+        if before is not None and [s.uid for s in ann.shapes] != before:
+            self._batch_errors.append(f"{Path(key).name}: edited during the batch, left as it is")
+            return
+        self.controller.push(ApplyPrediction(key, ann, pred.shapes, replace=self.options.replace,
+                                             replace_labels=self._replace_labels(),
+                                             text=f"Pre-annotate with model ({len(pred.shapes)} shapes)"))
+        self._batch_snapshot[key] = [s.uid for s in ann.shapes]
+        self._batch_keys.append(key)
+
+    def _batch_report(self) -> None:
+        n = len(self._batch_keys)
+        if n and self.controller.prefs.autosave:
+            self.controller.save_all()
+        cancelled = self.job is not None and self.job.cancelled
+        text = f"Auto-segment {'cancelled' if cancelled else 'done'}: {n} image(s) pre-annotated."
+        if self._batch_errors:
+            text += f" {len(self._batch_errors)} problem(s): " + "; ".join(self._batch_errors[:3])
+            self.window.show_error("Auto-segment", text)
+        self.window.status(text)
+
+    # -- confidence overlay ----------------------------------------------------------------------------
+    def _set_overlay(self, key: str, confidence: np.ndarray) -> None:
+        img, scale = confidence_image(confidence)
+        self.overlay.setPixmap(QPixmap.fromImage(img))
+        self.overlay.setScale(scale)
+        self._overlay_key = key
+        self.overlay.setVisible(self.actions["overlay"].isChecked())
+        self._update_actions()
+
+    def _overlay_toggled(self, on: bool) -> None:
+        self.overlay.setVisible(bool(on) and self._overlay_key == self.controller.current_key)
+
+    def _image_changed(self, key: str) -> None:
+        if key != self._overlay_key:
+            self.overlay.setVisible(False)
+            self.overlay.setPixmap(QPixmap())
+            self._overlay_key = None
+        self._update_actions()
+
+    def shutdown(self) -> None:
+        self.cancel()
+
+
+def install(window: Any) -> ModelFeature:
+    return ModelFeature(window)

@@ -1,0 +1,345 @@
+"""Model ▸ Train…: fine-tune a model in the background while the user keeps labelling.
+
+The Training dock shows a progress bar (epoch, batch, ETA), live pyqtgraph plots of training /
+validation loss and validation mIoU, the per-class IoU of the last validation and the device.
+Stop ends within a second and keeps the best checkpoint so far. When training ends the best
+checkpoint becomes the current model (``controller.set_current_model``; the Model feature loads
+it) and one click re-predicts the unlabelled images through the Model feature.
+
+The project is snapshotted on the GUI thread (frozen shape copies); the worker — the same
+generator as ``segstudio train`` — loads pixels, trains and writes checkpoints under
+``<project>/.segstudio/models/``. It never touches widgets; torch is imported only inside the
+worker function, so installing this feature does not import torch.
+
+May import: PySide6, pyqtgraph, segstudio.core, segstudio.ui; segstudio.ml only inside functions
+(``segstudio.ml.data`` is torch-free and used on the GUI thread for the snapshot).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segstudio.core.jobs import CancelToken, Progress
+from segstudio.ui.features.training_dialog import TrainDialog, TrainSettings
+from segstudio.ui.workers import JobHandle, start_job
+
+log = logging.getLogger(__name__)
+
+
+def training_worker(config_kwargs: dict[str, Any], spec: Any, cancel: CancelToken):
+    """Runs in the worker thread: the only place this feature imports torch."""
+    from segstudio.ml.train import TrainConfig, train_job
+
+    return (yield from train_job(TrainConfig(**config_kwargs), spec, cancel))
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "—"
+    s = int(round(seconds))
+    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+
+
+class TrainingPanel(QWidget):
+    """The Training dock's contents; fed by :meth:`show_progress` (GUI thread only)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        layout = QVBoxLayout(self)
+        self.status_label = QLabel("No training yet (Model ▸ Train…)")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.device_label = QLabel("")
+        layout.addWidget(self.device_label)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        layout.addWidget(self.progress)
+        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.loss_plot.addLegend(offset=(5, 5))
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.setMinimumHeight(120)
+        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen((60, 120, 220), width=2), name="train")
+        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen((230, 120, 30), width=2), symbol="o",
+                                             symbolSize=5, name="validation")
+        layout.addWidget(self.loss_plot)
+        self.miou_plot = pg.PlotWidget(title="Validation mIoU")
+        self.miou_plot.setLabel("bottom", "epoch")
+        self.miou_plot.setYRange(0, 1)
+        self.miou_plot.setMinimumHeight(100)
+        self.miou_curve = self.miou_plot.plot([], [], pen=pg.mkPen((40, 170, 80), width=2), symbol="o",
+                                              symbolSize=5)
+        layout.addWidget(self.miou_plot)
+        self.iou_table = QTableWidget(0, 2)
+        self.iou_table.setHorizontalHeaderLabels(["Class", "IoU (last validation)"])
+        self.iou_table.horizontalHeader().setStretchLastSection(True)
+        self.iou_table.verticalHeader().setVisible(False)
+        self.iou_table.setMaximumHeight(140)
+        layout.addWidget(self.iou_table)
+        row = QHBoxLayout()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop training and keep the best checkpoint so far")
+        row.addWidget(self.stop_button)
+        self.repredict_button = QPushButton("Re-predict unlabelled images")
+        self.repredict_button.setVisible(False)
+        row.addWidget(self.repredict_button)
+        layout.addLayout(row)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(500)
+        self.log_view.setMaximumHeight(110)
+        layout.addWidget(self.log_view)
+        self.reset()
+
+    def reset(self) -> None:
+        self.train_x: list[float] = []
+        self.train_y: list[float] = []
+        self.val_x: list[float] = []
+        self.val_y: list[float] = []
+        self.miou_x: list[float] = []
+        self.miou_y: list[float] = []
+        self._epoch_loss: dict[int, float] = {}
+        for c in (self.train_curve, self.val_curve, self.miou_curve):
+            c.setData([], [])
+        self.iou_table.setRowCount(0)
+        self.log_view.clear()
+        self.repredict_button.setVisible(False)
+
+    def log(self, text: str) -> None:
+        self.log_view.appendPlainText(text)
+
+    def show_progress(self, p: Progress) -> None:
+        d = p.data or {}
+        phase = d.get("phase")
+        if d.get("device"):
+            self.device_label.setText(f"Device: {d['device']}")
+        if phase == "load":
+            self.status_label.setText(f"Loading images… {p.message}")
+            if p.total:
+                self.progress.setRange(0, p.total)
+                self.progress.setValue(p.done)
+            return
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
+        if phase == "batch":
+            self.status_label.setText(f"Epoch {d['epoch']}/{d['epochs']} · batch {d['batch']}/{d['batches']} · "
+                                      f"loss {d['loss']:.4f} · ETA {_eta(d.get('eta_s'))}")
+            loss = d.get("loss")
+            if loss is not None and loss == loss:
+                self.train_x.append(d["epoch"] - 1 + d["batch"] / max(1, d["batches"]))
+                self.train_y.append(float(loss))
+                self.train_curve.setData(self.train_x, self.train_y)
+        elif phase == "val":
+            self.status_label.setText(f"Epoch {d['epoch']}: validating {p.message.split()[-1]}")
+        elif phase == "epoch":
+            self.status_label.setText(f"Epoch {d['epoch']}/{d['epochs']} done · ETA {_eta(d.get('eta_s'))}")
+            if d.get("val_loss") is not None:
+                self.val_x.append(d["epoch"])
+                self.val_y.append(float(d["val_loss"]))
+                self.val_curve.setData(self.val_x, self.val_y)
+            if d.get("miou") is not None:
+                self.miou_x.append(d["epoch"])
+                self.miou_y.append(float(d["miou"]))
+                self.miou_curve.setData(self.miou_x, self.miou_y)
+            self._fill_iou(d.get("per_class_iou") or {})
+            self.log(p.message + ("  (best so far)" if d.get("improved") and d.get("miou") is not None else ""))
+
+    def _fill_iou(self, per_class: dict[str, float | None]) -> None:
+        self.iou_table.setRowCount(len(per_class))
+        for r, (name, iou) in enumerate(per_class.items()):
+            self.iou_table.setItem(r, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem("—" if iou is None else f"{iou:.3f}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.iou_table.setItem(r, 1, item)
+
+
+class TrainingFeature(QObject):
+    """Owns the Train… action, the Training dock and the running training job."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window, self.controller = window, window.controller
+        self.settings = TrainSettings()
+        self.job: JobHandle | None = None
+        self.token: CancelToken | None = None
+        self.result: Any = None
+        self.out_path: Path | None = None
+        self.last_error: str | None = None
+        self.panel = TrainingPanel()
+        self.dock = window.add_dock(self.panel, "Training", "right")
+        self.dock.setObjectName("TrainingDock")
+        self.dock.hide()
+        self.panel.stop_button.clicked.connect(self.stop)
+        self.panel.repredict_button.clicked.connect(self.repredict_unlabelled)
+        menu = window.menus["Model"]
+        menu.addSeparator()
+        self.train_action = QAction("&Train…", window)
+        self.train_action.setObjectName("model_train")
+        self.train_action.triggered.connect(self.open_dialog)
+        menu.addAction(self.train_action)
+        self.stop_action = QAction("Stop training", window)
+        self.stop_action.setObjectName("model_stop_training")
+        self.stop_action.triggered.connect(self.stop)
+        self.stop_action.setEnabled(False)
+        menu.addAction(self.stop_action)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.is_running
+
+    # -- starting ----------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        if self.busy:
+            self.dock.show()
+            self.window.status("Training is already running.")
+            return
+        project = self.controller.project
+        names = [n for n in project.class_names() if n not in ("__ignore__", "_background_")]
+        dialog = TrainDialog(self.settings, names, self.controller.current_model_path, self.window)
+        self.dialog = dialog   # reachable from tests while it is open
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.settings = dialog.settings()
+        self.start(self.settings)
+
+    def start(self, settings: TrainSettings) -> JobHandle | None:
+        from segstudio.core.project_io import meta_dir
+        from segstudio.ml.data import snapshot_project
+
+        project = self.controller.project
+        if project.root is None:
+            self.window.show_error("Cannot train", "Open a folder of images first.")
+            return None
+        init_from = self.controller.current_model_path if settings.continue_from_current else None
+        classes = None
+        if init_from is None and settings.classes:
+            classes = ["_background_"] + list(settings.classes)
+        try:
+            spec = snapshot_project(project, classes)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable annotation folder
+            self.window.show_error("Cannot train", str(exc))
+            return None
+        if not spec.samples:
+            self.window.show_error("Cannot train", "No labelled images yet: label a few images (or accept "
+                                   "pre-annotations) and save them, then train.")
+            return None
+        if init_from is not None:
+            from segstudio.ml.data import DatasetSpec
+
+            # continuing: the model's classes first (same head), new project classes after
+            model_classes = list(getattr(self.window.features.get("model"), "meta", None).classes) \
+                if getattr(self.window.features.get("model"), "meta", None) is not None else None
+            if model_classes:
+                extra = [c for c in spec.classes if c not in model_classes]
+                spec = DatasetSpec(tuple(model_classes + extra), spec.samples, spec.skipped)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        folder = meta_dir(project) / ".segstudio" / "models" / f"{settings.arch}-{settings.encoder}-{stamp}"
+        self.out_path = folder / "best.safetensors"
+        kwargs = settings.config_kwargs()
+        kwargs.update(out=str(self.out_path), init_from=init_from)
+        self.token = CancelToken()
+        self.result, self.last_error = None, None
+        self.panel.reset()
+        self.panel.status_label.setText(f"Starting: {len(spec.samples)} labelled images, "
+                                        f"{len(spec.classes) - 1} classes…")
+        for msg in spec.skipped:
+            self.panel.log(f"skipped: {msg}")
+        self.panel.stop_button.setEnabled(True)
+        self.stop_action.setEnabled(True)
+        self.train_action.setEnabled(False)
+        self.dock.show()
+        self.dock.raise_()
+        self.job = start_job(training_worker, kwargs, spec, self.token, on_progress=self.panel.show_progress,
+                             on_result=self._done, on_error=self._failed, on_finished=self._finished)
+        return self.job
+
+    # -- stopping / finishing ----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop: the job raises Cancelled at the next layer, saves and returns its result."""
+        if self.token is not None:
+            self.token.cancel()
+            self.panel.status_label.setText("Stopping… (keeping the best checkpoint)")
+            self.panel.stop_button.setEnabled(False)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+        best = f"{result.best_miou:.3f}" if result.best_miou is not None else "—"
+        verb = {"cancelled": "Stopped", "early-stopped": "Early-stopped"}.get(result.stopped, "Finished")
+        text = (f"{verb} after {result.epochs_run} epoch(s); best validation mIoU {best} "
+                f"(epoch {result.best_epoch}).")
+        self.panel.status_label.setText(text)
+        self.panel.log(text)
+        if result.best_path:
+            self.panel.log(f"best model: {result.best_path}")
+            self.controller.set_current_model(result.best_path)   # the Model feature loads it
+            self.panel.repredict_button.setVisible(True)
+            self.panel.repredict_button.setEnabled(True)
+        self.window.status(text)
+
+    def _failed(self, exc: BaseException, tb: str) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.panel.status_label.setText(f"Training failed: {exc}")
+        self.panel.log(tb)
+        self.window.show_error("Training failed", f"{exc}\n\nLog:\n{tb[-3000:]}")
+
+    def _finished(self) -> None:
+        self.panel.stop_button.setEnabled(False)
+        self.stop_action.setEnabled(False)
+        self.train_action.setEnabled(True)
+        self.token = None
+
+    # -- after training ----------------------------------------------------------------------------
+    def repredict_unlabelled(self) -> None:
+        """Auto-segments the unlabelled images with the new model (via the Model feature)."""
+        model = self.window.features.get("model")
+        if model is None or not hasattr(model, "segment_batch"):
+            self.window.show_error("Re-predict", "The Model feature is not available in this build.")
+            return
+        if self.result is None or not self.result.best_path:
+            return
+        self.panel.repredict_button.setEnabled(False)
+        self._repredict_when_ready(model, self.result.best_path, 0)
+
+    def _repredict_when_ready(self, model: Any, path: str, attempt: int) -> None:
+        # the Model feature loads the new checkpoint in its own job; wait for it (≤ 60 s)
+        if model.model_path == path and not model.busy:
+            model.segment_batch(only_unlabelled=True)
+            return
+        if attempt == 0 and not model.busy and model.model_path != path:
+            model.load_model(path)
+        if attempt > 300 or (attempt > 0 and not model.busy and model.model_path != path
+                             and getattr(model, "last_job_error", None)):
+            self.panel.repredict_button.setEnabled(True)
+            self.window.show_error("Re-predict", f"The new model could not be loaded: "
+                                   f"{getattr(model, 'last_job_error', None) or 'timed out'}")
+            return
+        QTimer.singleShot(200, lambda: self._repredict_when_ready(model, path, attempt + 1))
+
+    def shutdown(self) -> None:
+        self.stop()
+
+
+def install(window: Any) -> TrainingFeature:
+    return TrainingFeature(window)

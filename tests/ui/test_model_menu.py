@@ -1,0 +1,134 @@
+"""Model menu through the real main window: load, auto-segment current (one undo step), batch → files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from segstudio.core.io.labelme import read_labelme  # noqa: E402
+from segstudio.core.rasterize import shape_mask  # noqa: E402
+from segstudio.core.settings import Preferences  # noqa: E402
+from segstudio.ui.main_window import MainWindow  # noqa: E402
+
+TINY = {"encoder_depth": 3, "decoder_channels": (32, 16, 8)}
+W, H = 96, 64
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny Unet that says "road" everywhere (zero head weights, bias towards class 1)."""
+    from segstudio.ml.checkpoint import ModelMeta, save_checkpoint
+    from segstudio.ml.models import build_model
+
+    torch.set_num_threads(2)
+    model = build_model("Unet", "resnet18", 3, 3, **TINY)
+    with torch.no_grad():
+        model.segmentation_head[0].weight.zero_()
+        model.segmentation_head[0].bias.copy_(torch.tensor([0.0, 4.0, 0.0]))
+    meta = ModelMeta("Unet", "resnet18", 3, ["_background_", "road", "tree"], model_kwargs=dict(TINY),
+                     training={"epochs": 2})
+    return save_checkpoint(tmp_path_factory.mktemp("m") / "road.safetensors", model, meta)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, checkpoint):
+    root = tmp_path / "proj"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray((rng.random((H, W, 3)) * 255).astype(np.uint8)).save(root / f"img_{i}.png")
+    (root / "labels.txt").write_text("__ignore__\n_background_\nroad\ntree\n")
+    win = MainWindow(Preferences(autosave_idle_s=0), features=["model"])
+    qtbot.addWidget(win)
+    assert win.open_folder(root)
+    feature = win.features["model"]
+    job = feature.load_model(checkpoint)
+    assert job is not None and job.wait(60000)
+    assert feature.model is not None, win.last_error
+    yield win
+    feature.cancel()
+    if feature.job is not None:
+        feature.job.wait(10000)
+
+
+def _wait(feature, qtbot):
+    qtbot.waitUntil(lambda: not feature.busy, timeout=60000)
+
+
+def test_menu_and_model_info(window):
+    feature = window.features["model"]
+    texts = [a.text() for a in window.menus["Model"].actions()]
+    assert "&Load model…" in texts and "Auto-segment &all images" in texts
+    feature.show_info()
+    assert "road, tree" in feature.info_box.text() and "Unet" in feature.info_box.text()
+    assert window.controller.current_model_path == str(window.features["model"].model_path)
+
+
+def test_auto_segment_current_image_is_one_undoable_edit(window, qtbot):
+    feature, c = window.features["model"], window.controller
+    assert c.next_image()
+    key = c.current_key
+    steps = len(c.history)
+    feature.actions["segment_current"].trigger()
+    _wait(feature, qtbot)
+    ann = c.current_annotation()
+    road = [s for s in ann.shapes if s.label == "road"]
+    assert len(road) == 1 and shape_mask(road[0], H, W).mean() > 0.95
+    assert c.project.entry(key).state == "pre-annotated"
+    assert len(c.history) == steps + 1
+    feature.actions["overlay"].setChecked(True)
+    feature._overlay_toggled(True)
+    assert feature.overlay.isVisible() and not feature.overlay.pixmap().isNull()
+    c.undo()
+    assert not [s for s in ann.shapes if s.label == "road"]
+
+
+def test_result_for_another_image_is_dropped(window, qtbot):
+    feature, c = window.features["model"], window.controller
+    assert c.next_image()
+    first = c.current_key
+    feature.segment_current()
+    assert c.next_image()          # the user moves on before the result arrives
+    _wait(feature, qtbot)
+    assert not c.annotation_for(first).shapes
+    assert not c.current_annotation().shapes
+
+
+def test_batch_writes_a_file_for_every_image(window, qtbot):
+    feature, c = window.features["model"], window.controller
+    feature.actions["segment_all"].trigger()
+    _wait(feature, qtbot)
+    root = Path(c.project.root)
+    for i in range(3):
+        path = root / f"img_{i}.json"
+        assert path.is_file(), f"no JSON for image {i}"
+        ann = read_labelme(path)
+        assert ann.state == "pre-annotated"
+        assert [s.label for s in ann.shapes] == ["road"]
+        assert json.loads(path.read_text())["segstudio"]["state"] == "pre-annotated"
+    # unlabelled-only now finds nothing to do
+    feature.actions["segment_unlabelled"].trigger()
+    assert not feature.busy
+
+
+def test_batch_cancel_keeps_finished_images_only(window, qtbot):
+    feature = window.features["model"]
+    feature.segment_batch(False)
+    feature.cancel()
+    _wait(feature, qtbot)
+    assert not feature.busy
+    assert feature.job.cancelled
+
+
+def test_window_does_not_import_torch():
+    code = ("import sys; import segstudio.ui.main_window, segstudio.ui.features.model; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -1,0 +1,125 @@
+"""Model ▸ Train… end to end: the dialog starts a background training, the dock shows progress
+and curves, Stop keeps a checkpoint that becomes the current model, and one click
+re-predicts the unlabelled images. A failing training shows a message; the app keeps working."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QDialogButtonBox
+
+from segstudio.core.settings import Preferences
+from segstudio.ui.main_window import MainWindow
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    from segstudio.ml.synthetic import write_synthetic_project
+
+    root = tmp_path / "proj"
+    write_synthetic_project(root, 8, size=64, seed=0, mixed=True)
+    # one image nobody labelled: the re-predict button must pre-annotate it
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(root / "zz_unlabelled.png")
+    return root
+
+
+def open_window(qtbot, folder: Path) -> MainWindow:
+    window = MainWindow(Preferences(autosave_idle_s=0), features=["model", "training"])
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.open_folder(folder)
+    return window
+
+
+def fill_dialog(feature, encoder: str = "tu-resnet10t", epochs: int = 200) -> None:
+    dlg = feature.dialog
+    dlg.encoder.setCurrentText(encoder)
+    dlg.pretrained.setChecked(False)
+    dlg.depth.setValue(3)
+    dlg.decoder.setText("32,16,8")
+    dlg.epochs.setValue(epochs)
+    dlg.batch.setValue(4)
+    dlg.crop.setValue(64)
+    dlg.lr.setValue(0.01)
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+    dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def trigger_train(window, feature, **kw) -> None:
+    action = next(a for a in window.menus["Model"].actions() if a.objectName() == "model_train")
+    QTimer.singleShot(0, lambda: fill_dialog(feature, **kw))
+    action.trigger()   # exec() returns once fill_dialog pressed Train
+
+
+def test_train_from_menu_stop_keeps_checkpoint_and_repredicts(qtbot, project):
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    window = open_window(qtbot, project)
+    feature = window.features["training"]
+    panel = feature.panel
+    trigger_train(window, feature)
+    assert feature.busy and feature.dock.isVisible()
+
+    # live progress: the bar moves, the loss curve grows, then an epoch adds mIoU + per-class IoU
+    qtbot.waitUntil(lambda: panel.progress.value() > 0 and len(panel.train_x) > 0, timeout=60000)
+    qtbot.waitUntil(lambda: len(panel.miou_x) >= 1, timeout=60000)
+    assert "CPU" in panel.device_label.text()
+    assert panel.iou_table.rowCount() == 3
+    assert len(panel.val_curve.getData()[0]) >= 1
+    assert "Epoch" in panel.status_label.text()
+
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not feature.busy, timeout=15000)
+    result = feature.result
+    assert result is not None and result.stopped == "cancelled" and result.epochs_run >= 1
+    assert result.epochs_run < 200
+    best = Path(result.best_path)
+    assert best.is_file() and best.parent.parent.name == "models"
+    _, meta = load_checkpoint(best)
+    assert meta.classes[0] == "_background_" and set(meta.classes[1:]) == {"disc", "box"}
+    assert window.controller.current_model_path == str(best)
+    assert feature.train_action.isEnabled()
+
+    # one click: the Model feature loads the new model and pre-annotates the unlabelled image
+    model_feature = window.features["model"]
+    assert panel.repredict_button.isVisible()
+    qtbot.mouseClick(panel.repredict_button, Qt.MouseButton.LeftButton)
+    key = next(e.key for e in window.controller.project.entries if "zz_unlabelled" in e.key)
+    qtbot.waitUntil(lambda: window.controller.project.entry(key).state == "pre-annotated", timeout=60000)
+    qtbot.waitUntil(lambda: not model_feature.busy, timeout=30000)
+    assert model_feature.model_path == str(best)
+    # labelled images are left alone
+    assert all(e.state == "labelled" for e in window.controller.project.entries if "zz_" not in e.key)
+
+
+def test_training_crash_shows_message_and_app_keeps_working(qtbot, project):
+    window = open_window(qtbot, project)
+    feature = window.features["training"]
+    trigger_train(window, feature, encoder="no-such-encoder", epochs=1)
+    qtbot.waitUntil(lambda: not feature.busy, timeout=30000)
+    assert feature.result is None
+    assert "no-such-encoder" in feature.last_error
+    assert window.last_error[0] == "Training failed"
+    assert "Traceback" in feature.panel.log_view.toPlainText()
+    assert feature.train_action.isEnabled()
+    assert window.controller.next_image()   # the labelling tool still works
+
+
+def test_installing_the_training_feature_does_not_import_torch():
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from segstudio.ui.main_window import MainWindow; w = MainWindow(features=['model', 'training']); "
+            "assert 'training' in w.features; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
