@@ -25,6 +25,8 @@ from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.project_io import load_all, open_project
 from segstudio.core.rasterize import class_value_map, shapes_to_label
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # pycocotools on numpy 2
+
 H, W = 60, 80
 CLASSES = ["cat", "dog"]
 

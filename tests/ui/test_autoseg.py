@@ -43,6 +43,7 @@ def window(qtbot, project):
     assert win.open_folder(root)
     win.canvas.zoom_fit()
     yield win
+    win.controller.save_all()   # nothing unsaved: closing must not ask
     win.features["autoseg"].shutdown()
     for job in (win.features["autoseg"]._preview, win.features["autoseg"]._apply, win.features["autoseg"]._batch):
         if job is not None:

@@ -54,6 +54,7 @@ def test_export_dialog_exports_unsaved_edits(qtbot, tmp_path: Path) -> None:
     assert (mask == 1).sum() == 100 and (mask == 2).sum() == 100      # the unsaved dog is there
     assert not (tmp_path / "proj" / "im0.json").read_text().count('"dog"')   # still unsaved
     dialog.close()
+    assert window.controller.save_all()    # so closing the window asks nothing
 
 
 def test_evaluate_dialog_shows_a_table(qtbot, tmp_path: Path) -> None:

@@ -32,6 +32,12 @@ def make_project(root: Path, n: int = 3) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _never_block_on_close(monkeypatch):
+    # a failing test leaves unsaved work; the teardown close must not wait for a modal prompt
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")
@@ -69,6 +75,9 @@ def drag(qtbot, window: MainWindow, points: list[tuple[float, float]]) -> None:
 
 
 def key(qtbot, window: MainWindow, k, mods=Qt.KeyboardModifier.NoModifier) -> None:
+    if QApplication.activeWindow() is not window:   # e.g. right after a modal dialog closed
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window.canvas, k, mods)
 
 

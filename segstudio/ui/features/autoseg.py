@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -70,6 +70,7 @@ class AutoSegPanel(QWidget):
         self._result: dict | None = None        # last preview: label map + its signature
         self._result_sig: tuple | None = None
         self._last_error = ""
+        self._closed = False
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setZValue(50)
         self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -235,7 +236,7 @@ class AutoSegPanel(QWidget):
         self._schedule(0 if final else 30)
 
     def _schedule(self, delay: int = PREVIEW_DELAY_MS) -> None:
-        if self.live.isChecked():
+        if self.live.isChecked() and not self._closed:
             self._timer.start(delay)
 
     def _inputs(self) -> tuple | None:
@@ -256,6 +257,8 @@ class AutoSegPanel(QWidget):
 
     # -- preview -----------------------------------------------------------------------------
     def run_preview(self) -> None:
+        if self._closed:
+            return
         inputs = self._inputs()
         if inputs is None:
             self.clear_overlay()
@@ -383,7 +386,15 @@ class AutoSegPanel(QWidget):
         else:
             self.show_message(text)
 
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt API)
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
     def shutdown(self) -> None:
+        """Stops the pending preview timer and cancels running jobs (window closing)."""
+        self._closed = True
+        self._timer.stop()
         for job in (self._preview, self._apply, self._batch):
             if job is not None and job.is_running:
                 job.cancel()
@@ -397,4 +408,5 @@ def install(window: Any) -> AutoSegPanel:
     action = window.menus["Tools"].addAction("Auto-segment…")
     action.triggered.connect(lambda: (dock.show(), dock.raise_()))
     panel.refresh_classes()
+    window.installEventFilter(panel)
     return panel

@@ -333,13 +333,9 @@ def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: Imp
             m = (ins_map == i) & (cls_map != 0) & (cls_map != ignore_value)
             if not m.any():
                 continue
-            vals, counts = np.unique(cls_map[m], return_counts=True)
-            for v in vals:   # an instance map id spanning classes: split it per class
+            for v in np.unique(cls_map[m]):   # an instance id spanning classes: split per class
                 shapes += shapes_from_mask(m & (cls_map == v), names[int(v)], options, group_id=i)
-            del counts
-        covered = np.zeros(cls_map.shape, bool)
-        for s in shapes:
-            covered |= _mask_of(s, cls_map.shape)
+        covered = (ins_map != 0) & (cls_map != 0) & (cls_map != ignore_value)
         for v in present:   # class pixels without an instance id
             rest = (cls_map == v) & ~covered
             if rest.any():
@@ -348,12 +344,6 @@ def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: Imp
     if ignore.any():
         shapes += shapes_from_mask(ignore, IGNORE_LABEL, options)
     return shapes
-
-
-def _mask_of(shape: Shape, hw: tuple[int, ...]) -> np.ndarray:
-    from segstudio.core.rasterize import shape_mask
-
-    return shape_mask(shape, hw[0], hw[1])
 
 
 def find_image(folder: Path, stem: str) -> Path | None:
@@ -417,21 +407,6 @@ def classes_of(images: Iterable[ImportedImage]) -> list[str]:
             if s.label not in (IGNORE_LABEL, BACKGROUND_LABEL):
                 seen.setdefault(s.label, None)
     return list(seen)
-
-
-def voc_colormap(n: int = 256) -> np.ndarray:
-    """The PASCAL VOC palette (as labelme/imgviz ``label_colormap``): ``(n, 3)`` uint8."""
-    cmap = np.zeros((n, 3), dtype=np.uint8)
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        cmap[i] = (r, g, b)
-    return cmap
 
 
 def import_to_project(fmt: str, src: str | Path, out_dir: str | Path,

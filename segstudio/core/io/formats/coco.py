@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from segstudio.core.geometry import shape_footprint
 from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.formats.base import (
     OVERLAP_RULE,
@@ -44,7 +45,6 @@ from segstudio.core.io.formats.base import (
 )
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
-from segstudio.core.rasterize import shape_mask
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,11 @@ def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: i
     out: list[dict[str, Any]] = []
     for label, shapes in instances_of(ann.shapes, values):
         mask = np.zeros((h, w), dtype=bool)
-        for s in shapes:
-            mask |= shape_mask(s, h, w)
+        for s in shapes:   # paint only each shape's box (same pixels as core.rasterize.shape_mask)
+            fp = shape_footprint(s.points, s.shape_type, h, w, s.mask)
+            if fp is not None:
+                (y0, y1, x0, x1), patch = fp
+                mask[y0:y1, x0:x1] |= patch
         if not mask.any():
             continue
         rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))

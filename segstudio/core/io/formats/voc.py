@@ -35,13 +35,27 @@ from segstudio.core.io.formats.base import (
     label_maps_to_shapes,
     place_image,
     value_map,
-    voc_colormap,
 )
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, LABELLED, ImageAnnotation
 from segstudio.core.rasterize import shapes_to_label
 
 log = logging.getLogger(__name__)
+
+def voc_colormap(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC palette (as labelme/imgviz ``label_colormap``): ``(n, 3)`` uint8."""
+    cmap = np.zeros((n, 3), dtype=np.uint8)
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = (r, g, b)
+    return cmap
+
 
 _PALETTE = voc_colormap(256)
 
