@@ -3,6 +3,9 @@
 * Qt runs offscreen (set before any Qt import, so it works for every test module).
 * User config / data / cache dirs (platformdirs, our QSettings file) point into a per-test tmp
   dir, so tests never read or write the real user's preferences, recent files or sample copy.
+* Modal message boxes never block: ``QMessageBox.question`` answers Discard (so closing a
+  window with unsaved work in a teardown does not hang the run) and warning/information/
+  critical answer Ok. A test that needs another answer monkeypatches it again.
 * A guard fails a test that leaves a worker job or a Python thread running: a leaked thread
   would keep touching objects of the next test.
 """
@@ -31,6 +34,17 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         path.mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(var, str(path))
     yield base
+
+
+@pytest.fixture(autouse=True)
+def _non_blocking_message_boxes(monkeypatch: pytest.MonkeyPatch):
+    widgets = sys.modules.get("PySide6.QtWidgets")   # only UI tests have loaded Qt widgets
+    if widgets is not None:
+        box = widgets.QMessageBox
+        monkeypatch.setattr(box, "question", staticmethod(lambda *a, **k: box.StandardButton.Discard))
+        for name in ("warning", "information", "critical"):
+            monkeypatch.setattr(box, name, staticmethod(lambda *a, **k: box.StandardButton.Ok))
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
 from segstudio.algorithms.registry import Prompt, get_method, run_method
+from segstudio.core.geometry import simplify
 from segstudio.core.jobs import Job, Progress
 from segstudio.core.model import Shape
 from segstudio.core.rasterize import mask_to_shapes
@@ -46,15 +48,54 @@ class ApplyOptions:
         return self.label
 
 
-def _offset(shape: Shape, x0: int, y0: int, height: int, width: int) -> Shape:
-    if shape.shape_type == "mask" and shape.mask is not None:
+def mask_pieces_to_shapes(mask: np.ndarray, label: str, tolerance: float, min_area: float,
+                          origin: tuple[int, int], full_size: tuple[int, int]) -> list[Shape]:
+    """Shapes of the connected pieces of a (cropped) boolean ``mask`` at ``origin`` = (x0, y0)
+    of a ``full_size`` = (height, width) image.
+
+    A piece is a polygon (outer ring through boundary pixel centres, Douglas–Peucker with
+    ``tolerance``); holes smaller than ``min_area`` are filled (noise), a piece with a larger
+    hole becomes a full-image mask shape so the hole survives exactly. One findContours and one
+    connected-components pass per crop, no per-hole simplification: this is the hot path when a
+    whole big image is converted.
+    """
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    if hierarchy is None:
+        return []
+    hierarchy = hierarchy[0]
+    x_off, y_off = origin
+    height, width = full_size
+    labels = stats = None
+    shapes: list[Shape] = []
+    for i, c in enumerate(contours):
+        if hierarchy[i][3] >= 0:
+            continue   # a hole: handled with its outer ring
+        big_holes, small_holes = [], []
+        j = hierarchy[i][2]
+        while j >= 0:
+            (big_holes if cv2.contourArea(contours[j]) >= max(min_area, 1.0) else small_holes).append(contours[j])
+            j = hierarchy[j][0]
+        if min_area > 0 and cv2.contourArea(c) + len(c) < min_area:
+            continue   # contour area + half the perimeter bounds the pixel count from above
+        if labels is None:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        cid = labels[int(c[0, 0, 1]), int(c[0, 0, 0])]
+        if stats[cid, cv2.CC_STAT_AREA] < min_area:
+            continue
+        if not big_holes:
+            outer = simplify(c.reshape(-1, 2).astype(np.float64), tolerance)
+            if len(outer) >= 3:
+                shapes.append(Shape(label, outer + np.array([x_off, y_off], np.float64), "polygon"))
+            continue
+        x, y, w, h = (int(v) for v in stats[cid, :4])
+        piece = (labels[y:y + h, x:x + w] == cid).astype(np.uint8)
+        if small_holes:
+            cv2.drawContours(piece, small_holes, -1, 1, -1, offset=(-x, -y))
         full = np.zeros((height, width), bool)
-        h, w = shape.mask.shape
-        full[y0:y0 + h, x0:x0 + w] = shape.mask
-        shape.mask = full
-    else:
-        shape.points = shape.points + np.array([x0, y0], dtype=np.float64)
-    return shape
+        full[y + y_off:y + y_off + h, x + x_off:x + x_off + w] = piece.astype(bool)
+        shapes.append(Shape(label, np.zeros((0, 2)), "mask", mask=full))
+    return shapes
 
 
 def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape]:
@@ -78,6 +119,11 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
             m = np.isin(lm, values) if len(values) > 1 else lm == values[0]
             shapes += mask_to_shapes(m, name, "mask", options.tolerance, options.min_area)
         return shapes
+    if lm.dtype == np.uint8 or lm.max(initial=0) == 1:
+        # binary (the common case): no per-value pass at all
+        if lm.max(initial=0) <= 1:
+            return mask_pieces_to_shapes(lm.astype(np.uint8, copy=False), options.name_for(1),
+                                         options.tolerance, options.min_area, (0, 0), (height, width))
     lm = lm.astype(np.int32, copy=False)
     shapes = []
     for i, sl in enumerate(ndimage.find_objects(lm), start=1):
@@ -86,9 +132,8 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
         ys, xs = sl
         if (ys.stop - ys.start) * (xs.stop - xs.start) < options.min_area:
             continue
-        crop = lm[sl] == i
-        for s in mask_to_shapes(crop, options.name_for(i), "polygon", options.tolerance, options.min_area):
-            shapes.append(_offset(s, xs.start, ys.start, height, width))
+        shapes += mask_pieces_to_shapes(lm[sl] == i, options.name_for(i), options.tolerance, options.min_area,
+                                        (xs.start, ys.start), (height, width))
     return shapes
 
 

@@ -110,10 +110,10 @@ class DocumentController(QObject):
             self.error_occurred.emit("Cannot open folder", f"{path}: {exc}")
             return False
         self._disconnect_project()
+        self.current_key = None   # before anything emits: observers must not look up old keys
         self.project = project
         self.history.project = project
         self.history.clear()
-        self.current_key = None
         self._images.clear()
         self._saved_classes = self._class_snapshot()
         self._selected_class = None

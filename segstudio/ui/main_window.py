@@ -320,9 +320,8 @@ class MainWindow(QMainWindow):
         for name in ("copy", "delete", "change_class", "front", "back", "toggle_visible", "to_mask", "to_polygons"):
             a[name].setEnabled(has_sel)
         a["paste"].setEnabled(c.can_paste())
-        key = c.current_key
-        a["accept"].setEnabled(bool(key) and c.project.entry(key).state == PRE_ANNOTATED)
-        keys = c.keys()
+        key, keys = c.current_key, c.keys()
+        a["accept"].setEnabled(key in keys and c.project.entry(key).state == PRE_ANNOTATED)
         idx = keys.index(key) if key in keys else -1
         self.position_label.setText(f"{idx + 1} / {len(keys)}" if idx >= 0 else f"– / {len(keys)}")
 

@@ -90,3 +90,10 @@ def test_export_yields_progress_and_can_be_cancelled(tmp_path: Path) -> None:
     next(job)
     job.close()                                   # what cancel does: stop iterating
     assert len(list((tmp_path / "voc" / "SegmentationClass").glob("*.png"))) == 1
+
+
+def test_export_refuses_to_write_into_the_project(tmp_path: Path) -> None:
+    items = _one_item(tmp_path)
+    with pytest.raises(ValueError, match="holds the project's files"):
+        export_dataset("labelme", items, tmp_path, ["a", "b"], ExportOptions())
+    assert not (tmp_path / "labels.txt").exists()

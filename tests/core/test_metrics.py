@@ -159,3 +159,21 @@ def test_instance_stats_accumulate_over_images() -> None:
     s = stats.scores(names)
     assert s["per_class"]["a"]["pq"] == pytest.approx(1 / 1.5)
     assert s["per_class"]["a"]["matched_iou"] == pytest.approx(0.5)
+
+
+def test_per_class_iou_and_f1_match_smp() -> None:
+    smp = pytest.importorskip("segmentation_models_pytorch")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    gt = rng.integers(0, 4, size=(2, 24, 24))
+    pred = np.where(rng.random(gt.shape) < 0.6, gt, rng.integers(0, 4, size=gt.shape))
+    gt[:, :3] = 255
+    tp, fp, fn, tn = smp.metrics.get_stats(torch.from_numpy(pred), torch.from_numpy(gt),
+                                           mode="multiclass", num_classes=4, ignore_index=255)
+    iou = smp.metrics.iou_score(tp.sum(0, keepdim=True), fp.sum(0, keepdim=True),
+                                fn.sum(0, keepdim=True), tn.sum(0, keepdim=True), reduction="none")[0]
+    f1 = smp.metrics.f1_score(tp.sum(0, keepdim=True), fp.sum(0, keepdim=True),
+                              fn.sum(0, keepdim=True), tn.sum(0, keepdim=True), reduction="none")[0]
+    s = scores_from_confusion(confusion_matrix(gt, pred, 4), list("abcd"))
+    np.testing.assert_allclose([s["per_class_iou"][c] for c in "abcd"], iou.numpy(), rtol=1e-6)
+    np.testing.assert_allclose([s["per_class_dice"][c] for c in "abcd"], f1.numpy(), rtol=1e-6)

@@ -36,18 +36,22 @@ def project(tmp_path: Path):
 def window(qtbot, project):
     root, _ = project
     win = MainWindow(Preferences(autosave_idle_s=0), features=["autoseg"])
-    qtbot.addWidget(win)
+    # closed here rather than by qtbot.addWidget: qtbot closes before fixture teardown, and
+    # closing with unsaved work would open the "save changes?" question
     win.resize(1000, 700)
     win.show()
     qtbot.waitExposed(win)
     assert win.open_folder(root)
     win.canvas.zoom_fit()
     yield win
-    win.controller.save_all()   # nothing unsaved: closing must not ask
-    win.features["autoseg"].shutdown()
-    for job in (win.features["autoseg"]._preview, win.features["autoseg"]._apply, win.features["autoseg"]._batch):
+    panel = win.features["autoseg"]
+    panel.shutdown()
+    for job in (panel._preview, panel._apply, panel._batch):
         if job is not None:
             job.wait(10000)
+    assert win.controller.save_all(), win.last_error
+    win.close()
+    win.deleteLater()
 
 
 def _union(shapes) -> np.ndarray:

@@ -74,3 +74,25 @@ def test_evaluate_dialog_shows_a_table(qtbot, tmp_path: Path) -> None:
     assert rows["dog"] == "—"                      # absent from both sides
     assert "excluded from the means: dog" in dialog.summary.toPlainText()
     dialog.close()
+
+
+def test_import_dialog_writes_and_opens_a_project(qtbot, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    (ds / "masks").mkdir(parents=True)
+    m = np.zeros((H, W), np.uint8)
+    m[5:15, 5:25] = 1
+    Image.fromarray(m).save(ds / "masks" / "z.png")
+    (ds / "classes.json").write_text('{"classes": [{"value": 1, "name": "weed"}]}', encoding="utf-8")
+    window = open_window(qtbot, make_project(tmp_path / "proj"))
+    feature = window.features["datasets"]
+    feature.import_action.trigger()
+    dialog = feature.import_dialog
+    dialog.format.setCurrentIndex(dialog.format.findData("masks"))
+    dialog.src.setText(str(ds))
+    dialog.out.setText(str(tmp_path / "new"))
+    dialog.run_button.click()
+    assert dialog.handle.wait(20000)
+    assert window.controller.project.root == (tmp_path / "new").absolute()
+    ann = window.controller.current_annotation()
+    assert [s.label for s in ann.shapes] == ["weed"]
+    assert "weed" in window.controller.project.class_names()

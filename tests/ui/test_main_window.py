@@ -32,12 +32,6 @@ def make_project(root: Path, n: int = 3) -> Path:
     return root
 
 
-@pytest.fixture(autouse=True)
-def _never_block_on_close(monkeypatch):
-    # a failing test leaves unsaved work; the teardown close must not wait for a modal prompt
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard))
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")

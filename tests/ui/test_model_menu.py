@@ -57,6 +57,7 @@ def window(qtbot, tmp_path, checkpoint):
     feature.cancel()
     if feature.job is not None:
         feature.job.wait(10000)
+    win.controller.save_all()   # no "unsaved work?" prompt when qtbot closes the window
 
 
 def _wait(feature, qtbot):

@@ -134,7 +134,20 @@ def export_dataset(fmt: str, items: Sequence[ExportItem], out_dir: str | Path,
                    ) -> Generator[Progress, None, ExportReport]:
     """Runs the exporter of ``fmt`` (a job). ``class_names`` is the project's class list."""
     mod = format_module(fmt)
-    return mod.export(items, Path(out_dir), export_classes(class_names, options), options)
+    out = Path(out_dir)
+    guard_output(items, out)
+    return mod.export(items, out, export_classes(class_names, options), options)
+
+
+def guard_output(items: Sequence[ExportItem], out: Path) -> None:
+    """Refuses an output folder holding the project's own images or annotations: an export
+    must never overwrite the user's work."""
+    root = out.resolve()
+    for it in items:
+        for p in (it.image_path, it.annotation_path):
+            if p is not None and root in p.resolve().parents:
+                raise DatasetError(f"{out}: the output folder holds the project's files ({p}); "
+                                   "choose another folder")
 
 
 def import_dataset(fmt: str, src: str | Path, options: ImportOptions = ImportOptions(),

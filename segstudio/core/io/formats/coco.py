@@ -93,7 +93,9 @@ def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: i
             continue
         rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
         bbox = [float(v) for v in mask_utils.toBbox(rle)]
-        polygonal = not rle_only and all(s.shape_type in _POLYGON_TYPES for s in shapes)
+        crowd = int(any(bool(s.flags.get("iscrowd")) for s in shapes))
+        # COCO convention: crowd regions are RLE; so are masks, holes, circles, lines, points
+        polygonal = not rle_only and not crowd and all(s.shape_type in _POLYGON_TYPES for s in shapes)
         if polygonal:
             segmentation: Any = [_polygon_of(s) for s in shapes]
         else:
@@ -105,7 +107,7 @@ def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: i
             "segmentation": segmentation,
             "area": float(mask.sum()),
             "bbox": bbox,
-            "iscrowd": int(any(bool(s.flags.get("iscrowd")) for s in shapes)),
+            "iscrowd": crowd,
         })
     return out
 

@@ -1,0 +1,176 @@
+"""Benchmark of the classical pre-annotation methods.
+
+1. Whole-image methods: the app's path (``run_method`` + label map → shapes) against the raw
+   library call(s) a script would make for the same result, as a ratio (target ≤ 1.2).
+2. Interactive tools on a 512×512 region: median latency of magic wand, box graph cut and
+   scribble graph cut (target ≤ 150 ms), and the box cut's IoU against OpenCV's GrabCut on the
+   synthetic test set (target: within 0.02).
+
+Usage: ``python benchmarks/bench_algorithms.py`` (1500×1000, quick) or ``--full`` (6000×4000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from segstudio.algorithms import synthetic  # noqa: E402
+from segstudio.algorithms.apply import ApplyOptions, label_map_shapes  # noqa: E402
+from segstudio.algorithms.registry import Prompt, run_method  # noqa: E402
+
+
+def timeit(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time in seconds."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def big_image(width: int, height: int) -> np.ndarray:
+    """Two-tone noisy shapes, tiled so that objects keep a realistic size on big images."""
+    tile, _ = synthetic.two_tone_shapes(500, 500, noise=20, seed=0)
+    reps = (height // 500 + 1, width // 500 + 1, 1)
+    return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
+
+
+def _gray(img: np.ndarray, sigma: float = 0.0) -> np.ndarray:
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    return cv2.GaussianBlur(g, (0, 0), sigma) if sigma > 0 else g
+
+
+def raw_calls(img: np.ndarray) -> dict[str, Callable[[], object]]:
+    """The plain library calls that give each method's result (no shapes)."""
+    from skimage.filters import threshold_multiotsu
+    from skimage.segmentation import felzenszwalb, slic, watershed
+
+    def auto_ws() -> object:
+        g = _gray(img, 1.0)
+        _, fg = cv2.threshold(g, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        dist = cv2.distanceTransform(fg, cv2.DIST_L2, 5)
+        peaks = (dist >= cv2.dilate(dist, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))) - 1e-3) & (dist > 1)
+        _, markers = cv2.connectedComponents(peaks.astype(np.uint8))
+        return watershed(-dist, markers, mask=fg.astype(bool))
+
+    def kmeans() -> object:
+        lab = cv2.cvtColor(cv2.GaussianBlur(img, (0, 0), 1.0), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+        crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
+        return cv2.kmeans(lab, 3, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+
+    return {
+        "threshold": lambda: cv2.threshold(_gray(img), 128, 1, cv2.THRESH_BINARY),
+        "otsu": lambda: cv2.threshold(_gray(img, 1.0), 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU),
+        "multi_otsu": lambda: np.digitize(g := _gray(img, 1.0), threshold_multiotsu(g, 3)),
+        "adaptive": lambda: cv2.adaptiveThreshold(_gray(img), 1, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
+                                                  cv2.THRESH_BINARY, 51, 5),
+        "canny_regions": lambda: cv2.Canny(_gray(img, 1.5), 50, 150, L2gradient=True),
+        "watershed": auto_ws,
+        "kmeans": kmeans,
+        "mean_shift": lambda: cv2.pyrMeanShiftFiltering(
+            cv2.resize(img, None, fx=1024 / max(img.shape[:2]), fy=1024 / max(img.shape[:2]),
+                       interpolation=cv2.INTER_AREA), 10, 24),
+        "felzenszwalb": lambda: felzenszwalb(img, scale=200, sigma=0.8, min_size=50),
+        "slic": lambda: slic(img, n_segments=200, compactness=10, sigma=1, start_label=1, channel_axis=-1),
+    }
+
+
+def bench_whole_image(width: int, height: int, repeat: int, skip: set[str]) -> list[tuple]:
+    img = big_image(width, height)
+    rows = []
+    opts = ApplyOptions(label="object", tolerance=0.5, min_area=10)
+    for name, raw in raw_calls(img).items():
+        if name in skip:
+            continue
+        t_raw = timeit(raw, repeat)
+        lm_holder: list[np.ndarray] = []
+
+        def app(name: str = name) -> None:
+            lm = run_method(name, img)
+            lm_holder.append(lm)
+            label_map_shapes(lm, opts)
+
+        t_app = timeit(app, repeat)
+        t_shapes = timeit(lambda: label_map_shapes(lm_holder[-1], opts), 1)
+        n = len(label_map_shapes(lm_holder[-1], opts))
+        rows.append((name, t_raw, t_app, t_shapes, n))
+        print(f"  {name:<14} raw {t_raw * 1000:9.1f} ms   app {t_app * 1000:9.1f} ms   "
+              f"ratio {t_app / t_raw:5.2f}   (shapes {t_shapes * 1000:7.1f} ms, {n} shapes)", flush=True)
+    return rows
+
+
+def _scribbles(gt: np.ndarray) -> Prompt:
+    fg = np.zeros(gt.shape, np.uint8)
+    bg = np.zeros(gt.shape, np.uint8)
+    ys, xs = np.nonzero(gt)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    cv2.line(fg, (cx - 40, cy), (cx + 40, cy), 1, 5)
+    cv2.line(fg, (cx, cy - 40), (cx, cy + 40), 1, 5)
+    h, w = gt.shape
+    cv2.rectangle(bg, (4, 4), (w - 5, h - 5), 1, 5)
+    return Prompt(fg_scribble=fg.astype(bool), bg_scribble=bg.astype(bool))
+
+
+def bench_interactive(repeat: int, seeds: range) -> tuple[list[tuple], list[tuple]]:
+    lat_rows = []
+    iou_rows = []
+    two, _ = synthetic.two_tone_shapes(512, 512, noise=20, seed=0)
+    t_wand = timeit(lambda: run_method("magic_wand", two, Prompt(fg_points=[(170, 170)]),
+                                       {"tolerance": 60, "blur_sigma": 1.5}), repeat)
+    lat_rows.append(("magic_wand", t_wand))
+    gc_t, box_t, scr_t = [], [], []
+    for seed in seeds:
+        img, gt, box = synthetic.textured_object(512, 512, seed=seed)
+        ref = run_method("grabcut", img, Prompt(box=box))
+        ours = run_method("box_cut", img, Prompt(box=box))
+        scr = run_method("scribble_cut", img, _scribbles(gt))
+        iou_rows.append((seed, synthetic.iou(ref, gt), synthetic.iou(ours, gt), synthetic.iou(scr, gt)))
+        gc_t.append(timeit(lambda: run_method("grabcut", img, Prompt(box=box)), 1))
+        box_t.append(timeit(lambda: run_method("box_cut", img, Prompt(box=box)), repeat))
+        scr_t.append(timeit(lambda: run_method("scribble_cut", img, _scribbles(gt)), repeat))
+    lat_rows += [("grabcut (OpenCV)", statistics.median(gc_t)), ("box_cut", statistics.median(box_t)),
+                 ("scribble_cut", statistics.median(scr_t))]
+    return lat_rows, iou_rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--full", action="store_true", help="6000x4000 whole-image benchmark")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma-separated methods to skip")
+    args = ap.parse_args()
+    w, h = (6000, 4000) if args.full else (1500, 1000)
+    cv2.setNumThreads(2)
+    print(f"Whole-image methods on {w}x{h} (median of {args.repeat}):", flush=True)
+    rows = bench_whole_image(w, h, args.repeat if not args.full else 1, set(filter(None, args.skip.split(","))))
+    print("\n| method | raw library (ms) | app path incl. shapes (ms) | ratio | of which shapes (ms) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, t_raw, t_app, t_shapes, _n in rows:
+        print(f"| {name} | {t_raw * 1000:.0f} | {t_app * 1000:.0f} | {t_app / t_raw:.2f} | {t_shapes * 1000:.0f} |")
+    print("\nInteractive tools on 512x512 (median):", flush=True)
+    lat, ious = bench_interactive(max(5, args.repeat), range(6))
+    print("| tool | median (ms) |")
+    print("|---|---:|")
+    for name, t in lat:
+        print(f"| {name} | {t * 1000:.0f} |")
+    print("\n| seed | IoU GrabCut (OpenCV) | IoU box_cut | IoU scribble_cut |")
+    print("|---|---:|---:|---:|")
+    for seed, a, b, c in ious:
+        print(f"| {seed} | {a:.4f} | {b:.4f} | {c:.4f} |")
+    mean = np.mean(np.array([r[1:] for r in ious]), axis=0)
+    print(f"| mean | {mean[0]:.4f} | {mean[1]:.4f} | {mean[2]:.4f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
