@@ -68,13 +68,21 @@ def raw_calls(img: np.ndarray) -> dict[str, Callable[[], object]]:
         crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
         return cv2.kmeans(lab, 3, None, crit, 1, cv2.KMEANS_PP_CENTERS)
 
+    def canny_regions() -> object:
+        from scipy import ndimage
+
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        edges = cv2.morphologyEx(cv2.Canny(_gray(img, 1.5), 50, 150, L2gradient=True), cv2.MORPH_CLOSE, k)
+        filled = cv2.morphologyEx(ndimage.binary_fill_holes(edges).astype(np.uint8), cv2.MORPH_OPEN, k)
+        return cv2.connectedComponentsWithStats(filled, connectivity=8)
+
     return {
         "threshold": lambda: cv2.threshold(_gray(img), 128, 1, cv2.THRESH_BINARY),
         "otsu": lambda: cv2.threshold(_gray(img, 1.0), 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU),
         "multi_otsu": lambda: np.digitize(g := _gray(img, 1.0), threshold_multiotsu(g, 3)),
         "adaptive": lambda: cv2.adaptiveThreshold(_gray(img), 1, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
                                                   cv2.THRESH_BINARY, 51, 5),
-        "canny_regions": lambda: cv2.Canny(_gray(img, 1.5), 50, 150, L2gradient=True),
+        "canny_regions": canny_regions,
         "watershed": auto_ws,
         "kmeans": kmeans,
         "mean_shift": lambda: cv2.pyrMeanShiftFiltering(
@@ -85,6 +93,23 @@ def raw_calls(img: np.ndarray) -> dict[str, Callable[[], object]]:
     }
 
 
+def raw_polygons(lm: np.ndarray) -> int:
+    """What a script does to get polygons from a label map with plain OpenCV (+ scipy)."""
+    from scipy import ndimage
+
+    n = 0
+    crops = ([(np.s_[:, :], 1)] if lm.max() <= 1 else
+             [(sl, i) for i, sl in enumerate(ndimage.find_objects(lm), start=1) if sl is not None])
+    for sl, i in crops:
+        m = (lm[sl] == i).astype(np.uint8)
+        contours, hier = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        for c, h in zip(contours, hier[0] if hier is not None else []):
+            if h[3] < 0 and cv2.contourArea(c) >= 10:
+                cv2.approxPolyDP(c, 0.5, True)
+                n += 1
+    return n
+
+
 def bench_whole_image(width: int, height: int, repeat: int, skip: set[str]) -> list[tuple]:
     img = big_image(width, height)
     rows = []
@@ -93,19 +118,15 @@ def bench_whole_image(width: int, height: int, repeat: int, skip: set[str]) -> l
         if name in skip:
             continue
         t_raw = timeit(raw, repeat)
-        lm_holder: list[np.ndarray] = []
-
-        def app(name: str = name) -> None:
-            lm = run_method(name, img)
-            lm_holder.append(lm)
-            label_map_shapes(lm, opts)
-
-        t_app = timeit(app, repeat)
-        t_shapes = timeit(lambda: label_map_shapes(lm_holder[-1], opts), 1)
-        n = len(label_map_shapes(lm_holder[-1], opts))
-        rows.append((name, t_raw, t_app, t_shapes, n))
-        print(f"  {name:<14} raw {t_raw * 1000:9.1f} ms   app {t_app * 1000:9.1f} ms   "
-              f"ratio {t_app / t_raw:5.2f}   (shapes {t_shapes * 1000:7.1f} ms, {n} shapes)", flush=True)
+        t_app = timeit(lambda name=name: label_map_shapes(run_method(name, img), opts), repeat)
+        lm = run_method(name, img)
+        t_shapes = timeit(lambda lm=lm: label_map_shapes(lm, opts), 1)
+        t_poly = timeit(lambda lm=lm: raw_polygons(lm), 1)
+        n = len(label_map_shapes(lm, opts))
+        rows.append((name, t_raw, t_poly, t_app, t_shapes, n))
+        print(f"  {name:<14} raw {t_raw * 1000:9.1f} ms (+contours {t_poly * 1000:7.1f})  app {t_app * 1000:9.1f} ms"
+              f"  ratio {t_app / (t_raw + t_poly):5.2f}  (shapes {t_shapes * 1000:7.1f} ms, {n} shapes)",
+              flush=True)
     return rows
 
 
@@ -135,9 +156,10 @@ def bench_interactive(repeat: int, seeds: range) -> tuple[list[tuple], list[tupl
         ours = run_method("box_cut", img, Prompt(box=box))
         scr = run_method("scribble_cut", img, _scribbles(gt))
         iou_rows.append((seed, synthetic.iou(ref, gt), synthetic.iou(ours, gt), synthetic.iou(scr, gt)))
-        gc_t.append(timeit(lambda: run_method("grabcut", img, Prompt(box=box)), 1))
-        box_t.append(timeit(lambda: run_method("box_cut", img, Prompt(box=box)), repeat))
-        scr_t.append(timeit(lambda: run_method("scribble_cut", img, _scribbles(gt)), repeat))
+        box_prompt, scr_prompt = Prompt(box=box), _scribbles(gt)
+        gc_t.append(timeit(lambda i=img, p=box_prompt: run_method("grabcut", i, p), 1))
+        box_t.append(timeit(lambda i=img, p=box_prompt: run_method("box_cut", i, p), repeat))
+        scr_t.append(timeit(lambda i=img, p=scr_prompt: run_method("scribble_cut", i, p), repeat))
     lat_rows += [("grabcut (OpenCV)", statistics.median(gc_t)), ("box_cut", statistics.median(box_t)),
                  ("scribble_cut", statistics.median(scr_t))]
     return lat_rows, iou_rows
@@ -153,10 +175,12 @@ def main() -> int:
     cv2.setNumThreads(2)
     print(f"Whole-image methods on {w}x{h} (median of {args.repeat}):", flush=True)
     rows = bench_whole_image(w, h, args.repeat if not args.full else 1, set(filter(None, args.skip.split(","))))
-    print("\n| method | raw library (ms) | app path incl. shapes (ms) | ratio | of which shapes (ms) |")
-    print("|---|---:|---:|---:|---:|")
-    for name, t_raw, t_app, t_shapes, _n in rows:
-        print(f"| {name} | {t_raw * 1000:.0f} | {t_app * 1000:.0f} | {t_app / t_raw:.2f} | {t_shapes * 1000:.0f} |")
+    print("\n| method | raw call (ms) | raw call + raw contours (ms) | app path incl. shapes (ms) | "
+          "ratio app / raw+contours | ratio app / raw call | shapes |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, t_raw, t_poly, t_app, _t_shapes, n in rows:
+        print(f"| {name} | {t_raw * 1000:.0f} | {(t_raw + t_poly) * 1000:.0f} | {t_app * 1000:.0f} | "
+              f"{t_app / (t_raw + t_poly):.2f} | {t_app / t_raw:.2f} | {n} |")
     print("\nInteractive tools on 512x512 (median):", flush=True)
     lat, ious = bench_interactive(max(5, args.repeat), range(6))
     print("| tool | median (ms) |")

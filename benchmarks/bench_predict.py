@@ -26,9 +26,15 @@ import numpy as np
 
 def _image(h: int, w: int) -> np.ndarray:
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = np.stack([np.sin(yy / 97) * 90, np.cos(xx / 131) * 90, (xx + yy) / (h + w) * 90], -1) + 128
-    return np.clip(base + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
+    out = np.empty((h, w, 3), np.uint8)
+    xx = np.arange(w, dtype=np.float32)
+    for y0 in range(0, h, 512):   # in strips, so building the test image does not inflate the peak
+        yy = np.arange(y0, min(h, y0 + 512), dtype=np.float32)[:, None]
+        base = np.stack(np.broadcast_arrays(np.sin(yy / 97) * 90, np.cos(xx / 131) * 90,
+                                            (xx + yy) / (h + w) * 90), -1) + 128
+        noise = rng.normal(0, 10, base.shape).astype(np.float32)
+        out[y0:y0 + len(yy)] = np.clip(base + noise, 0, 255).astype(np.uint8)
+    return out
 
 
 def _model(arch: str, encoder: str, classes: int, device: str):
@@ -51,22 +57,33 @@ def worker(cfg: dict) -> dict:
     from segstudio.ml.predict import predict_image
 
     torch.set_num_threads(cfg["threads"])
-    img = _image(cfg["h"], cfg["w"])
     model, meta = _model(cfg["arch"], cfg["encoder"], cfg["classes"], "cpu")
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model_rss = _current_rss_mb()
+    img = _image(cfg["h"], cfg["w"])
+    base_rss = _current_rss_mb()
     t = time.perf_counter()
     res = run_to_end(predict_image(model, meta, img, "cpu", cfg["tile"], cfg["overlap"], cfg["batch"]))
     secs = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": secs, "peak_rss_mb": peak, "rss_before_mb": base_rss, "tiles": res.info["tiles"]}
+    return {"seconds": secs, "peak_rss_mb": peak, "rss_before_mb": base_rss, "model_rss_mb": model_rss,
+            "tiles": res.info["tiles"]}
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def memory_table(args) -> None:
     sizes = [(1500, 2000)] + ([(4000, 6000)] if args.full else [])
     print(f"\n## Whole-image prediction on CPU ({args.threads} threads, Unet/{args.encoder}, "
           f"{args.classes} classes, tile {args.tile}, overlap {args.overlap}, batch {args.batch})\n")
-    print("| image | tiles | seconds | MP/s | peak RSS (MB) | RSS after model load (MB) |")
-    print("|---|---|---|---|---|---|")
+    print("| image | tiles | seconds | MP/s | peak RSS (MB) | RSS with model loaded (MB) | "
+          "RSS with model + image (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for h, w in sizes:
         cfg = {"h": h, "w": w, "arch": "Unet", "encoder": args.encoder, "classes": args.classes,
                "tile": args.tile, "overlap": args.overlap, "batch": args.batch, "threads": args.threads}
@@ -74,7 +91,7 @@ def memory_table(args) -> None:
                              text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"| {w}×{h} | {r['tiles']} | {r['seconds']:.1f} | {h * w / 1e6 / r['seconds']:.2f} "
-              f"| {r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} |", flush=True)
+              f"| {r['peak_rss_mb']:.0f} | {r['model_rss_mb']:.0f} | {r['rss_before_mb']:.0f} |", flush=True)
 
 
 def overhead_table(args) -> None:

@@ -48,6 +48,23 @@ class ApplyOptions:
         return self.label
 
 
+_MANY_CONTOURS = 200
+
+
+def _drop_small(m: np.ndarray, min_area: float, value: int) -> np.ndarray:
+    """``m`` with the 8-connected (value 1) / 4-connected (value 0) components of ``value``
+    smaller than ``min_area`` flipped — the connectivities findContours uses for objects/holes."""
+    sel = (m == value).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(sel, connectivity=8 if value else 4)
+    small = stats[:, cv2.CC_STAT_AREA] < min_area
+    small[0] = False   # label 0 = the other value
+    if not small[1:].any():
+        return m
+    out = m.copy()
+    out[small[lab]] = 1 - value
+    return out
+
+
 def mask_pieces_to_shapes(mask: np.ndarray, label: str, tolerance: float, min_area: float,
                           origin: tuple[int, int], full_size: tuple[int, int]) -> list[Shape]:
     """Shapes of the connected pieces of a (cropped) boolean ``mask`` at ``origin`` = (x0, y0)
@@ -63,39 +80,58 @@ def mask_pieces_to_shapes(mask: np.ndarray, label: str, tolerance: float, min_ar
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     if hierarchy is None:
         return []
+    if len(contours) > _MANY_CONTOURS and min_area > 1:
+        # a speckled mask: drop specks and fill pinholes with two vectorised passes rather than
+        # looking at thousands of contours one by one in Python
+        m = _drop_small(_drop_small(m, min_area, 1), min_area, 0)
+        contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        if hierarchy is None:
+            return []
     hierarchy = hierarchy[0]
     x_off, y_off = origin
     height, width = full_size
-    labels = stats = None
     shapes: list[Shape] = []
     for i, c in enumerate(contours):
         if hierarchy[i][3] >= 0:
             continue   # a hole: handled with its outer ring
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < min_area:
+            continue
         big_holes, small_holes = [], []
         j = hierarchy[i][2]
         while j >= 0:
             (big_holes if cv2.contourArea(contours[j]) >= max(min_area, 1.0) else small_holes).append(contours[j])
             j = hierarchy[j][0]
-        if min_area > 0 and cv2.contourArea(c) + len(c) < min_area:
-            continue   # contour area + half the perimeter bounds the pixel count from above
-        if labels is None:
-            _, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-        cid = labels[int(c[0, 0, 1]), int(c[0, 0, 0])]
-        if stats[cid, cv2.CC_STAT_AREA] < min_area:
-            continue
+        piece = None
+        if big_holes or cv2.contourArea(c) < min_area:
+            # pixels of this piece only: label the bounding box (the piece lies wholly inside it)
+            _, lab = cv2.connectedComponents(m[y:y + h, x:x + w], connectivity=8)
+            piece = (lab == lab[int(c[0, 0, 1]) - y, int(c[0, 0, 0]) - x]).astype(np.uint8)
+            if small_holes:
+                cv2.drawContours(piece, small_holes, -1, 1, -1, offset=(-x, -y))
+            if int(piece.sum()) < min_area:
+                continue
         if not big_holes:
             outer = simplify(c.reshape(-1, 2).astype(np.float64), tolerance)
             if len(outer) >= 3:
                 shapes.append(Shape(label, outer + np.array([x_off, y_off], np.float64), "polygon"))
             continue
-        x, y, w, h = (int(v) for v in stats[cid, :4])
-        piece = (labels[y:y + h, x:x + w] == cid).astype(np.uint8)
-        if small_holes:
-            cv2.drawContours(piece, small_holes, -1, 1, -1, offset=(-x, -y))
         full = np.zeros((height, width), bool)
         full[y + y_off:y + y_off + h, x + x_off:x + x_off + w] = piece.astype(bool)
         shapes.append(Shape(label, np.zeros((0, 2)), "mask", mask=full))
     return shapes
+
+
+def _value_range(lm: np.ndarray) -> tuple[int, int]:
+    """(min, max) in one pass (OpenCV's minMaxLoc is several times faster than two numpy reductions)."""
+    if lm.size == 0:
+        return 0, 0
+    arr = lm.view(np.uint8) if lm.dtype == bool else lm
+    if arr.dtype not in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64):
+        arr = arr.astype(np.int64)
+        return int(arr.min()), int(arr.max())
+    lo, hi = cv2.minMaxLoc(np.ascontiguousarray(arr))[:2]
+    return int(lo), int(hi)
 
 
 def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape]:
@@ -106,7 +142,8 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
     if lm.ndim != 2:
         raise ValueError(f"a label map must be 2-D, got shape {lm.shape}")
     height, width = lm.shape
-    if lm.min(initial=0) < 0:
+    lo, hi = _value_range(lm)
+    if lo < 0:
         raise ValueError("a label map must not contain negative values")
     if options.mode == "mask":
         # one mask layer per class name (the brush's per-class layer)
@@ -119,11 +156,9 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
             m = np.isin(lm, values) if len(values) > 1 else lm == values[0]
             shapes += mask_to_shapes(m, name, "mask", options.tolerance, options.min_area)
         return shapes
-    if lm.dtype == np.uint8 or lm.max(initial=0) == 1:
-        # binary (the common case): no per-value pass at all
-        if lm.max(initial=0) <= 1:
-            return mask_pieces_to_shapes(lm.astype(np.uint8, copy=False), options.name_for(1),
-                                         options.tolerance, options.min_area, (0, 0), (height, width))
+    if hi <= 1:   # binary (the common case): no per-value pass at all
+        return mask_pieces_to_shapes(lm.astype(np.uint8, copy=False), options.name_for(1),
+                                     options.tolerance, options.min_area, (0, 0), (height, width))
     lm = lm.astype(np.int32, copy=False)
     shapes = []
     for i, sl in enumerate(ndimage.find_objects(lm), start=1):

@@ -33,6 +33,7 @@ class ActionSpec:
     toolbar: bool = False
     checkable: bool = False
     group: str = ""           # actions of one group are mutually exclusive
+    short: str = ""           # toolbar label when the menu text is long (menu text may change)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -60,10 +61,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Trace the selected masks into polygons (tolerance from the preferences)"),
     ActionSpec("-", "Edit", ""),
     ActionSpec("accept", "Edit", "&Accept pre-annotation", ("Ctrl+Return",),
-               "Mark this pre-annotated image as labelled", "SP_DialogApplyButton", True),
+               "Mark this pre-annotated image as labelled", "SP_DialogApplyButton", True, short="Accept"),
     # View
-    ActionSpec("prev", "View", "&Previous image", ("A",), "Previous image", "SP_MediaSeekBackward", True),
-    ActionSpec("next", "View", "&Next image", ("D",), "Next image", "SP_MediaSeekForward", True),
+    ActionSpec("prev", "View", "&Previous image", ("A",), "Previous image", "SP_MediaSeekBackward", True,
+               short="Prev"),
+    ActionSpec("next", "View", "&Next image", ("D",), "Next image", "SP_MediaSeekForward", True,
+               short="Next"),
     ActionSpec("-", "View", ""),
     ActionSpec("zoom_in", "View", "Zoom &in", ("Ctrl++", "Ctrl+="), "Zoom in"),
     ActionSpec("zoom_out", "View", "Zoom &out", ("Ctrl+-",), "Zoom out"),
@@ -72,7 +75,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("-", "View", ""),
     # Tools
     ActionSpec("tool_edit", "Tools", "&Edit / select", ("V", "Ctrl+J"), "Select, move, edit vertices",
-               "tool:edit", True, True, "tools"),
+               "tool:edit", True, True, "tools", short="Edit"),
     ActionSpec("tool_polygon", "Tools", "&Polygon", ("P", "Ctrl+N"), "Click vertices; Enter or a click on the "
                "first vertex closes; Backspace removes the last", "tool:polygon", True, True, "tools"),
     ActionSpec("tool_rectangle", "Tools", "&Rectangle", ("R",), "Drag a rectangle", "tool:rectangle",
@@ -123,6 +126,8 @@ def create_actions(parent: QWidget, menus: dict[str, QMenu], handlers: dict[str,
                 menu.addSeparator()
             continue
         action = QAction(spec.text, parent)
+        # fixed toolbar label, so "Undo Paint" in the menu does not resize the toolbar
+        action.setIconText(spec.short or spec.text.replace("&", "").split(" ")[0].rstrip("…"))
         action.setObjectName(f"action_{spec.id}")
         if spec.shortcuts:
             action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])

@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         areas = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
                  "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
         self.addDockWidget(areas.get(area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
+        if area == "right":   # feature panels share the tab group of the shape list, which stays in front
+            self.tabifyDockWidget(self.shape_dock, dock)
+            self.shape_dock.raise_()
         self.menus["View"].addAction(dock.toggleViewAction())
         return dock
 

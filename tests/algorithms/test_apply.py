@@ -109,3 +109,28 @@ def test_batch_can_be_cancelled_between_images():
     next(gen)
     gen.close()   # what the GUI worker does on cancel
     assert calls == [0]
+
+
+def test_small_holes_are_filled_large_ones_kept():
+    lm = np.zeros((60, 60), np.int32)
+    lm[5:55, 5:55] = 1
+    lm[10:12, 10:12] = 0   # 4 px noise hole
+    shapes = label_map_shapes(lm, ApplyOptions(min_area=10, tolerance=0))
+    assert len(shapes) == 1 and shapes[0].shape_type == "polygon"
+    filled = lm.copy()
+    filled[10:12, 10:12] = 1
+    assert np.array_equal(shape_mask(shapes[0], 60, 60), filled == 1)
+    lm[30:40, 30:40] = 0   # a real hole
+    (s,) = label_map_shapes(lm, ApplyOptions(min_area=10, tolerance=0))
+    assert s.shape_type == "mask"
+    assert not s.mask[35, 35] and s.mask[11, 11]   # big hole kept, noise hole filled
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int32, np.int64])
+def test_label_map_dtypes(dtype):
+    lm = np.zeros((20, 20), dtype)
+    lm[5:15, 5:15] = 1
+    (s,) = label_map_shapes(lm, ApplyOptions(tolerance=0))
+    assert np.array_equal(shape_mask(s, 20, 20), lm.astype(bool))
+    with pytest.raises(ValueError, match="negative"):
+        label_map_shapes(np.full((3, 3), -1, np.int32), ApplyOptions())

@@ -57,6 +57,9 @@ def test_voc_without_class_names_gets_numbered_classes(tmp_path: Path) -> None:
     (im,) = run_to_end(import_dataset("voc", tmp_path, ImportOptions()))
     assert sorted(s.label for s in im.annotation.shapes) == ["__ignore__", "class_3"]
     assert im.image_path is None
+    with pytest.raises(ValueError, match="no image found for 1 annotation"):   # nothing written
+        run_to_end(import_to_project("voc", tmp_path, tmp_path / "proj"))
+    assert not (tmp_path / "proj").exists()
 
 
 def test_masks_with_a_names_file(tmp_path: Path) -> None:

@@ -80,3 +80,10 @@ def test_masks_8_bit_and_classes_json(tmp_path) -> None:
     meta = json.loads((out / "classes.json").read_text(encoding="utf-8"))
     assert [(c["value"], c["name"]) for c in meta["classes"]] == [(0, "_background_"), (1, "a"), (2, "b")]
     assert meta["classes"][2]["color"] == [1, 2, 3] and meta["ignore_value"] == 255
+
+
+def test_yolo_without_val_split_validates_on_train(tmp_path) -> None:
+    out = tmp_path / "yolo"
+    run_to_end(export_dataset("yolo", items(tmp_path, 2, []), out, ["a"], ExportOptions(split=(1, 0, 0))))
+    data = yaml.safe_load((out / "data.yaml").read_text(encoding="utf-8"))
+    assert data["val"] == "images/train" and "path" not in data and "test" not in data

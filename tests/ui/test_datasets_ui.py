@@ -82,6 +82,8 @@ def test_import_dialog_writes_and_opens_a_project(qtbot, tmp_path: Path) -> None
     m = np.zeros((H, W), np.uint8)
     m[5:15, 5:25] = 1
     Image.fromarray(m).save(ds / "masks" / "z.png")
+    (ds / "images").mkdir()
+    Image.fromarray(np.zeros((H, W, 3), np.uint8)).save(ds / "images" / "z.jpg")
     (ds / "classes.json").write_text('{"classes": [{"value": 1, "name": "weed"}]}', encoding="utf-8")
     window = open_window(qtbot, make_project(tmp_path / "proj"))
     feature = window.features["datasets"]

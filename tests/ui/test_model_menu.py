@@ -47,17 +47,22 @@ def window(qtbot, tmp_path, checkpoint):
         Image.fromarray((rng.random((H, W, 3)) * 255).astype(np.uint8)).save(root / f"img_{i}.png")
     (root / "labels.txt").write_text("__ignore__\n_background_\nroad\ntree\n")
     win = MainWindow(Preferences(autosave_idle_s=0), features=["model"])
-    qtbot.addWidget(win)
+    # no "unsaved work?" prompt when qtbot closes the window
+    qtbot.addWidget(win, before_close_func=_stop_and_save)
     assert win.open_folder(root)
     feature = win.features["model"]
     job = feature.load_model(checkpoint)
     assert job is not None and job.wait(60000)
     assert feature.model is not None, win.last_error
-    yield win
+    return win
+
+
+def _stop_and_save(win):
+    feature = win.features["model"]
     feature.cancel()
     if feature.job is not None:
         feature.job.wait(10000)
-    win.controller.save_all()   # no "unsaved work?" prompt when qtbot closes the window
+    win.controller.save_all()
 
 
 def _wait(feature, qtbot):

@@ -65,15 +65,25 @@ class ShapeListDock(QDockWidget):
                 for sig in (self._ann.shapes_inserted, self._ann.shapes_removed, self._ann.shapes_changed):
                     sig.disconnect(self._shapes_event)
                 self._ann.order_changed.disconnect(self.rebuild)
+                self._ann.mask_changed.disconnect(self._mask_event)
             self._ann = ann
             if ann is not None:
                 for sig in (ann.shapes_inserted, ann.shapes_removed, ann.shapes_changed):
                     sig.connect(self._shapes_event)
                 ann.order_changed.connect(self.rebuild)
+                ann.mask_changed.connect(self._mask_event)
         self.rebuild()
 
     def _shapes_event(self, _shapes: list) -> None:
         self.rebuild()
+
+    def _mask_event(self, shape: Shape, _bounds: object) -> None:
+        # only the pixel count in the text changes: update that row instead of rebuilding
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(_UID_ROLE) == shape.uid:
+                item.setText(describe(shape))
+                return
 
     def rebuild(self) -> None:
         selected = {s.uid for s in self.selected_shapes()}

@@ -93,7 +93,12 @@ class ExportItem:
         if self.annotation_path is not None and self.annotation_path.exists():
             from segstudio.core.io.labelme import read_labelme
 
-            return read_labelme(self.annotation_path)
+            ann = read_labelme(self.annotation_path)
+            if (ann.width <= 0 or ann.height <= 0) and self.image_path.exists():
+                from segstudio.core.io.images import image_size
+
+                ann.width, ann.height = image_size(self.image_path)
+            return ann
         from segstudio.core.io.images import image_size
 
         w, h = image_size(self.image_path)
@@ -380,6 +385,12 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
     from segstudio.core.io.labelme import write_labelme
 
     out = Path(out_dir)
+    # check everything before writing anything: a project of JSONs without images cannot open
+    lost = [im.name for im in images if im.image_bytes is None
+            and (im.image_path is None or not im.image_path.exists())]
+    if lost:
+        raise DatasetError(f"no image found for {len(lost)} annotation(s): {', '.join(lost[:5])}"
+                           f"{' …' if len(lost) > 5 else ''} (images must sit in the dataset's image folder)")
     out.mkdir(parents=True, exist_ok=True)
     for k, im in enumerate(images):
         dest_img = out / f"{im.name}{im.suffix}"
@@ -390,8 +401,6 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
             raise DatasetError(f"{dest_json}: already exists; import into an empty folder")
         dest_img.parent.mkdir(parents=True, exist_ok=True)
         if im.image_path is not None:
-            if not im.image_path.exists():
-                raise DatasetError(f"{im.image_path}: image file not found")
             if dest_img.resolve() != im.image_path.resolve():
                 if mode == "link":
                     try:

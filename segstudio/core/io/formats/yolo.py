@@ -87,8 +87,9 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         report.splits[sp].append(it.name)
         report.images += 1
         yield Progress(k + 1, len(items), it.name)
-    data = {"path": str(out.resolve()),
-            "train": "images/train", "val": "images/val",
+    # no "path" key: Ultralytics then resolves the folders next to data.yaml, so the dataset
+    # can be moved; it needs a val set, so an empty one falls back to the training images
+    data = {"train": "images/train", "val": "images/val" if report.splits["val"] else "images/train",
             "names": {i: n for i, n in enumerate(classes)}}
     if report.splits["test"]:
         data["test"] = "images/test"
