@@ -93,7 +93,7 @@ def predict_batch(model: nn.Module, meta: ModelMeta, items: Sequence[BatchItem],
                     pred = stop.value
                     break
                 yield Progress(i, n, f"{name} ({i + 1}/{n}): tile {p.done}/{p.total or '?'}")
-        except (ImageReadError, PredictionError) as exc:
+        except (OSError, ValueError, PredictionError) as exc:   # ImageReadError is an OSError
             failed.append(key)
             msg = str(exc) if isinstance(exc, ImageReadError) else f"{source if not callable(source) else key}: {exc}"
             log.warning("%s", msg)

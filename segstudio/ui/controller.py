@@ -92,6 +92,7 @@ class DocumentController(QObject):
         self.current_model_path: str | None = None
         self._selected_class: str | None = None
         self._images: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._current_image: np.ndarray | None = None   # kept even when the cache evicts it
         self._clipboard: list[Shape] = []
         self._saved_classes: list[tuple] = []   # classes as last read/written (labels.txt + colours)
         self._autosave = QTimer(self)
@@ -111,6 +112,7 @@ class DocumentController(QObject):
             return False
         self._disconnect_project()
         self.current_key = None   # before anything emits: observers must not look up old keys
+        self._current_image = None
         self.project = project
         self.history.project = project
         self.history.clear()
@@ -178,7 +180,7 @@ class DocumentController(QObject):
         return None if self.current_key is None else self.project.annotations.get(self.current_key)
 
     def current_image(self) -> np.ndarray | None:
-        return None if self.current_key is None else self._images.get(self.current_key)
+        return self._current_image
 
     def go_to(self, key: str) -> bool:
         """Shows image ``key``; on a read error reports it (naming the file) and stays put."""
@@ -187,7 +189,7 @@ class DocumentController(QObject):
         entry = self.project.entry(key)
         labels_were_dirty = self.labels_dirty()
         try:
-            self.image_for(key)
+            image = self.image_for(key)
             ann = self.annotation_for(key)
         except Exception as exc:
             msg = str(exc) or f"{entry.image_path}: {type(exc).__name__}"
@@ -206,6 +208,7 @@ class DocumentController(QObject):
         if ann.state != entry.state:   # the JSON is the truth once it is read
             self.project.set_state(key, ann.state)
         self.current_key = key
+        self._current_image = image
         self.current_changed.emit(key)
         return True
 
@@ -231,6 +234,9 @@ class DocumentController(QObject):
     def push(self, edit: object) -> None:
         """Applies and records ``edit``; a person's edit also marks the image labelled."""
         key = _edit_key(edit)
+        if key is not None and not any(e.key == key for e in self.project.entries):
+            log.warning("dropped %r: its image is not in the open project", getattr(edit, "text", edit))
+            return
         if (key is not None and not _sets_state(edit) and not _is_cosmetic(edit)
                 and self.project.entry(key).state in (UNLABELLED, PRE_ANNOTATED)):
             edit = Compound(edit.text, [edit, SetImageState(key, LABELLED)])  # type: ignore[attr-defined]

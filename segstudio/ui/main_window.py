@@ -24,20 +24,18 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
     QWidget,
 )
 
-from segstudio import __version__
 from segstudio.core.edits import bring_to_front, send_to_back
 from segstudio.core.model import PRE_ANNOTATED
 from segstudio.core.settings import Preferences, config_dir
 from segstudio.ui import shape_commands
-from segstudio.ui.actions import ACTIONS, create_actions, shortcut_rows
+from segstudio.ui.actions import ACTIONS, create_actions
 from segstudio.ui.canvas import CanvasView
 from segstudio.ui.controller import DocumentController
+from segstudio.ui.dialogs.help import ShortcutsDialog, show_about
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.docks.classes import LabelClassDock
 from segstudio.ui.docks.file_list import FileListDock
@@ -104,13 +102,13 @@ class MainWindow(QMainWindow):
             "open": self.open_folder_dialog, "save": c.save_all, "quit": self.close,
             "undo": c.undo, "redo": c.redo, "copy": self.copy_selected, "paste": self.paste,
             "delete": self.delete_selected, "change_class": self.change_class_of_selected,
-            "front": lambda: self._reorder(bring_to_front), "back": lambda: self._reorder(send_to_back),
-            "toggle_visible": lambda: self._push_for_selection(shape_commands.toggle_visible),
+            "front": lambda: self._on_selection(bring_to_front), "back": lambda: self._on_selection(send_to_back),
+            "toggle_visible": lambda: self._on_selection(lambda k, _a, s: shape_commands.toggle_visible(k, s)),
             "to_mask": self.convert_to_mask, "to_polygons": self.convert_to_polygons,
             "accept": c.accept_pre_annotation, "prev": c.prev_image, "next": c.next_image,
             "zoom_in": lambda: self.canvas.zoom_by(1.25), "zoom_out": lambda: self.canvas.zoom_by(0.8),
             "zoom_fit": self.canvas.zoom_fit, "zoom_100": self.canvas.zoom_100,
-            "shortcuts": self.show_shortcuts, "about": self.show_about,
+            "shortcuts": self.show_shortcuts, "about": lambda: show_about(self),
         }
         for name in TOOL_NAMES:
             handlers[f"tool_{name}"] = lambda n=name: self.canvas.set_tool(n)
@@ -256,16 +254,15 @@ class MainWindow(QMainWindow):
     def _selection(self) -> list:
         return self.canvas.selected_shapes()
 
-    def _push_for_selection(self, build) -> None:
-        key = self.controller.current_key
-        edit = build(key, self._selection()) if key else None
-        if edit is not None:
-            self.controller.push(edit)
-
-    def _reorder(self, build) -> None:
-        ann, shapes = self.controller.current_annotation(), self._selection()
-        if ann is not None and shapes and self.controller.current_key:
-            self.controller.push(build(self.controller.current_key, ann, shapes))
+    def _on_selection(self, build, hint: str = "Select shapes first") -> None:
+        """Pushes ``build(key, annotation, selected shapes)`` unless it is None (then shows ``hint``)."""
+        c = self.controller
+        ann, key, shapes = c.current_annotation(), c.current_key, self._selection()
+        edit = build(key, ann, shapes) if ann is not None and key and shapes else None
+        if edit is None:
+            self.status(hint)
+        else:
+            c.push(edit)
 
     def copy_selected(self) -> None:
         n = self.controller.copy_shapes(self._selection())
@@ -295,21 +292,13 @@ class MainWindow(QMainWindow):
                 c.push(edit)
 
     def convert_to_mask(self) -> None:
-        ann, key = self.controller.current_annotation(), self.controller.current_key
-        edit = shape_commands.to_mask(key, ann, self._selection()) if ann is not None and key else None
-        if edit is None:
-            self.status("Select polygons, rectangles or circles to convert")
-        else:
-            self.controller.push(edit)
+        self._on_selection(shape_commands.to_mask, "Select polygons, rectangles or circles to convert")
 
     def convert_to_polygons(self) -> None:
-        ann, key, prefs = self.controller.current_annotation(), self.controller.current_key, self.controller.prefs
-        edit = (shape_commands.to_polygons(key, ann, self._selection(), prefs.polygon_tolerance,
-                                           prefs.min_region_area) if ann is not None and key else None)
-        if edit is None:
-            self.status("Select mask shapes to convert")
-        else:
-            self.controller.push(edit)
+        p = self.controller.prefs
+        self._on_selection(lambda k, a, s: shape_commands.to_polygons(k, a, s, p.polygon_tolerance,
+                                                                      p.min_region_area),
+                           "Select mask shapes to convert")
 
     # -- view state ----------------------------------------------------------------------------------
     def _update_actions(self) -> None:
@@ -349,21 +338,9 @@ class MainWindow(QMainWindow):
         self.tool_label.setText(f"Tool: {name}")
 
     def show_shortcuts(self) -> None:
-        rows = shortcut_rows()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Keys", "Action"])
-        for r, (keys, text) in enumerate(rows):
-            table.setItem(r, 0, QTableWidgetItem(keys))
-            table.setItem(r, 1, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        dock = self.add_dock(table, "Keyboard shortcuts", "right")
-        dock.setFloating(True)
-        dock.resize(520, 600)
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About segstudio",
-                          f"segstudio {__version__}\nLabel images for segmentation: polygons, masks, "
-                          "classical and deep pre-annotation, export and fine-tuning.")
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     # -- persistence / closing -------------------------------------------------------------------
     def _add_recent(self, path: str) -> None:

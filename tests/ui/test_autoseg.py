@@ -149,3 +149,42 @@ def test_batch_pre_annotates_unlabelled_images(qtbot, window, project):
         ann = c.annotation_for(e.key)
         assert synthetic.iou(_union(ann.shapes), truth[Path(e.image_path).name]) >= 0.95
     assert "Batch done" in panel.message.text()
+
+
+def test_magic_wand_click_then_apply(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.set_method("magic_wand")
+    assert window.canvas.tool_name == "seg_wand"
+    panel.form.set_value("blur_sigma", 1.5)
+    gt = _truth_for_current(window, project)
+    import cv2
+
+    _, comp = cv2.connectedComponents(gt.astype(np.uint8))
+    x, y = W // 3, H // 3   # inside the ellipse of two_tone_shapes
+    target = comp == comp[y, x]
+    view = window.canvas.viewport()
+    pos = window.canvas.mapFromScene(QPointF(x, y))
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=pos)
+    assert panel.state.fg_points
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    panel.form.set_value("tolerance", 70)
+    panel.apply()
+    ann = window.controller.current_annotation()
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    assert synthetic.iou(_union(ann.shapes), target) >= 0.9
+
+
+def test_a_new_request_replaces_the_stale_one(qtbot, window):
+    panel = window.features["autoseg"]
+    panel.live.setChecked(False)
+    panel.set_method("threshold")
+    panel.form.set_value("level", 255)    # finds nothing
+    panel.run_preview()
+    first = panel._preview
+    panel.form.set_value("level", 128)
+    panel.run_preview()
+    assert first.cancelled
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    first.wait(5000)
+    assert panel._result["label_map"].any()   # the result of the second request

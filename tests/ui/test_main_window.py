@@ -287,3 +287,41 @@ def test_copy_paste_between_images_and_accept_pre_annotation(qtbot, project: Pat
     assert json_of(project, "img_0.png")["shapes"][0]["points"] == [[5.0, 5.0], [150.0, 5.0], [150.0, 110.0]]
     assert json_of(project, "img_1.png")["segstudio"]["state"] == "labelled"
     window.close()
+
+
+def test_selection_commands_convert_hide_and_reorder(qtbot, project: Path):
+    window = open_window(qtbot, project)
+    c = window.controller
+    key_ = c.current_key
+    key(qtbot, window, Qt.Key.Key_R)
+    answer_label_dialog("cat")
+    drag(qtbot, window, [(20, 20), (50, 40), (80, 60)])
+    key(qtbot, window, Qt.Key.Key_O)
+    answer_label_dialog("dog")
+    click(qtbot, window, 120, 100)
+    ann = c.current_annotation()
+    rect, point = ann.shapes
+    key(qtbot, window, Qt.Key.Key_V)
+    click(qtbot, window, 50, 40)
+    assert window.canvas.selected_shapes() == [rect]
+
+    key(qtbot, window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)        # rectangle → mask
+    mask = ann.shapes[0]
+    assert mask.shape_type == "mask" and mask.label == "cat"
+    assert mask.mask[20:61, 20:81].all() and mask.mask.sum() == 41 * 61
+    window.canvas.select_shapes([mask])
+    key(qtbot, window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    poly = ann.shapes[0]
+    assert poly.shape_type == "polygon" and ann.shapes[1] is point
+    xs, ys = poly.points[:, 0], poly.points[:, 1]
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == pytest.approx((20, 80, 20, 60), abs=1.0)
+
+    window.canvas.select_shapes([poly])
+    key(qtbot, window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert ann.shapes == [point, poly]
+    key(qtbot, window, Qt.Key.Key_H)
+    assert poly.visible is False and point.visible is True
+    for _ in range(4):   # hide, front, to polygons, to mask: four undo steps back to the rectangle
+        key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ann.shapes == [rect, point] and rect.visible and c.current_key == key_
+    window.close()

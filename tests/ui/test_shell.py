@@ -123,3 +123,14 @@ def test_controller_state_undo_jumps_and_rename_reaches_unopened_images(qtbot, f
     c.go_to(k2)
     assert c.accept_pre_annotation() and c.save_all()
     assert json.loads((folder / "im2.json").read_text())["segstudio"]["state"] == "labelled"
+
+
+def test_autosave_after_idle_writes_the_json(qtbot, folder: Path):
+    c = DocumentController(Preferences(autosave_idle_s=0.05))
+    assert c.open_folder(folder)
+    key = c.current_key
+    c.push(AddShapes(key, [_ann_shape("late")]))
+    assert not (folder / "im0.json").exists()
+    qtbot.waitUntil(lambda: (folder / "im0.json").exists(), timeout=5000)
+    assert json.loads((folder / "im0.json").read_text())["shapes"][0]["label"] == "late"
+    assert not c.has_unsaved()

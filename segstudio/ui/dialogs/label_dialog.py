@@ -70,25 +70,27 @@ class LabelDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
-        self.edit.textChanged.connect(self._filter)
+        # filter only on typing: the pre-filled default must not hide the other classes
+        self.edit.textEdited.connect(self._filter)
+        self.edit.textChanged.connect(self._sync)
         self.list.itemClicked.connect(lambda it: self.edit.setText(it.text()))
         self.list.itemDoubleClicked.connect(lambda it: (self.edit.setText(it.text()), self.accept()))
         self.edit.installEventFilter(self)
-        self._filter(self.edit.text())
+        self._sync(self.edit.text())
         self.resize(320, 360)
 
     # -- behaviour -----------------------------------------------------------------------------
     def _filter(self, text: str) -> None:
         needle = text.strip().lower()
-        first_visible = None
         for i in range(self.list.count()):
             item = self.list.item(i)
-            hidden = bool(needle) and needle not in item.text().lower()
-            item.setHidden(hidden)
-            if not hidden and first_visible is None:
-                first_visible = item
-            if item.text() == text.strip():
-                self.list.setCurrentItem(item)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+
+    def _sync(self, text: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).text() == text.strip():
+                self.list.setCurrentRow(i)
+                break
         self._ok.setEnabled(bool(text.strip()))
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API

@@ -280,7 +280,7 @@ class AutoSegPanel(QWidget):
         self._result, self._result_sig = result, sig
         ov = result["overlay"]
         h, w = ov.shape[:2]
-        img = QImage(ov.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        img = QImage(ov.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
         self.overlay.setPixmap(QPixmap.fromImage(img))
         self.overlay.setScale(result["scale"])
         self.overlay.setVisible(True)

@@ -27,14 +27,20 @@ OVERLAY_ALPHA = 110
 
 
 def colorize(label_map: np.ndarray, max_side: int = OVERLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
-    """(RGBA uint8 overlay at most ``max_side`` long, scale of overlay px → image px)."""
+    """(overlay at most ``max_side`` long, scale of overlay px → image px).
+
+    The overlay is premultiplied BGRA bytes — QImage's ARGB32_Premultiplied on little-endian
+    machines — the format QPixmap takes without a conversion pass on the GUI thread.
+    """
     h, w = label_map.shape
     s = min(1.0, max_side / max(h, w))
     lm = label_map
     if s < 1.0:
         lm = cv2.resize(label_map.astype(np.int32), (max(1, round(w * s)), max(1, round(h * s))),
                         interpolation=cv2.INTER_NEAREST)
-    palette = np.array([(0, 0, 0, 0)] + [(*default_color(i), OVERLAY_ALPHA) for i in range(20)], np.uint8)
+    a = OVERLAY_ALPHA / 255.0
+    palette = np.array([(0, 0, 0, 0)] + [(round(b * a), round(g * a), round(r * a), OVERLAY_ALPHA)
+                                         for r, g, b in (default_color(i) for i in range(20))], np.uint8)
     idx = np.where(lm > 0, (lm - 1) % 20 + 1, 0)
     return np.ascontiguousarray(palette[idx]), (w / lm.shape[1])
 

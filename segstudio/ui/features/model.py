@@ -296,12 +296,12 @@ class ModelFeature(QObject):
             return
         self._token = CancelToken()
         roi = self._roi(*image.shape[:2])
-        self._start(predict_current_job, self.model, self.meta, key, image.copy(), self.device_name_key,
+        self._start(predict_current_job, self.model, self.meta, key, image.copy(), self.model_device,
                     self.options, self._token, roi, on_result=functools.partial(self._current_done, key),
                     title="Auto-segment failed")
 
     @property
-    def device_name_key(self) -> str:
+    def model_device(self) -> str:
         """The torch device string the model lives on (set at load)."""
         return str(next(self.model.parameters()).device) if self.model is not None else "cpu"
 
@@ -338,7 +338,7 @@ class ModelFeature(QObject):
         self._batch_snapshot = {k: [s.uid for s in a.shapes] for k, a in project.annotations.items()}
         self._token = CancelToken()
         self.job_kind = "batch"
-        self._start(predict_batch_job, self.model, self.meta, items, self.device_name_key, self.options,
+        self._start(predict_batch_job, self.model, self.meta, items, self.model_device, self.options,
                     self._token, on_progress=self._batch_progress, on_result=lambda _failed: None,
                     title="Batch auto-segment failed")
 
