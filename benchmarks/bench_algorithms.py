@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segstudio.algorithms import synthetic  # noqa: E402
-from segstudio.algorithms.apply import ApplyOptions, label_map_shapes  # noqa: E402
+from segstudio.algorithms.apply import ApplyOptions, label_map_shapes, segment_to_shapes  # noqa: E402
 from segstudio.algorithms.registry import Prompt, run_method  # noqa: E402
 
 
@@ -118,7 +118,7 @@ def bench_whole_image(width: int, height: int, repeat: int, skip: set[str]) -> l
         if name in skip:
             continue
         t_raw = timeit(raw, repeat)
-        t_app = timeit(lambda name=name: label_map_shapes(run_method(name, img), opts), repeat)
+        t_app = timeit(lambda name=name: segment_to_shapes(name, img, None, None, opts), repeat)
         lm = run_method(name, img)
         t_shapes = timeit(lambda lm=lm: label_map_shapes(lm, opts), 1)
         t_poly = timeit(lambda lm=lm: raw_polygons(lm), 1)
@@ -173,8 +173,9 @@ def main() -> int:
     args = ap.parse_args()
     w, h = (6000, 4000) if args.full else (1500, 1000)
     cv2.setNumThreads(2)
-    print(f"Whole-image methods on {w}x{h} (median of {args.repeat}):", flush=True)
-    rows = bench_whole_image(w, h, args.repeat if not args.full else 1, set(filter(None, args.skip.split(","))))
+    repeat = 1 if args.full else args.repeat
+    print(f"Whole-image methods on {w}x{h} (median of {repeat}):", flush=True)
+    rows = bench_whole_image(w, h, repeat, set(filter(None, args.skip.split(","))))
     print("\n| method | raw call (ms) | raw call + raw contours (ms) | app path incl. shapes (ms) | "
           "ratio app / raw+contours | ratio app / raw call | shapes |")
     print("|---|---:|---:|---:|---:|---:|---:|")

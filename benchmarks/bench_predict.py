@@ -8,7 +8,8 @@ Prints three tables:
    the same tiles in the same batches, as a ratio (target ≤ 1.2×);
 3. on a CUDA machine: megapixels per second with fp32, fp16 and bf16 autocast.
 
-Usage: ``python benchmarks/bench_predict.py [--full] [--threads N] [--encoder resnet18]``
+Usage: ``python benchmarks/bench_predict.py [--full] [--threads N] [--encoder resnet18]
+[--tables overhead,memory,gpu]``
 Random-initialised networks (no download needed): speed does not depend on the weights.
 """
 
@@ -111,28 +112,35 @@ def overhead_table(args) -> None:
                .permute(0, 3, 1, 2).float().div(255).sub(mean).div(std).contiguous()
                for i in range(0, len(pos), batch)]
 
-    def bare() -> float:
-        t = time.perf_counter()
+    def bare() -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             for x in batches:
                 model(x)
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
-    def ours() -> float:
-        t = time.perf_counter()
+    def ours() -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
         run_to_end(predict_image(model, meta, img, "cpu", tile, overlap, batch))
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
     bare()   # warm-up (allocator, oneDNN kernels)
-    b, o = [], []
-    for _ in range(args.repeats):   # interleaved so load changes hit both alike
-        b.append(bare())
-        o.append(ours())
+    pairs = []
+    for i in range(args.repeats):   # alternate the order so load changes hit both alike
+        if i % 2:
+            o, b = ours(), bare()
+        else:
+            b, o = bare(), ours()
+        pairs.append((b, o))
+    wall_ratio = float(np.median([o[0] / b[0] for b, o in pairs]))
+    cpu_ratio = float(np.median([o[1] / b[1] for b, o in pairs]))
     print(f"\n## Tiling overhead ({w}×{h}, {len(pos)} tiles of {tile}, overlap {overlap}, batch {batch}, "
-          f"Unet/{args.encoder}, best of {args.repeats})\n")
-    print("| bare smp forward on the tiles (s) | segstudio predict_image (s) | ratio |")
-    print("|---|---|---|")
-    print(f"| {min(b):.2f} | {min(o):.2f} | {min(o) / min(b):.3f}× |", flush=True)
+          f"Unet/{args.encoder}, {args.repeats} alternating pairs)\n")
+    print("| bare smp forward on the tiles: best wall s | segstudio predict_image: best wall s "
+          "| median wall ratio | median CPU-time ratio |")
+    print("|---|---|---|---|")
+    print(f"| {min(b[0] for b, _ in pairs):.2f} | {min(o[0] for _, o in pairs):.2f} | {wall_ratio:.3f}× "
+          f"| {cpu_ratio:.3f}× |", flush=True)
 
 
 def gpu_table(args) -> None:
@@ -171,7 +179,8 @@ def main() -> None:
     p.add_argument("--tile", type=int, default=1024)
     p.add_argument("--overlap", type=int, default=128)
     p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=4)
+    p.add_argument("--tables", default="overhead,memory,gpu", help="which tables to print (comma-separated)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -183,9 +192,10 @@ def main() -> None:
 
     print(f"# bench_predict — {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
           f"torch threads available, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
-    overhead_table(args)
-    memory_table(args)
-    gpu_table(args)
+    tables = set(args.tables.split(","))
+    for name, fn in (("overhead", overhead_table), ("memory", memory_table), ("gpu", gpu_table)):
+        if name in tables:
+            fn(args)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """From a label map to editable shapes, and the batch job that pre-annotates many images.
 
 :func:`label_map_shapes` turns a method's label map into shapes of the chosen class: one
-polygon per connected piece of every region value (a piece with holes becomes a mask shape,
-so holes survive), or one mask shape (``mode="mask"``). Each value is converted inside its own
-bounding box, so thousands of small regions (superpixels) stay cheap on big images.
+polygon per connected piece of every region value (touching regions stay separate; holes
+below ``min_area`` are filled, pieces with real holes go into one mask shape per value so the
+holes survive), or one mask layer per class (``mode="mask"``). Each value is converted inside
+its own bounding box, so thousands of small regions (superpixels) stay cheap on big images;
+speckled masks are cleaned with two connected-component passes before contour tracing.
 :func:`batch_segment` is a job (generator yielding Progress) that runs a method on a list of
 images and returns their shapes — it never touches a project; the caller applies the result.
 
@@ -48,7 +50,12 @@ class ApplyOptions:
         return self.label
 
 
-_MANY_CONTOURS = 50_000   # beyond this, two connected-component passes beat the Python loop
+def _speckled(m: np.ndarray) -> bool:
+    """True when value changes along rows are frequent (mean run < 64 px): a noisy mask."""
+    step = max(1, m.shape[0] // 256)   # a sample of rows is enough to tell
+    rows = m[::step]
+    changes = int(np.count_nonzero(rows[:, 1:] != rows[:, :-1]))
+    return changes * 64 > rows.size
 
 
 def _drop_small(m: np.ndarray, min_area: float, value: int) -> np.ndarray:
@@ -71,26 +78,25 @@ def mask_pieces_to_shapes(mask: np.ndarray, label: str, tolerance: float, min_ar
     of a ``full_size`` = (height, width) image.
 
     A piece is a polygon (outer ring through boundary pixel centres, Douglas–Peucker with
-    ``tolerance``); holes smaller than ``min_area`` are filled (noise), a piece with a larger
-    hole becomes a full-image mask shape so the hole survives exactly. One findContours and one
+    ``tolerance``); holes smaller than ``min_area`` are filled (noise); pieces with a larger
+    hole are gathered into one full-image mask shape (per call, i.e. per region value) so the
+    holes survive exactly and memory stays bounded. One findContours and one
     connected-components pass per crop, no per-hole simplification: this is the hot path when a
     whole big image is converted.
     """
     m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if min_area > 1 and _speckled(m):
+        # drop specks and fill pinholes with two vectorised passes first: findContours on a
+        # salt-and-pepper mask is very slow (millions of tiny contours and holes)
+        m = _drop_small(_drop_small(m, min_area, 1), min_area, 0)
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     if hierarchy is None:
         return []
-    if len(contours) > _MANY_CONTOURS and min_area > 1:
-        # a speckled mask: drop specks and fill pinholes with two vectorised passes rather than
-        # looking at thousands of contours one by one in Python
-        m = _drop_small(_drop_small(m, min_area, 1), min_area, 0)
-        contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
-        if hierarchy is None:
-            return []
     hierarchy = hierarchy[0]
     x_off, y_off = origin
     height, width = full_size
     shapes: list[Shape] = []
+    holey: np.ndarray | None = None   # pieces with real holes, gathered into ONE mask shape
     for i, c in enumerate(contours):
         if hierarchy[i][3] >= 0:
             continue   # a hole: handled with its outer ring
@@ -119,9 +125,11 @@ def mask_pieces_to_shapes(mask: np.ndarray, label: str, tolerance: float, min_ar
             if len(outer) >= 3:
                 shapes.append(Shape(label, outer + np.array([x_off, y_off], np.float64), "polygon"))
             continue
-        full = np.zeros((height, width), bool)
-        full[y + y_off:y + y_off + h, x + x_off:x + x_off + w] = piece.astype(bool)
-        shapes.append(Shape(label, np.zeros((0, 2)), "mask", mask=full))
+        if holey is None:
+            holey = np.zeros((height, width), bool)
+        holey[y + y_off:y + y_off + h, x + x_off:x + x_off + w] |= piece.astype(bool)
+    if holey is not None:
+        shapes.append(Shape(label, np.zeros((0, 2)), "mask", mask=holey))
     return shapes
 
 
@@ -178,7 +186,7 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
 def segment_to_shapes(method: str, image_rgb8: np.ndarray, prompt: Prompt | None, params: Any,
                       options: ApplyOptions) -> list[Shape]:
     """Runs ``method`` and converts its label map — the app's whole path for one image."""
-    return label_map_shapes(run_method(method, image_rgb8, prompt, params), options)
+    return label_map_shapes(run_method(method, image_rgb8, prompt, params, dtype=None), options)
 
 
 @dataclass

@@ -177,10 +177,12 @@ def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int
 
 
 def run_method(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
-               params: Any = None) -> np.ndarray:
+               params: Any = None, dtype: Any = np.int32) -> np.ndarray:
     """Runs method ``name`` (params: dataclass, dict of values, or None = defaults).
 
-    Returns the full-image HxW int32 label map; outside the ROI it is 0.
+    Returns the full-image HxW int32 label map; outside the ROI it is 0. ``dtype=None`` keeps
+    the method's own integer type (uint8 for binary methods): on a 24-megapixel image that
+    saves a 96 MB conversion, which the app's own path (label map → shapes) does not need.
     """
     spec = get_method(name)
     if params is None or isinstance(params, dict):
@@ -200,10 +202,10 @@ def run_method(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
     if (x0, y0, x1, y1) == (0, 0, w, h):
         sub_prompt = dataclasses.replace(prompt, roi=None)
         check_prompt(spec, sub_prompt)
-        return np.asarray(spec.fn(image, sub_prompt, params), dtype=np.int32)
+        return np.asarray(spec.fn(image, sub_prompt, params), dtype=dtype)
     sub_prompt = prompt.cropped(x0, y0, x1, y1)
     check_prompt(spec, sub_prompt)
-    sub = spec.fn(np.ascontiguousarray(image[y0:y1, x0:x1]), sub_prompt, params)
-    out = np.zeros((h, w), np.int32)
+    sub = np.asarray(spec.fn(np.ascontiguousarray(image[y0:y1, x0:x1]), sub_prompt, params), dtype=dtype)
+    out = np.zeros((h, w), sub.dtype)
     out[y0:y1, x0:x1] = sub
     return out

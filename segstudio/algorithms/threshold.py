@@ -62,7 +62,7 @@ def manual_threshold(image: np.ndarray, prompt: Prompt, params: ManualThresholdP
     kind = cv2.THRESH_BINARY_INV if params.invert else cv2.THRESH_BINARY
     # THRESH_BINARY keeps > level; the inverse keeps <= level
     _, out = cv2.threshold(gray, params.level, 1, kind)
-    return out.astype(np.int32)
+    return out   # uint8 0/1: run_method gives int32 unless the caller asks for the native type
 
 
 @register("otsu", OtsuParams, "Otsu threshold", "threshold")
@@ -71,7 +71,7 @@ def otsu(image: np.ndarray, prompt: Prompt, params: OtsuParams) -> np.ndarray:
     gray = _gray(image, params.channel, params.blur_sigma)
     kind = (cv2.THRESH_BINARY_INV if params.invert else cv2.THRESH_BINARY) | cv2.THRESH_OTSU
     _, out = cv2.threshold(gray, 0, 1, kind)
-    return out.astype(np.int32)
+    return out   # uint8 0/1: run_method gives int32 unless the caller asks for the native type
 
 
 @register("multi_otsu", MultiOtsuParams, "Multi-Otsu (n classes)", "threshold", output="classes")
@@ -87,7 +87,7 @@ def multi_otsu(image: np.ndarray, prompt: Prompt, params: MultiOtsuParams) -> np
     thresholds = threshold_multiotsu(hist=(hist, np.arange(256)), classes=params.classes)
     # same classes as scikit-image's np.digitize(gray, thresholds): v >= t goes up a class
     lut = np.searchsorted(thresholds, np.arange(256), side="right").astype(np.uint8)
-    return cv2.LUT(gray, lut).astype(np.int32)
+    return cv2.LUT(gray, lut)
 
 
 @register("adaptive", AdaptiveParams, "Adaptive threshold", "threshold")
@@ -98,4 +98,4 @@ def adaptive(image: np.ndarray, prompt: Prompt, params: AdaptiveParams) -> np.nd
     kind = cv2.THRESH_BINARY_INV if params.invert else cv2.THRESH_BINARY
     block = min(params.block_size, (min(gray.shape) // 2) * 2 + 1)   # OpenCV needs block ≤ image
     out = cv2.adaptiveThreshold(gray, 1, method, kind, max(3, block), params.c)
-    return out.astype(np.int32)
+    return out   # uint8 0/1: run_method gives int32 unless the caller asks for the native type

@@ -135,7 +135,7 @@ def _install_cancel_hooks(model: nn.Module, token: CancelToken | None) -> list:
     def check(_module, _inputs):
         token.check()
 
-    # top-level children are enough: each is at most a fraction of a second on a tile
+    # every leaf module checks the token: a single leaf is a small fraction of a tile's forward
     return [m.register_forward_pre_hook(check) for m in model.modules()
             if len(list(m.children())) == 0 or m is model]
 

@@ -124,10 +124,20 @@ class PolygonTool(_LabelledShapeTool):
         return super().key(name)
 
     def close(self) -> bool:
-        """Finishes the polygon (needs 3 vertices); returns True if a shape was added."""
+        """Finishes the polygon (needs 3 vertices); returns True if a shape was added.
+
+        Cancelling the label dialog keeps the polygon in progress (as labelme does): an Esc
+        meant for the dialog must not throw away fifty careful clicks; a second Esc does."""
         if len(self.points) < 3:
             return False
-        return self._finish(np.array(self.points, dtype=np.float64))
+        points = list(self.points)
+        ctx = self.ctx
+        if self._finish(np.array(points, dtype=np.float64)):
+            return True
+        if ctx is not None and self.ctx is ctx and not self.points:
+            self.points = points
+            self._update_preview()
+        return False
 
 
 class _TwoPointTool(_LabelledShapeTool):

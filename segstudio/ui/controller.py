@@ -3,8 +3,10 @@
 The main window owns one controller; docks, the canvas and features talk to the document only
 through it (and observe the model's psygnal events). Responsibilities:
 
-* open a folder (``core.project_io``), switch images (autosave on switch), cache a few decoded
-  images, report unreadable files by name while the rest keeps working;
+* open a folder (``core.project_io``), switch images (autosave on switch), report unreadable
+  files by name while the rest keeps working. Decoding goes through :class:`ImageLoader`: small
+  images synchronously, large ones in a worker (``loading_changed`` tells the canvas to show a
+  "loading…" state; a newer request drops a stale one) with the next image prefetched;
 * ``push(edit)``: every change goes through the History (ours, memory bounded). An edit made
   by a person on an "unlabelled" or "pre-annotated" image also marks it "labelled" in the
   same undo step; edits that set the state themselves (predictions) are pushed as they are;
@@ -13,13 +15,12 @@ through it (and observe the model's psygnal events). Responsibilities:
   for the close prompt; labels.txt saved when classes changed;
 * shape clipboard (copy/paste between images, clipped to the target image).
 
-May import: PySide6.QtCore, segstudio.core.
+May import: PySide6.QtCore, segstudio.core, segstudio.ui.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,6 @@ from segstudio.core.edits import (
     SetShapeAttributes,
 )
 from segstudio.core.history import History
-from segstudio.core.io.images import to_rgb8
 from segstudio.core.model import (
     LABELLED,
     PRE_ANNOTATED,
@@ -44,11 +44,10 @@ from segstudio.core.model import (
     Shape,
 )
 from segstudio.core.settings import Preferences, load_preferences, save_preferences
+from segstudio.ui.image_loader import DecodedImage, ImageLoader, error_message
 from segstudio.ui.shape_commands import clip_shape
 
 log = logging.getLogger(__name__)
-
-_IMAGE_CACHE_SIZE = 4
 
 
 def _edit_key(edit: object) -> str | None:
@@ -82,6 +81,7 @@ class DocumentController(QObject):
     error_occurred = Signal(str, str)    # (title, message naming the file)
     status_message = Signal(str)
     saved = Signal()
+    loading_changed = Signal(str)   # key being decoded in the background, "" when none
 
     def __init__(self, prefs: Preferences | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,8 +91,12 @@ class DocumentController(QObject):
         self.current_key: str | None = None
         self.current_model_path: str | None = None
         self._selected_class: str | None = None
-        self._images: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._current_image: np.ndarray | None = None   # kept even when the cache evicts it
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+        self._pending_key: str | None = None   # being decoded in the background, shown when done
+        self._direction = 1                    # of the last step, for prefetching
+        self._current: DecodedImage | None = None   # kept even when the cache evicts it
         self._clipboard: list[Shape] = []
         self._saved_classes: list[tuple] = []   # classes as last read/written (labels.txt + colours)
         self._autosave = QTimer(self)
@@ -112,11 +116,12 @@ class DocumentController(QObject):
             return False
         self._disconnect_project()
         self.current_key = None   # before anything emits: observers must not look up old keys
-        self._current_image = None
+        self._current = None
+        self._set_pending(None)
         self.project = project
+        self.loader.reset(project)
         self.history.project = project
         self.history.clear()
-        self._images.clear()
         self._saved_classes = self._class_snapshot()
         self._selected_class = None
         self._connect_project()
@@ -166,40 +171,84 @@ class DocumentController(QObject):
 
     def image_for(self, key: str) -> np.ndarray:
         """The image of ``key`` as HxWx3 uint8 (a few recent ones are cached)."""
-        img = self._images.get(key)
-        if img is None:
-            img = to_rgb8(project_io.load_entry_image(self.project, key))
-            self._images[key] = img
-            while len(self._images) > _IMAGE_CACHE_SIZE:
-                self._images.popitem(last=False)
-        else:
-            self._images.move_to_end(key)
-        return img
+        if key == self.current_key and self._current is not None:
+            return self._current.rgb8
+        return self.loader.load_sync(key).rgb8
 
     def current_annotation(self) -> ImageAnnotation | None:
         return None if self.current_key is None else self.project.annotations.get(self.current_key)
 
     def current_image(self) -> np.ndarray | None:
-        return self._current_image
+        return None if self._current is None else self._current.rgb8
 
-    def go_to(self, key: str) -> bool:
-        """Shows image ``key``; on a read error reports it (naming the file) and stays put."""
+    def current_raw_image(self) -> np.ndarray | None:
+        """The current image's pixels as stored (16-bit, gray, multi-channel…), for the status bar."""
+        return None if self._current is None else self._current.pixels
+
+    @property
+    def pending_key(self) -> str | None:
+        """The image being loaded in the background (shown once decoded), or None."""
+        return self._pending_key
+
+    def go_to(self, key: str, background: bool = True) -> bool:
+        """Shows image ``key``; on a read error reports it (naming the file) and stays put.
+
+        A large image that is not cached yet is decoded in a worker when ``background``: this
+        returns True at once, ``loading_changed(key)`` fires, and the switch happens when the
+        image is ready (unless another ``go_to`` came first). Otherwise the switch is immediate."""
         if key == self.current_key:
+            self._set_pending(None)
             return True
+        self.project.entry(key)   # KeyError for a key that is not in the project
+        img = self.loader.get(key)
+        if img is None and background and self.loader.is_large(key):
+            self._set_pending(key)
+            self.loader.request(key)
+            return True
+        self._set_pending(None)
+        try:
+            if img is None:
+                img = self.loader.load_sync(key)
+        except Exception as exc:
+            self._report_unreadable(key, error_message(self.project, key, exc))
+            return False
+        return self._switch(key, img)
+
+    def _set_pending(self, key: str | None) -> None:
+        self.loader.cancel_except([key] if key else [])
+        if key != self._pending_key:
+            self._pending_key = key
+            self.loading_changed.emit(key or "")
+
+    def _on_loaded(self, key: str) -> None:
+        if key == self._pending_key:
+            img = self.loader.get(key)
+            self._pending_key = None
+            if img is not None:
+                self._switch(key, img)
+            self.loading_changed.emit("")
+
+    def _on_load_failed(self, key: str, msg: str) -> None:
+        if key == self._pending_key:
+            self._pending_key = None
+            self.loading_changed.emit("")
+            self._report_unreadable(key, msg)
+
+    def _report_unreadable(self, key: str, msg: str) -> None:
         entry = self.project.entry(key)
+        entry.error = msg
+        self.project.image_state_changed.emit(key, entry.state)   # the file list shows the error
+        log.warning("cannot open %s: %s", key, msg)
+        self.error_occurred.emit("Cannot open image", msg)
+
+    def _switch(self, key: str, img: DecodedImage) -> bool:
         labels_were_dirty = self.labels_dirty()
         try:
-            image = self.image_for(key)
             ann = self.annotation_for(key)
         except Exception as exc:
-            msg = str(exc) or f"{entry.image_path}: {type(exc).__name__}"
-            if str(entry.image_path) not in msg and str(entry.annotation_path) not in msg:
-                msg = f"{entry.image_path}: {msg}"
-            entry.error = msg
-            self.project.image_state_changed.emit(key, entry.state)   # the file list shows the error
-            log.warning("cannot open %s: %s", key, msg)
-            self.error_occurred.emit("Cannot open image", msg)
+            self._report_unreadable(key, error_message(self.project, key, exc))
             return False
+        entry = self.project.entry(key)
         if self.prefs.autosave and self.current_key is not None:
             self.save_current()
         if not labels_were_dirty:
@@ -208,15 +257,31 @@ class DocumentController(QObject):
         if ann.state != entry.state:   # the JSON is the truth once it is read
             self.project.set_state(key, ann.state)
         self.current_key = key
-        self._current_image = image
+        self._current = img
         self.current_changed.emit(key)
+        self._prefetch()
         return True
+
+    def _prefetch(self) -> None:
+        """Starts decoding the image after this one (in the last direction) if it is large."""
+        keys = self.keys()
+        if self.current_key not in keys or self._pending_key is not None:
+            return
+        i = keys.index(self.current_key) + self._direction
+        while 0 <= i < len(keys) and self.project.entries[i].error:
+            i += self._direction
+        if 0 <= i < len(keys):
+            nxt = keys[i]
+            if self.loader.get(nxt) is None and self.loader.is_large(nxt):
+                self.loader.request(nxt)
 
     def _step(self, delta: int) -> bool:
         keys = self.keys()
         if not keys:
             return False
-        i = keys.index(self.current_key) if self.current_key in keys else (-1 if delta > 0 else len(keys))
+        self._direction = 1 if delta > 0 else -1
+        base = self._pending_key or self.current_key   # D pressed again while loading: go on from there
+        i = keys.index(base) if base in keys else (-1 if delta > 0 else len(keys))
         i += delta
         while 0 <= i < len(keys):
             if not self.project.entries[i].error and self.go_to(keys[i]):
@@ -253,7 +318,7 @@ class DocumentController(QObject):
         if edit is None:
             return False
         key = _edit_key(edit)
-        if key is not None and key != self.current_key and not self.go_to(key):
+        if key is not None and key != self.current_key and not self.go_to(key, background=False):
             return False
         done = step()
         self._schedule_autosave()
@@ -369,6 +434,8 @@ class DocumentController(QObject):
     def shutdown(self) -> None:
         """Window closing (after the unsaved-work prompt): keep colours/visibility, stop timers."""
         self._autosave.stop()
+        self._set_pending(None)
+        self.loader.cancel_except(())
         if not self.class_names_dirty():
             self._save_labels()
         self._save_prefs()

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -42,7 +44,7 @@ from segstudio.ui.docks.file_list import FileListDock
 from segstudio.ui.docks.history import UndoHistoryDock
 from segstudio.ui.docks.shapes import ShapeListDock
 from segstudio.ui.icons import tool_icon
-from segstudio.ui.workers import cancel_all
+from segstudio.ui.workers import active_jobs, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,13 @@ TOOL_NAMES = ("edit", "polygon", "rectangle", "circle", "point", "brush", "erase
 
 def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+def pixel_text(value: np.ndarray) -> str:
+    """One pixel's values for the status bar: integers as they are, floats to 4 digits."""
+    v = np.atleast_1d(value)
+    items = [f"{float(c):.4g}" if v.dtype.kind == "f" else str(int(c)) for c in v[:8]]
+    return ", ".join(items) + (", …" if len(v) > 8 else "")
 
 
 class MainWindow(QMainWindow):
@@ -99,13 +108,13 @@ class MainWindow(QMainWindow):
     def _handlers(self) -> dict:
         c = self.controller
         handlers = {
-            "open": self.open_folder_dialog, "save": c.save_all, "quit": self.close,
+            "open": self.open_folder_dialog, "save": self.save, "quit": self.close,
             "undo": c.undo, "redo": c.redo, "copy": self.copy_selected, "paste": self.paste,
             "delete": self.delete_selected, "change_class": self.change_class_of_selected,
             "front": lambda: self._on_selection(bring_to_front), "back": lambda: self._on_selection(send_to_back),
             "toggle_visible": lambda: self._on_selection(lambda k, _a, s: shape_commands.toggle_visible(k, s)),
             "to_mask": self.convert_to_mask, "to_polygons": self.convert_to_polygons,
-            "accept": c.accept_pre_annotation, "prev": c.prev_image, "next": c.next_image,
+            "accept": c.accept_pre_annotation, "prev": lambda: self.step_image(-1), "next": lambda: self.step_image(1),
             "zoom_in": lambda: self.canvas.zoom_by(1.25), "zoom_out": lambda: self.canvas.zoom_by(0.8),
             "zoom_fit": self.canvas.zoom_fit, "zoom_100": self.canvas.zoom_100,
             "shortcuts": self.show_shortcuts, "about": lambda: show_about(self),
@@ -145,6 +154,8 @@ class MainWindow(QMainWindow):
         c.project_changed.connect(self._project_changed)
         c.error_occurred.connect(self.show_error)
         c.status_message.connect(self.status)
+        c.loading_changed.connect(self._loading_changed)
+        c.saved.connect(self._update_title)   # the title's "*" goes once autosave wrote everything
         c.history.changed.connect(self._history_changed)
         c.project.image_state_changed.connect(self._state_changed)
         self.canvas.cursor_moved.connect(self._cursor_moved)
@@ -209,6 +220,27 @@ class MainWindow(QMainWindow):
         if ok:
             self._add_recent(str(Path(path).resolve()))
         return ok
+
+    def save(self) -> bool:
+        c = self.controller
+        had_work = c.has_unsaved() or c.labels_dirty()
+        ok = c.save_all()
+        if ok:
+            self.status("Saved" if had_work else "Nothing to save: everything is on disk")
+        self._update_title()
+        return ok
+
+    def step_image(self, delta: int) -> bool:
+        """A / D: refuses while a shape is being drawn, which switching would silently drop."""
+        tool = self.canvas.tool()
+        if tool is not None and tool.busy and not self.canvas.loading:
+            self.status("Finish the shape (Enter) or cancel it (Esc) before changing images")
+            return False
+        c = self.controller
+        moved = c.next_image() if delta > 0 else c.prev_image()
+        if not moved:
+            self.status("Last image" if delta > 0 else "First image")
+        return moved
 
     def open_folder_dialog(self) -> None:
         start = str(self.controller.project.root or Path.home())
@@ -284,7 +316,9 @@ class MainWindow(QMainWindow):
         if not shapes or key is None:
             return
         answer = LabelDialog.ask(c.project.class_names(), c.prefs.recent_classes,
-                                 {k.name: k.color for k in c.project.classes}, shapes[0].label, self)
+                                 {k.name: k.color for k in c.project.classes}, shapes[0].label, self,
+                                 title="Change the class" if len(shapes) == 1
+                                 else f"Change the class of {len(shapes)} shapes")
         if answer is not None:
             c.remember_class(answer[0])
             edit = shape_commands.change_label(key, shapes, answer[0], answer[1])
@@ -328,7 +362,21 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(" — ".join(parts) + "[*]")
         self.setWindowModified(c.has_unsaved())
 
+    def _loading_changed(self, key: str) -> None:
+        name = Path(self.controller.project.entry(key).image_path).name if key else ""
+        self.canvas.set_loading(f"Loading {name}…" if key else None)
+        if key:
+            self.status(f"Loading {name}…", 0)
+        else:
+            self.statusBar().clearMessage()
+
     def _cursor_moved(self, x: float, y: float, value: str) -> None:
+        raw = self.controller.current_raw_image()
+        if raw is not None:   # the stored values (16-bit, gray, >3 channels), not the display ones
+            ix, iy = int(np.floor(x)), int(np.floor(y))
+            value = ""
+            if 0 <= iy < raw.shape[0] and 0 <= ix < raw.shape[1]:
+                value = pixel_text(raw[iy, ix])
         self.cursor_label.setText(f"x {x:.0f}  y {y:.0f}  {value}" if value else "")
 
     def _tool_changed(self, name: str) -> None:
@@ -383,6 +431,19 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        for name, feature in self.features.items():   # e.g. training stops its worker cleanly first
+            shutdown = getattr(feature, "shutdown", None)
+            if callable(shutdown):
+                try:
+                    shutdown()
+                except Exception:   # one broken feature must not keep the window open
+                    log.exception("feature %s failed to shut down", name)
+        self.controller.loader.cancel_except(())
+        # a stopped training saves its best checkpoint on the way out: give jobs that were asked
+        # to stop a moment to end by themselves before they are cut off at their next yield
+        deadline = time.monotonic() + 3.0
+        for job in active_jobs():
+            job.wait(max(0, int((deadline - time.monotonic()) * 1000)))
         cancel_all(wait_ms=3000)
         brush = self.canvas.tool("brush")
         if brush is not None:

@@ -84,3 +84,10 @@ def test_prompted_methods_say_what_they_need(name: str, image: np.ndarray):
 def test_bad_image_is_reported(image: np.ndarray):
     with pytest.raises(ParamError, match="HxWx3 uint8"):
         run_method("otsu", image[:, :, 0])
+
+
+@pytest.mark.parametrize("name", ["otsu", "multi_otsu", "kmeans"])
+def test_native_dtype_path_gives_the_same_map(name: str, image: np.ndarray):
+    native = run_method(name, image, None, None, dtype=None)
+    assert np.issubdtype(native.dtype, np.integer)
+    assert np.array_equal(native, run_method(name, image))

@@ -67,13 +67,17 @@ def test_polygon_escape_cancels_and_backspace_removes_last(doc):
     assert not tool.key("Escape")   # nothing left to cancel
 
 
-def test_polygon_label_dialog_cancel_adds_nothing(doc):
+def test_polygon_label_dialog_cancel_adds_nothing_and_keeps_drawing(doc):
     tool = doc.activate(PolygonTool())
     doc.answers = [None]
     for x, y in [(10, 10), (40, 10), (40, 40)]:
         click(tool, x, y)
     tool.key("Return")
-    assert doc.pushed == [] and doc.ann.shapes == [] and not tool.busy
+    assert doc.pushed == [] and doc.ann.shapes == []
+    # as in labelme: the polygon is still being drawn (an Esc meant for the dialog keeps the clicks)
+    assert tool.busy and tool.points == [(10, 10), (40, 10), (40, 40)]
+    assert tool.key("Escape")
+    assert not tool.busy and doc.pushed == []
 
 
 def test_polygon_vertices_clamped_to_image(doc):

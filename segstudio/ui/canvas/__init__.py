@@ -14,6 +14,7 @@ Public API (stable; used by the main window)::
     canvas.delete_selected() -> bool         # one DeleteShapes edit (for an Edit → Delete action)
     canvas.zoom_fit(); canvas.zoom_100(); canvas.zoom_by(factor, anchor=None); canvas.zoom()
     canvas.item_count()                      # shape items in the scene
+    canvas.set_loading(text | None); canvas.loading   # "loading…" overlay, tool input ignored
     signals: cursor_moved(float x, float y, str pixel_value), selection_changed(list),
              tool_changed(str), zoom_changed(float)
 

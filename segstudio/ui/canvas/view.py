@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QCursor, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QColor, QCursor, QFont, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 from segstudio.core.edits import DeleteShapes
@@ -70,6 +70,7 @@ class CanvasView(QGraphicsView):
         self._preview_version = -1
         self._pan_from: QPointF | None = None
         self._space = False
+        self._loading: str | None = None   # text shown while the next image is decoded
         for t in default_tools():
             self.register_tool(t)
         self.set_tool("edit")
@@ -101,6 +102,39 @@ class CanvasView(QGraphicsView):
         self.ctx = None
         if had_selection:
             self.selection_changed.emit([])
+
+    def set_loading(self, text: str | None) -> None:
+        """Shows ``text`` over a dimmed canvas and ignores tool input until called with None
+        (the next image is being decoded; drawing on the old one now would surprise)."""
+        if text == self._loading:
+            return
+        self._loading = text
+        if text and self._tool is not None and self._tool.busy:
+            self._tool.cancel()
+            self._sync_tool()
+        self.viewport().update()
+
+    @property
+    def loading(self) -> bool:
+        return bool(self._loading)
+
+    def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802 (Qt API)
+        super().drawForeground(painter, rect)
+        if not self._loading:
+            return
+        painter.save()
+        painter.resetTransform()
+        area = self.viewport().rect()
+        painter.fillRect(area, QColor(0, 0, 0, 140))
+        font = QFont(painter.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.5)
+        painter.setFont(font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), self._loading)
+        painter.restore()
+
+    def _accepts_input(self) -> bool:
+        return self._tool is not None and self.ctx is not None and not self._loading
 
     # -- tools -----------------------------------------------------------------------------
     def register_tool(self, tool: Tool) -> None:
@@ -259,7 +293,9 @@ class CanvasView(QGraphicsView):
             m.add("alt")
         if button is None:
             button = _BUTTONS.get(event.button(), "")
-        return PointerEvent(p.x(), p.y(), button, frozenset(m), self._zoom())
+        # the inverse view transform leaves float noise (40.00000000000001): at most 64x zoom,
+        # a thousandth of a pixel is plenty and keeps the JSON coordinates clean
+        return PointerEvent(round(p.x(), 3), round(p.y(), 3), button, frozenset(m), self._zoom())
 
     def _held(self, event: QMouseEvent) -> str:
         for qb, name in _BUTTONS.items():
@@ -283,7 +319,7 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(QCursor(Qt.CursorShape.ClosedHandCursor))
             event.accept()
             return
-        if self._tool is not None and self.ctx is not None:
+        if self._accepts_input():
             self._tool.press(self._pointer(event))
             self._sync_tool()
         event.accept()
@@ -297,7 +333,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         ev = self._pointer(event, self._held(event))
-        if self._tool is not None and self.ctx is not None:
+        if self._accepts_input():
             self._tool.move(ev)
             self._sync_tool()
         self._emit_cursor(ev.x, ev.y)
@@ -311,13 +347,13 @@ class CanvasView(QGraphicsView):
             self._sync_tool()
             event.accept()
             return
-        if self._tool is not None and self.ctx is not None:
+        if self._accepts_input():
             self._tool.release(self._pointer(event))
             self._sync_tool()
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
-        if self._tool is not None and self.ctx is not None and self._pan_from is None:
+        if self._accepts_input() and self._pan_from is None:
             self._tool.double_click(self._pointer(event))
             self._sync_tool()
         event.accept()
@@ -350,7 +386,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         name = _KEYS.get(Qt.Key(event.key()))
-        if name is not None and self._tool is not None and self.ctx is not None:
+        if name is not None and self._accepts_input():
             handled = self._tool.key(name)
             if not handled and name in ("Delete", "Backspace"):
                 handled = self.delete_selected()

@@ -34,9 +34,10 @@ def color_icon(rgb: Sequence[int], size: int = 14) -> QIcon:
 class LabelDialog(QDialog):
     def __init__(self, classes: Sequence[str], recent: Sequence[str] = (),
                  colors: dict[str, Sequence[int]] | None = None, default: str | None = None,
-                 group_id: int | None = None, parent: QWidget | None = None) -> None:
+                 group_id: int | None = None, parent: QWidget | None = None,
+                 title: str = "Class of the new shape") -> None:
         super().__init__(parent)
-        self.setWindowTitle("Class of the new shape")
+        self.setWindowTitle(title)
         self.setObjectName("LabelDialog")
         ordered = [c for c in recent if c in classes] + [c for c in classes if c not in recent]
         # recent names not yet in the project (e.g. from another project) still help typing
@@ -123,9 +124,10 @@ class LabelDialog(QDialog):
     @classmethod
     def ask(cls, classes: Sequence[str], recent: Sequence[str] = (),
             colors: dict[str, Sequence[int]] | None = None, default: str | None = None,
-            parent: QWidget | None = None) -> tuple[str, int | None] | None:
+            parent: QWidget | None = None, title: str = "Class of the new shape",
+            group_id: int | None = None) -> tuple[str, int | None] | None:
         """Runs the dialog modally: (label, group_id) or None when cancelled."""
-        dlg = cls(classes, recent, colors, default, parent=parent)
+        dlg = cls(classes, recent, colors, default, group_id, parent=parent, title=title)
         try:
             if dlg.exec() != QDialog.DialogCode.Accepted:
                 return None

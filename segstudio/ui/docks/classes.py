@@ -82,6 +82,14 @@ class LabelClassDock(QDockWidget):
             self._project = project
         self._updating = True
         try:
+            if [self.list.item(i).data(_NAME_ROLE) for i in range(self.list.count())] == project.class_names():
+                # same classes: update the rows in place (this runs inside itemChanged when a
+                # checkbox is ticked; clearing the list there would delete the item Qt is using)
+                for i, cls in enumerate(project.classes):
+                    item = self.list.item(i)
+                    item.setIcon(color_icon(cls.color))
+                    item.setCheckState(Qt.CheckState.Checked if cls.visible else Qt.CheckState.Unchecked)
+                return
             self.list.clear()
             for cls in project.classes:
                 item = QListWidgetItem(color_icon(cls.color), cls.name)

@@ -67,6 +67,8 @@ class FileListDock(QDockWidget):
         self.list.itemActivated.connect(self._clicked)
         controller.project_changed.connect(self.rebuild)
         controller.current_changed.connect(self._show_current)
+        # while a large image loads, the list already points at it (D pressed again goes on)
+        controller.loading_changed.connect(lambda k: self._show_current(k or controller.current_key or ""))
         self.rebuild()
 
     # -- model → view ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ May import: PySide6, segstudio.core, segstudio.ui.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QListWidget, QListWidgetItem, QWidget
 
 from segstudio.core.edits import SetShapeAttributes
@@ -89,8 +90,11 @@ class ShapeListDock(QDockWidget):
         selected = {s.uid for s in self.selected_shapes()}
         self._updating = True
         try:
-            self.list.clear()
             ann = self._ann
+            if ann is not None and self._rows() == [s.uid for s in reversed(ann.shapes)]:
+                self._refresh_rows(ann)   # in place: this may run inside itemChanged (checkbox)
+                return
+            self.list.clear()
             if ann is None:
                 return
             project = self.controller.project
@@ -108,6 +112,18 @@ class ShapeListDock(QDockWidget):
         finally:
             self._updating = False
         self.setWindowTitle(f"Shapes ({self.list.count()})")
+
+    def _rows(self) -> list[int]:
+        return [self.list.item(i).data(_UID_ROLE) for i in range(self.list.count())]
+
+    def _refresh_rows(self, ann: ImageAnnotation) -> None:
+        project = self.controller.project
+        for i, shape in enumerate(reversed(ann.shapes)):
+            item = self.list.item(i)
+            cls = project.get_class(shape.label)
+            item.setText(describe(shape))
+            item.setIcon(color_icon(cls.color) if cls is not None else QIcon())
+            item.setCheckState(Qt.CheckState.Checked if shape.visible else Qt.CheckState.Unchecked)
 
     def set_selection(self, shapes: list[Shape]) -> None:
         """Mirrors the canvas selection (does not re-emit ``selection_changed``)."""

@@ -3,7 +3,8 @@ a debounced live preview overlay, Apply (one undoable Edit) and a batch run with
 
 Every computation runs off the GUI thread through :func:`segstudio.ui.workers.start_job`; a new
 preview request cancels the stale one and a result that arrives for an older request or another
-image is dropped. Errors show in the panel (and the status bar); the app keeps working.
+image is dropped. Workers get the controller's cached image array (never written to, so it is
+shared rather than copied: copying 72 MB on the GUI thread would itself stall it). Errors show in the panel (and the status bar); the app keeps working.
 Apply pushes ``AddShapes`` for the current image; the batch pushes one ``ApplyPrediction`` per
 image, which marks it "pre-annotated" until a person edits or accepts it.
 
@@ -33,13 +34,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segstudio.algorithms.apply import ApplyOptions, batch_segment
+from segstudio.algorithms.apply import ApplyOptions
 from segstudio.algorithms.registry import NEEDS, AlgorithmSpec, check_prompt, list_methods
-from segstudio.core.edits import AddShapes, ApplyPrediction
-from segstudio.core.model import PRE_ANNOTATED, UNLABELLED
+from segstudio.core.edits import AddShapes
 from segstudio.tools.prompts import PromptState, prompt_tools
+from segstudio.ui.features.autoseg_batch import BatchMixin
 from segstudio.ui.features.autoseg_form import ParamsForm
-from segstudio.ui.features.autoseg_jobs import apply_job, load_entry_pixels, preview_job
+from segstudio.ui.features.autoseg_jobs import apply_job, preview_job
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ TOOL_BUTTONS = (("seg_box", "Box"), ("seg_scribble", "Scribble"), ("seg_click", 
                 ("seg_wand", "Wand"), ("seg_scissors", "Scissors"), ("seg_roi", "ROI"))
 
 
-class AutoSegPanel(QWidget):
+class AutoSegPanel(BatchMixin, QWidget):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.setObjectName("AutoSegPanel")
@@ -80,6 +81,7 @@ class AutoSegPanel(QWidget):
         self._timer.timeout.connect(self.run_preview)
         self._build()
         self.controller.current_changed.connect(self._image_changed)
+        self.controller.project_changed.connect(self.refresh_classes)
         self.set_method("otsu")
 
     # -- layout ------------------------------------------------------------------------------
@@ -326,65 +328,6 @@ class AutoSegPanel(QWidget):
         if self.canvas.tool_name.startswith("seg_"):
             self.state.draw(self.canvas.tool())
         self.show_message(f"Added {len(shapes)} shape(s) of class '{shapes[0].label}'.")
-
-    # -- batch -------------------------------------------------------------------------------
-    def run_batch(self) -> None:
-        project = self.controller.project
-        if project is None or self.spec.needs != "none":
-            return
-        try:
-            params = self.params()
-        except ValueError as exc:
-            self.show_message(str(exc), error=True)
-            return
-        only_unlabelled = self.batch_scope.currentData() == "unlabelled"
-        items = [(e.key, (str(e.image_path), str(e.annotation_path))) for e in project.entries
-                 if e.error is None and (not only_unlabelled or e.state == UNLABELLED)]
-        if not items:
-            self.show_message("No images to run on.")
-            return
-        self.progress.setRange(0, len(items))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.batch_button.setEnabled(False)
-        self.batch_cancel.setEnabled(True)
-        self._batch_errors: list[str] = []
-        self._batch = start_job(batch_segment, items, load_entry_pixels, self.spec.name, params, self.options(),
-                                keep_results=False, on_progress=self._batch_progress,
-                                on_error=lambda exc, tb: self.show_message(f"Batch failed: {exc}", error=True),
-                                on_finished=self._batch_finished)
-
-    def _batch_progress(self, p: Any) -> None:
-        self.progress.setValue(p.done)
-        key = p.data.get("key")
-        if key is None:
-            return
-        if "error" in p.data:
-            self._batch_errors.append(p.data["error"])
-            return
-        try:
-            ann = self.controller.annotation_for(key)
-            replace = self.controller.project.entry(key).state == PRE_ANNOTATED
-            self.controller.push(ApplyPrediction(key, ann, p.data["shapes"], replace=replace,
-                                                 text=f"Pre-annotate ({self.spec.title})"))
-        except Exception as exc:   # one image's annotation could not be loaded: report, go on
-            self._batch_errors.append(str(exc))
-
-    def cancel_batch(self) -> None:
-        if self._batch is not None:
-            self._batch.cancel()
-
-    def _batch_finished(self) -> None:
-        cancelled = self._batch is not None and self._batch.cancelled
-        self.progress.setVisible(False)
-        self.batch_button.setEnabled(self.spec.needs == "none")
-        self.batch_cancel.setEnabled(False)
-        errs = getattr(self, "_batch_errors", [])
-        text = "Batch cancelled." if cancelled else "Batch done."
-        if errs:
-            self.show_message(f"{text} {len(errs)} image(s) failed: " + "; ".join(errs[:3]), error=True)
-        else:
-            self.show_message(text)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt API)
         if obj is self.window and event.type() == QEvent.Type.Close:

@@ -48,7 +48,7 @@ def colorize(label_map: np.ndarray, max_side: int = OVERLAY_MAX_SIDE) -> tuple[n
 def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> Job[dict]:
     """Runs the method; returns {"label_map", "overlay", "scale"}."""
     yield Progress(0, 2, f"{method}…")
-    lm = run_method(method, image, prompt, params)
+    lm = run_method(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "colouring")
     overlay, scale = colorize(lm)
     yield Progress(2, 2, "done")
@@ -61,7 +61,7 @@ def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any
     yield Progress(0, 2, f"{method}…")
     if label_map is None:
         assert image is not None
-        label_map = run_method(method, image, prompt, params)
+        label_map = run_method(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "shapes")
     shapes = label_map_shapes(label_map, options)
     yield Progress(2, 2, "done")
