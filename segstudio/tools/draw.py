@@ -21,13 +21,17 @@ class _LabelledShapeTool(Tool):
     shape_type = "polygon"
 
     def _finish(self, points: np.ndarray) -> bool:
+        """Asks for the label (the preview stays drawn meanwhile) and adds the shape; False when
+        the dialog was cancelled — the gesture is then left as it is for the caller to decide."""
         ctx = self.ctx
-        self.cancel()
         if ctx is None:
             return False
         answer = ctx.ask_label()
+        if self.ctx is not ctx:   # the document changed while the dialog was open
+            return False
         if answer is None:
             return False
+        self.cancel()
         label, group_id = answer
         shape = Shape(label, np.asarray(points, dtype=np.float64), self.shape_type, group_id)
         return self._commit(AddShapes(ctx.key, [shape], None, f"Add {self.shape_type}"))
@@ -130,14 +134,7 @@ class PolygonTool(_LabelledShapeTool):
         meant for the dialog must not throw away fifty careful clicks; a second Esc does."""
         if len(self.points) < 3:
             return False
-        points = list(self.points)
-        ctx = self.ctx
-        if self._finish(np.array(points, dtype=np.float64)):
-            return True
-        if ctx is not None and self.ctx is ctx and not self.points:
-            self.points = points
-            self._update_preview()
-        return False
+        return self._finish(np.array(self.points, dtype=np.float64))
 
 
 class _TwoPointTool(_LabelledShapeTool):
@@ -202,7 +199,8 @@ class _TwoPointTool(_LabelledShapeTool):
         if self._degenerate(ev):
             return
         assert self.start is not None and self.end is not None
-        self._finish(np.array([self.start, self.end], dtype=np.float64))
+        if not self._finish(np.array([self.start, self.end], dtype=np.float64)):
+            self.cancel()
 
 
 class RectangleTool(_TwoPointTool):
