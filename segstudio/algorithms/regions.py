@@ -136,7 +136,10 @@ def scissors_outline(image: np.ndarray, anchors: list[tuple[float, float]],
     for a, b in zip(pts[:-1], pts[1:]):
         wire.set_anchor(*a)
         parts.append(wire.path_to(*b)[:-1])
-    return np.concatenate(parts, axis=0)
+    outline = np.concatenate(parts, axis=0)
+    if len(outline) < 3:   # degenerate (e.g. a 1-px-wide image): the clicked polygon itself
+        outline = np.round(np.asarray(anchors, np.float64)).astype(np.int32)
+    return outline.astype(np.int32)
 
 
 @register("intelligent_scissors", ScissorsParams, "Intelligent scissors", "regions", needs="anchors")

@@ -72,6 +72,7 @@ class AutoSegPanel(BatchMixin, QWidget):
         self._result_sig: tuple | None = None
         self._last_error = ""
         self._closed = False
+        self._ready = False
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setZValue(50)
         self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -83,6 +84,9 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.controller.current_changed.connect(self._image_changed)
         self.controller.project_changed.connect(self.refresh_classes)
         self.set_method("otsu")
+        # from here on, changes made by the user trigger the live preview (never at start-up:
+        # opening a project must not start work nobody asked for)
+        self._ready = True
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -238,7 +242,7 @@ class AutoSegPanel(BatchMixin, QWidget):
         self._schedule(0 if final else 30)
 
     def _schedule(self, delay: int = PREVIEW_DELAY_MS) -> None:
-        if self.live.isChecked() and not self._closed:
+        if self.live.isChecked() and self._ready and not self._closed:
             self._timer.start(delay)
 
     def _inputs(self) -> tuple | None:
