@@ -67,7 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return int(mods[args.command].run(args) or 0)  # type: ignore[attr-defined]
+    try:
+        return int(mods[args.command].run(args) or 0)  # type: ignore[attr-defined]
+    except BrokenPipeError:   # output piped into e.g. `head`: not an error of ours
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
