@@ -40,11 +40,19 @@ class MeanShiftParams:
                           min=0, max=20000, step=64)
 
 
-def _features(image: np.ndarray, space: str, sigma: float) -> np.ndarray:
+def _colours(image: np.ndarray, space: str, sigma: float) -> np.ndarray:
+    """HxWx3 uint8 colours the clustering works on (blurred, optionally CIE Lab)."""
     src = image if sigma <= 0 else cv2.GaussianBlur(image, (0, 0), sigma)
     if space == "lab":
         src = cv2.cvtColor(src, cv2.COLOR_RGB2LAB)
-    return src.reshape(-1, 3).astype(np.float32)
+    return np.ascontiguousarray(src)
+
+
+def _features(image: np.ndarray, space: str, sigma: float) -> np.ndarray:
+    return _colours(image, space, sigma).reshape(-1, 3).astype(np.float32)
+
+
+_TABLE_MIN_PIXELS = 1 << 22
 
 
 def _sample_index(n: int, size: int) -> np.ndarray:
@@ -63,22 +71,52 @@ def _nearest(feats: np.ndarray, centres: np.ndarray, chunk: int = 1 << 20) -> np
     return out
 
 
+def _nearest_by_colour(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """:func:`_nearest` for every pixel of an HxWx3 uint8 image, computed once per distinct colour.
+
+    A 24-bit key per pixel indexes a table of the distinct colours (a blurred photo has ~10⁵ of
+    them), so the float distances run on those only and the pixels get one table look-up: on
+    24 megapixels this avoids a 288 MB float copy and 24M×k distance evaluations. Same
+    arithmetic on the same colour values as :func:`_nearest`, so the same labels.
+    """
+    rgba = cv2.cvtColor(colours, cv2.COLOR_RGB2RGBA)
+    key = rgba.view("<u4").reshape(-1)   # bytes c0 c1 c2 a, read little-endian
+    np.bitwise_and(key, 0xFFFFFF, out=key)
+    seen = np.zeros(1 << 24, np.uint8)
+    seen[key] = 1
+    uniq = np.flatnonzero(seen).astype(np.uint32)
+    cols = np.stack([uniq & 255, (uniq >> 8) & 255, uniq >> 16], axis=1).astype(np.float32)
+    table = seen   # reused: only entries of seen colours are read back
+    table[uniq] = _nearest(cols, centres)
+    return np.take(table, key)
+
+
 @register("kmeans", KMeansParams, "K-means (colour)", "clustering", output="classes")
 def kmeans(image: np.ndarray, prompt: Prompt, params: KMeansParams) -> np.ndarray:
     """k colour clusters (optionally with pixel position as extra features)."""
     h, w = image.shape[:2]
-    feats = _features(image, params.color_space, params.blur_sigma)
+    colours = _colours(image, params.color_space, params.blur_sigma)
+    idx = _sample_index(h * w, params.sample)
     if params.position_weight > 0:
+        feats = colours.reshape(-1, 3).astype(np.float32)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         scale = params.position_weight * 255.0 / max(h, w)
         feats = np.concatenate([feats, (xx.reshape(-1, 1) * scale), (yy.reshape(-1, 1) * scale)], axis=1)
-    idx = _sample_index(len(feats), params.sample)
+        sample = np.ascontiguousarray(feats[idx])
+    else:
+        feats = None   # colour only: pixels are assigned through a table of distinct colours
+        sample = colours.reshape(-1, 3)[idx].astype(np.float32)
     cv2.setRNGSeed(12345)   # kmeans++ seeding uses OpenCV's RNG; fixed → deterministic
     crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
     k = min(params.k, len(idx))
-    _, _, centres = cv2.kmeans(np.ascontiguousarray(feats[idx]), k, None, crit, 2, cv2.KMEANS_PP_CENTERS)
-    labels = _nearest(feats, centres).reshape(h, w)
-    return relabel_by_size(labels, params.drop_largest)
+    _, _, centres = cv2.kmeans(sample, k, None, crit, 2, cv2.KMEANS_PP_CENTERS)
+    if feats is not None:
+        labels = _nearest(feats, centres)
+    elif h * w >= _TABLE_MIN_PIXELS:
+        labels = _nearest_by_colour(colours, centres)
+    else:   # a 16M-entry colour table does not pay off on small images
+        labels = _nearest(colours.reshape(-1, 3).astype(np.float32), centres)
+    return relabel_by_size(labels.reshape(h, w), params.drop_largest)
 
 
 def _mean_shift_modes(points: np.ndarray, weights: np.ndarray, bandwidth: float) -> np.ndarray:

@@ -11,6 +11,7 @@ Pure: stdlib only.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,13 @@ def _kind(tp: Any) -> type:
 
 def describe(params_cls: type) -> list[ParamInfo]:
     """The fields of ``params_cls`` with their metadata, in declaration order."""
+    return list(_describe(params_cls))
+
+
+@functools.cache
+def _describe(params_cls: type) -> tuple[ParamInfo, ...]:
+    # cached: get_type_hints evaluates the string annotations on every call, which made it the
+    # largest fixed cost of a quick method run (validation runs on every preview)
     hints = typing.get_type_hints(params_cls)
     out = []
     for f in dataclasses.fields(params_cls):
@@ -69,7 +77,7 @@ def describe(params_cls: type) -> list[ParamInfo]:
                              m.get("label") or f.name.replace("_", " "), m.get("help", ""),
                              m.get("min"), m.get("max"), m.get("step"), m.get("choices"),
                              bool(m.get("odd", False))))
-    return out
+    return tuple(out)
 
 
 def _convert(method: str, info: ParamInfo, value: Any) -> Any:

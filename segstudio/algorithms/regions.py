@@ -3,8 +3,8 @@
 The magic wand grows a region from the clicked pixel(s) over neighbours whose colour is within
 ``tolerance`` of the seed (per channel), or selects every such pixel with ``contiguous=False``.
 Intelligent scissors (OpenCV's IntelligentScissorsMB live-wire) follow image edges between
-consecutive clicks; the closed outline is filled. :class:`LiveWire` is the incremental form the
-canvas tool uses while the pointer moves. Pure: numpy + OpenCV.
+consecutive clicks; the closed outline is filled. :class:`LiveWire` (one anchor, a window around
+it) is what the canvas tool uses while the pointer moves. Pure: numpy + OpenCV.
 """
 
 from __future__ import annotations
@@ -82,11 +82,35 @@ def magic_wand(image: np.ndarray, prompt: Prompt, params: MagicWandParams) -> np
     return wand_mask(image, list(prompt.fg_points), params).astype(np.int32)
 
 
-class LiveWire:
-    """Incremental intelligent scissors on one image: anchor, then paths to the pointer."""
+#: half the side of the live-wire window around an anchor (px). OpenCV's applyImage + buildMap
+#: cost grows with the area (about 0.1-0.2 s for 640x640 on a 2-core machine, many seconds for a
+#: whole 24-megapixel image), so each anchor gets a window; the canvas builds it in a worker.
+WIRE_HALF = 320
 
-    def __init__(self, image: np.ndarray, params: ScissorsParams | None = None) -> None:
+
+class LiveWire:
+    """Intelligent scissors from one anchor: edge costs and shortest paths in a window around it.
+
+    The window spans ``half`` px around the anchor (more with ``reach``: a point it must also
+    contain), clipped to the image. :meth:`path_to` a target inside the window follows edges;
+    a target outside gets the path to the nearest window point, then a straight segment.
+    Building one costs the cost-map work (do it off the GUI thread on big images); each
+    :meth:`path_to` afterwards is a fraction of a millisecond.
+    """
+
+    def __init__(self, image: np.ndarray, anchor: tuple[float, float], params: ScissorsParams | None = None,
+                 half: int = WIRE_HALF, reach: tuple[float, float] | None = None) -> None:
         p = params or ScissorsParams()
+        self.height, self.width = image.shape[:2]
+        self.anchor = self._clip(*anchor)
+        ax, ay = self.anchor
+        hx = hy = half
+        if reach is not None:
+            rx, ry = self._clip(*reach)
+            hx, hy = max(half, abs(rx - ax) + 16), max(half, abs(ry - ay) + 16)
+        self.x0, self.y0 = max(0, ax - hx), max(0, ay - hy)
+        self.x1, self.y1 = min(self.width, ax + hx + 1), min(self.height, ay + hy + 1)
+        crop = image[self.y0:self.y1, self.x0:self.x1]
         self._tool = cv2.segmentation.IntelligentScissorsMB()
         if p.edge_feature == "canny":
             self._tool.setEdgeFeatureCannyParameters(p.canny_low, p.canny_high)
@@ -96,46 +120,48 @@ class LiveWire:
         self._tool.setWeights(p.weight_edge, p.weight_direction, p.weight_magnitude)
         # a ±1 deterministic dither: on perfectly flat areas OpenCV's cost map has ties that can
         # make getContour fail with "contour loop detected"
-        dither = np.random.default_rng(0).integers(-1, 2, image.shape, dtype=np.int16)
-        src = np.clip(image.astype(np.int16) + dither, 0, 255).astype(np.uint8)
+        dither = np.random.default_rng(0).integers(-1, 2, crop.shape, dtype=np.int16)
+        src = np.clip(crop.astype(np.int16) + dither, 0, 255).astype(np.uint8)
         self._tool.applyImage(np.ascontiguousarray(src[:, :, ::-1]))
-        self.height, self.width = image.shape[:2]
-        self.anchor: tuple[int, int] | None = None
+        self._tool.buildMap((ax - self.x0, ay - self.y0))
 
     def _clip(self, x: float, y: float) -> tuple[int, int]:
         return (min(self.width - 1, max(0, int(round(x)))), min(self.height - 1, max(0, int(round(y)))))
 
-    def set_anchor(self, x: float, y: float) -> None:
-        """Builds the cost map from (x, y) — each later :meth:`path_to` is then cheap."""
-        self.anchor = self._clip(x, y)
-        self._tool.buildMap(self.anchor)
+    def contains(self, x: float, y: float) -> bool:
+        tx, ty = self._clip(x, y)
+        return self.x0 <= tx < self.x1 and self.y0 <= ty < self.y1
 
     def path_to(self, x: float, y: float) -> np.ndarray:
         """(N, 2) int (x, y) path along edges from the anchor to (x, y), anchor first."""
-        if self.anchor is None:
-            raise RuntimeError("set_anchor first")
         target = self._clip(x, y)
+        inside = (min(self.x1 - 1, max(self.x0, target[0])), min(self.y1 - 1, max(self.y0, target[1])))
         try:
-            c = np.asarray(self._tool.getContour(target), dtype=np.int32).reshape(-1, 2)
+            c = np.asarray(self._tool.getContour((inside[0] - self.x0, inside[1] - self.y0)),
+                           dtype=np.int32).reshape(-1, 2) + (self.x0, self.y0)
         except cv2.error as exc:   # rare OpenCV failure: fall back to a straight segment
             log.debug("live wire failed (%s); straight segment instead", exc)
             c = np.empty((0, 2), np.int32)
         if len(c) == 0:
-            return np.array([self.anchor, target], np.int32)
-        if tuple(c[0]) != self.anchor and tuple(c[-1]) == self.anchor:
+            c = np.array([self.anchor, inside], np.int32)
+        elif tuple(c[0]) != self.anchor and tuple(c[-1]) == self.anchor:
             c = c[::-1]
-        return c
+        if inside != target:   # beyond the window: straight on to the target
+            c = np.concatenate([c, np.array([target], np.int32)])
+        return c.astype(np.int32)
 
 
 def scissors_outline(image: np.ndarray, anchors: list[tuple[float, float]],
                      params: ScissorsParams) -> np.ndarray:
-    """The closed live-wire outline through ``anchors`` (in order), as (N, 2) int points."""
-    wire = LiveWire(image, params)
+    """The closed live-wire outline through ``anchors`` (in order), as (N, 2) int points.
+
+    Each segment uses a window around its start anchor (:data:`WIRE_HALF`, grown to reach the
+    next anchor), the window the canvas tool shows while the user clicks.
+    """
     parts = []
     pts = list(anchors) + [anchors[0]]
     for a, b in zip(pts[:-1], pts[1:]):
-        wire.set_anchor(*a)
-        parts.append(wire.path_to(*b)[:-1])
+        parts.append(LiveWire(image, a, params, reach=b).path_to(*b)[:-1])
     outline = np.concatenate(parts, axis=0)
     if len(outline) < 3:   # degenerate (e.g. a 1-px-wide image): the clicked polygon itself
         outline = np.round(np.asarray(anchors, np.float64)).astype(np.int32)

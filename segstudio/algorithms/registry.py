@@ -35,6 +35,7 @@ NEEDS = {
     "anchors": "at least 3 clicks along the outline",
 }
 Box = tuple[float, float, float, float]
+Stroke = tuple[np.ndarray, float]   # (N, 2) x, y path and its radius (px)
 
 
 @dataclass
@@ -42,7 +43,11 @@ class Prompt:
     """What the user gave besides the image, in image pixel coordinates.
 
     ``box`` and ``roi`` are ``(x0, y0, x1, y1)`` (x1/y1 exclusive for the ROI); points are
-    ``(x, y)``; scribbles are full-image boolean masks (None = none).
+    ``(x, y)``; scribbles are full-image boolean masks (None = none) and/or strokes: ``(path,
+    radius)`` with ``path`` an (N, 2) array of (x, y). The canvas sends strokes — a few hundred
+    numbers instead of a full-size mask per stroke built on the GUI thread; they are
+    rasterised by :meth:`seed_masks`, in the worker, with the brush footprint of
+    ``segstudio.core.geometry.stroke_mask``.
     """
 
     box: Box | None = None
@@ -51,20 +56,27 @@ class Prompt:
     fg_scribble: np.ndarray | None = None
     bg_scribble: np.ndarray | None = None
     roi: Box | None = None
+    fg_strokes: list[Stroke] = field(default_factory=list)
+    bg_strokes: list[Stroke] = field(default_factory=list)
 
     def has_fg(self) -> bool:
-        return bool(self.fg_points) or (self.fg_scribble is not None and bool(self.fg_scribble.any()))
+        return (bool(self.fg_points) or bool(self.fg_strokes)
+                or (self.fg_scribble is not None and bool(self.fg_scribble.any())))
 
     def has_bg(self) -> bool:
-        return bool(self.bg_points) or (self.bg_scribble is not None and bool(self.bg_scribble.any()))
+        return (bool(self.bg_points) or bool(self.bg_strokes)
+                or (self.bg_scribble is not None and bool(self.bg_scribble.any())))
 
     def seed_masks(self, height: int, width: int, radius: int = 3) -> tuple[np.ndarray, np.ndarray]:
-        """(fg, bg) boolean masks: scribbles plus a small disk at each click."""
+        """(fg, bg) boolean masks: scribbles and strokes plus a small disk at each click."""
         out = []
-        for pts, scr in ((self.fg_points, self.fg_scribble), (self.bg_points, self.bg_scribble)):
+        for pts, scr, strokes in ((self.fg_points, self.fg_scribble, self.fg_strokes),
+                                  (self.bg_points, self.bg_scribble, self.bg_strokes)):
             m = np.zeros((height, width), np.uint8)
             if scr is not None:
                 m[np.asarray(scr, dtype=bool)[:height, :width]] = 1
+            for path, r in strokes:
+                draw_stroke(m, path, r)
             for x, y in pts:
                 cv2.circle(m, (int(round(x)), int(round(y))), radius, 1, -1)
             out.append(m.astype(bool))
@@ -78,12 +90,37 @@ class Prompt:
         def crop(m: np.ndarray | None) -> np.ndarray | None:
             return None if m is None else np.asarray(m, dtype=bool)[y0:y1, x0:x1]
 
+        def strokes(items: list[Stroke]) -> list[Stroke]:
+            out = []
+            for path, r in items:
+                p = np.asarray(path, np.float64).reshape(-1, 2) - (x0, y0)
+                lo, hi = p.min(axis=0) - r - 1, p.max(axis=0) + r + 1
+                if len(p) and hi[0] >= 0 and hi[1] >= 0 and lo[0] < x1 - x0 and lo[1] < y1 - y0:
+                    out.append((p, r))   # strokes wholly outside the crop are dropped
+            return out
+
         box = None
         if self.box is not None:
             bx0, by0, bx1, by1 = self.box
             box = (max(bx0, x0) - x0, max(by0, y0) - y0, min(bx1, x1) - x0, min(by1, y1) - y0)
         return Prompt(box, pts(self.fg_points), pts(self.bg_points), crop(self.fg_scribble),
-                      crop(self.bg_scribble), None)
+                      crop(self.bg_scribble), None, strokes(self.fg_strokes), strokes(self.bg_strokes))
+
+
+def draw_stroke(mask: np.ndarray, path: np.ndarray, radius: float) -> None:
+    """Sets the footprint of a brush stroke through ``path`` ((N, 2) x, y) with round tips to 1
+    in the uint8 ``mask``, in place — the same pixels as ``core.geometry.stroke_mask``."""
+    pts = np.round(np.asarray(path, dtype=np.float64).reshape(-1, 2)).astype(np.int32)
+    if len(pts) == 0:
+        return
+    r = max(0, int(round(radius)))
+    if len(pts) == 1:
+        cv2.circle(mask, (int(pts[0, 0]), int(pts[0, 1])), r, 1, -1)
+        return
+    thickness = max(1, int(round(2 * radius)))
+    cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, 1, thickness=thickness, lineType=cv2.LINE_8)
+    for x, y in pts[[0, -1]]:
+        cv2.circle(mask, (int(x), int(y)), r, 1, -1)
 
 
 @dataclass(frozen=True)

@@ -45,20 +45,25 @@ def foreground_otsu(image: np.ndarray, name: str, sigma: float, invert: bool, ho
     _, fg = cv2.threshold(gray, 0, 1, kind)
     if min_area > 1:
         n, lab, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
-        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area)
-        fg[np.isin(lab, small[small > 0])] = 0
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+        keep[0] = False   # label 0 is the background
+        if not keep[1:].all():
+            fg = np.take(keep.view(np.uint8), lab)   # a table look-up, not np.isin over all pixels
     return fill_holes(fg) if holes else fg.astype(bool)
 
 
-def distance_markers(fg: np.ndarray, min_distance: int) -> np.ndarray:
-    """int32 markers 1..n at the plateaus of local maxima of the distance transform."""
-    dist = cv2.distanceTransform(fg.astype(np.uint8), cv2.DIST_L2, 5)
+def distance_markers(fg: np.ndarray, min_distance: int, dist: np.ndarray | None = None) -> np.ndarray:
+    """int32 markers 1..n at the plateaus of local maxima of the distance transform (``dist``,
+    when the caller has it already)."""
+    fg8 = fg.view(np.uint8) if fg.dtype == bool else fg.astype(np.uint8)   # a view: no copy
+    if dist is None:
+        dist = cv2.distanceTransform(fg8, cv2.DIST_L2, 5)
     size = 2 * min_distance + 1
     dil = cv2.dilate(dist, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     peaks = (dist >= dil - 1e-3) & (dist > 1.0)
     # merge plateau pixels and peaks closer than min_distance into one marker
-    peaks = cv2.dilate(peaks.astype(np.uint8), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (max(1, min_distance // 2) * 2 + 1,) * 2)) & fg.astype(np.uint8)
+    peaks = cv2.dilate(peaks.view(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (max(1, min_distance // 2) * 2 + 1,) * 2)) & fg8
     _, markers = cv2.connectedComponents(peaks, connectivity=8, ltype=cv2.CV_32S)
     return markers
 
@@ -72,9 +77,9 @@ def auto_watershed(image: np.ndarray, prompt: Prompt, params: AutoWatershedParam
                          params.min_area)
     if not fg.any():
         return np.zeros(fg.shape, np.int32)
-    markers = distance_markers(fg, params.min_distance)
-    dist = cv2.distanceTransform(fg.astype(np.uint8), cv2.DIST_L2, 5)
-    return watershed(-dist, markers, mask=fg).astype(np.int32)
+    dist = cv2.distanceTransform(fg.view(np.uint8), cv2.DIST_L2, 5)
+    markers = distance_markers(fg, params.min_distance, dist)
+    return watershed(-dist, markers, mask=fg).astype(np.int32, copy=False)
 
 
 @register("watershed_markers", MarkerWatershedParams, "Watershed (from scribbles)", "watershed",

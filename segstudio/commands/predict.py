@@ -232,7 +232,9 @@ class _Writer:
 
         rel = Path(os.path.relpath(image, target.parent)).as_posix()
         if target.exists():
-            ann = read_labelme(target)   # an unreadable file raises: it is never overwritten
+            # an unreadable file raises: it is never overwritten; the image's size wins, so
+            # the JSON's size fields match the predicted masks even if the image was replaced
+            ann = read_labelme(target, image_size=(pred.width, pred.height))
             if self.args.existing == "replace":
                 only = self.args.classes_only
                 labels = {c.strip() for c in only.split(",")} if only else set(self.meta.classes)

@@ -29,7 +29,13 @@ import numpy as np
 
 from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.images import ImageReadError, decode_image_data, image_size, is_image_file, load_image
-from segstudio.core.io.labelme import STATES, AnnotationError, read_labelme, write_labelme
+from segstudio.core.io.labelme import (
+    STATES,
+    AnnotationError,
+    read_labelme,
+    read_labelme_for_image,
+    write_labelme,
+)
 from segstudio.core.model import (
     BACKGROUND_LABEL,
     IGNORE_LABEL,
@@ -137,9 +143,17 @@ def _read_class_files(project: Project) -> None:
             data = json.loads(colors_path.read_text(encoding="utf-8"))
             for item in data.get("classes", []):
                 cls = project.ensure_class(str(item["name"]))
-                if "color" in item:
-                    cls.color = tuple(int(c) for c in item["color"][:3])  # type: ignore[assignment]
-                cls.visible = bool(item.get("visible", True))
+                color = item.get("color")
+                # a colour the canvas cannot paint (too few values, out of range) keeps the default
+                if (isinstance(color, list) and len(color) >= 3
+                        and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
+                                for c in color[:3])):
+                    cls.color = tuple(color[:3])  # type: ignore[assignment]
+                elif color is not None:
+                    log.warning("%s: class %r has an invalid colour %r; using the default",
+                                colors_path, cls.name, color)
+                visible = item.get("visible", True)
+                cls.visible = visible if isinstance(visible, bool) else True
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("%s: ignoring unreadable class colours (%s)", colors_path, exc)
 
@@ -235,9 +249,9 @@ def load_annotation(project: Project, key: str, cache: bool = True) -> ImageAnno
     path = entry.annotation_path
     try:
         if path.is_file():
-            ann = read_labelme(path)
-            if (ann.width <= 0 or ann.height <= 0) and entry.image_path.is_file():
-                ann.width, ann.height = image_size(entry.image_path)
+            # the image's real size wins over the JSON's: a mask sized for a replaced image
+            # would not match the pixels the canvas paints on
+            ann = read_labelme_for_image(path, entry.image_path)
         else:
             w, h = image_size(entry.image_path)
             ann = ImageAnnotation(_relative_image_path(entry), w, h, state=UNLABELLED)
@@ -263,7 +277,9 @@ def save_annotation(project: Project, key: str) -> bool:
     entry = project.entry(key)
     if ann is None or not ann.dirty:
         return False
-    if entry.error is not None:
+    if entry.error is not None and not _json_loads(entry.annotation_path):
+        # entry.error may be about the image (unreadable pixels) while its JSON loaded fine:
+        # only a JSON that does not load is protected, or a class rename could never be saved
         raise AnnotationError(f"{entry.annotation_path}: not saved, because the file failed to load "
                               f"and would be overwritten ({entry.error})")
     if entry.image_path.exists() or not ann.image_path:
@@ -272,6 +288,17 @@ def save_annotation(project: Project, key: str) -> bool:
         project.set_state(key, LABELLED)
     write_labelme(entry.annotation_path, ann)
     ann.set_dirty(False)
+    return True
+
+
+def _json_loads(path: Path) -> bool:
+    """True when there is no file at ``path`` or it is a valid labelme file."""
+    if not path.exists():
+        return True
+    try:
+        read_labelme(path)
+    except AnnotationError:
+        return False
     return True
 
 

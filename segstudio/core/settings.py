@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import platformdirs
 
-from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        # NaN/inf (json accepts them) would reach brush sizes and timers
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -108,5 +110,25 @@ def load_preferences(path: str | Path | None = None) -> Preferences:
 
 
 def save_preferences(prefs: Preferences, path: str | Path | None = None) -> None:
+    """Writes ``prefs`` atomically. Keys this version does not know (a newer version's, a
+    plug-in's) are kept; a file that does not parse is first kept aside as ``<name>.broken``,
+    so a hand edit with a typo is not lost."""
     path = Path(path) if path else preferences_path()
-    atomic_write_text(path, json.dumps(dataclasses.asdict(prefs), indent=2) + "\n")
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(old, dict):
+                raise ValueError("top level is not an object")
+        except (OSError, ValueError) as exc:
+            backup = path.with_name(path.name + ".broken")
+            log.warning("preferences file %s is unreadable (%s); keeping it as %s", path, exc, backup)
+            try:
+                atomic_write_bytes(backup, path.read_bytes())
+            except OSError as copy_exc:
+                log.warning("cannot keep a copy of %s (%s)", path, copy_exc)
+        else:
+            known = {f.name for f in dataclasses.fields(Preferences)}
+            data = {k: v for k, v in old.items() if k not in known}
+    data.update(dataclasses.asdict(prefs))
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")

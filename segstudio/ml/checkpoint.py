@@ -10,6 +10,7 @@ May import: torch, safetensors, segstudio.ml.models, segstudio.core (model colou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from segstudio.core.io.atomic import file_mode_for
 from segstudio.core.model import BACKGROUND_LABEL, default_color
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: ModelMeta) -> Path
     os.close(fd)
     try:
         save_file(state, tmp, metadata={META_KEY: meta.to_json()})
+        with contextlib.suppress(OSError):   # not 0600 from mkstemp: as readable as any saved file
+            os.chmod(tmp, file_mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

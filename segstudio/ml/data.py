@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.jobs import Progress
+from segstudio.core.jobs import CancelToken, Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, Project, Shape, default_color
 from segstudio.core.rasterize import IGNORE_VALUE, class_value_map, shapes_to_label
 from segstudio.ml.augment import AugmentParams, augment_pair, pad_to
@@ -142,15 +142,20 @@ def rasterise(spec: SampleSpec, classes: Sequence[str], height: int, width: int)
     return cls
 
 
-def load_samples(spec: DatasetSpec) -> Generator[Progress, None, LoadedData]:
-    """Decodes and rasterises every sample (a job: yields one Progress per image)."""
+def load_samples(spec: DatasetSpec, cancel: CancelToken | None = None) -> Generator[Progress, None, LoadedData]:
+    """Decodes and rasterises every sample (a job: yields one Progress per image, phase "load";
+    a set ``cancel`` token raises :class:`~segstudio.core.jobs.Cancelled` before the next image)."""
     if len(spec.classes) > IGNORE_VALUE:
         raise ValueError(f"{len(spec.classes)} classes: at most {IGNORE_VALUE} are supported")
     out: list[TrainSample] = []
     skipped = list(spec.skipped)
     n = len(spec.samples)
     for i, s in enumerate(spec.samples):
-        yield Progress(i, n, f"loading {Path(s.image_path).name}")
+        if cancel is not None:
+            cancel.check()   # a stop during the previous decode
+        yield Progress(i, n, f"loading {Path(s.image_path).name}", {"phase": "load"})
+        if cancel is not None:
+            cancel.check()   # a stop while this Progress was out
         try:
             image = _decode(s)
         except Exception as exc:  # noqa: BLE001 - unreadable image: leave it out, say which
@@ -161,7 +166,7 @@ def load_samples(spec: DatasetSpec) -> Generator[Progress, None, LoadedData]:
             log.warning("%s: annotation says %dx%d, image is %dx%d; using the image size",
                         s.key, s.width, s.height, w, h)
         out.append(TrainSample(image, rasterise(s, spec.classes, h, w), s.key))
-    yield Progress(n, n, "images loaded")
+    yield Progress(n, n, "images loaded", {"phase": "load"})
     return LoadedData(list(spec.classes), out, skipped, [tuple(c) for c in spec.colors])
 
 
@@ -262,6 +267,45 @@ class ValDataset:
         return _tensors(img, lab)
 
 
+class CycleDataset:
+    """``length`` items cycling over a TrainDataset (so a handful of images still makes an epoch
+    of enough steps); each item keeps its own augmentation key."""
+
+    def __init__(self, ds: TrainDataset, length: int) -> None:
+        self.ds, self.length = ds, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        # i (not i mod n) keys the augmentation, so repeats of an image differ within an epoch
+        return self.ds.item(i % len(self.ds), key=i)
+
+
+def _worker_init(_: int) -> None:
+    import cv2
+    import torch
+
+    cv2.setNumThreads(1)      # N workers × all-core OpenCV would oversubscribe the CPU
+    torch.set_num_threads(1)
+
+
+def make_loader(ds, batch: int, sampler, workers: int, pin: bool, drop_last: bool):
+    """A DataLoader with :func:`pad_collate`; worker processes are spawned (never forked) when
+    called off the main thread, where Qt threads may be running."""
+    import threading
+
+    from torch.utils.data import DataLoader
+
+    kw: dict = {}
+    if workers > 0:
+        kw.update(worker_init_fn=_worker_init, persistent_workers=True, prefetch_factor=4)
+        if threading.current_thread() is not threading.main_thread():
+            kw["multiprocessing_context"] = "spawn"   # never fork a process running Qt threads
+    return DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, pin_memory=pin,
+                      drop_last=drop_last, collate_fn=pad_collate, **kw)
+
+
 def pad_collate(batch: list):
     """Stacks a batch, padding images (0) and labels (ignore) to a common multiple of 32."""
     import torch
@@ -280,6 +324,6 @@ def pad_collate(batch: list):
 
 __all__ = [
     "DatasetSpec", "SampleSpec", "TrainSample", "LoadedData", "snapshot_project", "load_samples",
-    "split_indices", "TrainDataset", "ValDataset", "pad_collate", "balanced_class_weights",
-    "training_classes", "pad_to",
+    "split_indices", "TrainDataset", "ValDataset", "CycleDataset", "pad_collate", "make_loader",
+    "balanced_class_weights", "training_classes", "pad_to",
 ]

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from segstudio.core.io.atomic import file_mode_for
 from segstudio.ml.checkpoint import ModelMeta
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def _atomic_target(path: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        with contextlib.suppress(OSError):   # not 0600 from mkstemp: as readable as any saved file
+            os.chmod(tmp, file_mode_for(path))
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

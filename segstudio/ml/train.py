@@ -1,12 +1,15 @@
 """The training loop: one generator shared by the GUI worker, ``segstudio train`` and torchrun.
 
 :func:`train_job` yields :class:`~segstudio.core.jobs.Progress` with ``data`` payloads —
-``{"phase": "load"|"batch"|"val"|"epoch", "epoch", "epochs", "batch", "batches", "loss",
+``{"phase": "setup"|"load"|"batch"|"val"|"epoch", "epoch", "epochs", "batch", "batches", "loss",
 "val_loss", "miou", "per_class_iou", "eta_s", "device", "lr", ...}`` — and returns a
 :class:`TrainResult`. It yields after every batch, so closing the generator (the GUI's Stop) or
 setting the :class:`~segstudio.core.jobs.CancelToken` ends it within a batch; either way the
 best checkpoint so far is kept and the current weights are saved as the *last* checkpoint
 (a stop before the first validation also writes them as the best, so Stop always leaves a model).
+Start-up (loading images, building the model, preparing the data) yields a ``"setup"`` Progress
+between its steps and checks the token there and per image: a stop then ends the job before any
+training, writes nothing and returns a "cancelled" result without a checkpoint.
 
 Files written next to ``config.out`` (the best checkpoint, segstudio's safetensors format):
 ``<stem>.last.safetensors`` (weights after the last epoch), ``<stem>.last.state.pt`` (epoch,
@@ -26,9 +29,7 @@ May import: torch, numpy, segstudio.core, segstudio.ml. No Qt.
 from __future__ import annotations
 
 import logging
-import math
 import os
-import threading
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
@@ -36,33 +37,30 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 
-from segstudio.core.jobs import CancelToken, Progress
-from segstudio.core.metrics import confusion_matrix, scores_from_confusion
+from segstudio.core.jobs import Cancelled, CancelToken, Progress
 from segstudio.core.rasterize import IGNORE_VALUE
 from segstudio.ml import distributed as D
 from segstudio.ml.augment import AugmentParams
 from segstudio.ml.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelMeta, load_checkpoint, save_checkpoint
 from segstudio.ml.data import (
+    CycleDataset,
     DatasetSpec,
     LoadedData,
     TrainDataset,
     ValDataset,
     balanced_class_weights,
     load_samples,
-    pad_collate,
+    make_loader,
     split_indices,
 )
+from segstudio.ml.device import amp_dtype as device_amp_dtype
 from segstudio.ml.losses import build_loss
-from segstudio.ml.train_state import (
-    jsonable,
-    load_state,
-    output_paths,
-    save_state,
-    state_path_for,
-    write_history,
-)
+from segstudio.ml.optim import build_optimisation, lr_lambda, restore_optimisation, validate
+from segstudio.ml.train_state import jsonable, output_paths, save_state, state_path_for, write_history
+
+__all__ = ["TrainConfig", "TrainResult", "train_job", "lr_lambda", "output_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -131,33 +129,6 @@ def describe_training_device(dev: torch.device, dtype: torch.dtype | None) -> st
     return describe_device(dev) + prec
 
 
-def lr_lambda(schedule: str, total: int, warmup: int):
-    """Multiplier of the base lr at a step: linear warm-up, then cosine decay to 1 %."""
-    def f(step: int) -> float:
-        if schedule == "constant":
-            return 1.0
-        if warmup > 0 and step < warmup:
-            return 0.1 + 0.9 * step / warmup
-        t = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
-    return f
-
-
-def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    from segstudio.ml.device import amp_dtype
-
-    return amp_dtype(device, amp)
-
-
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    # no decay on norms and biases (decaying BN scales towards 0 only hurts)
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim <= 1 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
 def _build_model(cfg: TrainConfig, classes: list[str]) -> tuple[torch.nn.Module, ModelMeta | None, int]:
     """(model, meta of the checkpoint started from, epoch to start at)."""
     from segstudio.ml.models import build_model
@@ -184,23 +155,6 @@ def _build_model(cfg: TrainConfig, classes: list[str]) -> tuple[torch.nn.Module,
     return model, None, 0
 
 
-def _worker_init(_: int) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)      # N workers × all-core OpenCV would oversubscribe the CPU
-    torch.set_num_threads(1)
-
-
-def _loader(ds, batch: int, sampler, workers: int, pin: bool, drop_last: bool) -> DataLoader:
-    kw: dict[str, Any] = {}
-    if workers > 0:
-        kw.update(worker_init_fn=_worker_init, persistent_workers=True, prefetch_factor=4)
-        if threading.current_thread() is not threading.main_thread():
-            kw["multiprocessing_context"] = "spawn"   # never fork a process running Qt threads
-    return DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, pin_memory=pin,
-                      drop_last=drop_last, collate_fn=pad_collate, **kw)
-
-
 def train_job(cfg: TrainConfig, data: DatasetSpec | LoadedData,
               cancel: CancelToken | None = None) -> Generator[Progress, None, TrainResult]:
     """Trains a model on ``data``; see the module docstring for events, files and stopping."""
@@ -208,15 +162,30 @@ def train_job(cfg: TrainConfig, data: DatasetSpec | LoadedData,
     info = D.init_distributed("cuda" if wants_cuda else "cpu")
     try:
         return (yield from _train(cfg, data, cancel, info))
+    except Cancelled:
+        # only start-up raises this far (the loop saves and returns): nothing trained, nothing written
+        log.info("training stopped before its first batch; no checkpoint written")
+        return TrainResult(None, None, None, 0, 0, [], "cancelled", list(data.classes), "", list(data.skipped))
     finally:
         D.shutdown(info)
 
 
 def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken | None,
            info: D.DistInfo) -> Generator[Progress, None, TrainResult]:
+    def stage(message: str) -> Generator[Progress, None, None]:
+        # start-up steps (CUDA init, image decoding, model building, worker spawning) can take
+        # seconds each: Stop is honoured between them, before any training happens
+        if cancel is not None:
+            cancel.check()
+        yield Progress(0, None, message, {"phase": "setup"})
+        if cancel is not None:
+            cancel.check()
+
+    yield from stage("choosing the device…")
     device = resolve_device(cfg.device, info.local_rank)
     if isinstance(data, DatasetSpec):
-        loaded = yield from _relabel(load_samples(data), "load")
+        yield from stage(f"loading {len(data.samples)} images…")
+        loaded = yield from load_samples(data, cancel)
     else:
         loaded = data
     classes = list(loaded.classes)
@@ -228,6 +197,7 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     val_samples = [loaded.samples[i] for i in val_idx][info.rank::info.world_size]
     paths = output_paths(cfg.out)
 
+    yield from stage("building the model…")
     torch.manual_seed(cfg.seed)   # the model's initial weights (augmentation has its own generators)
     model, src_meta, start_epoch = _build_model(cfg, classes)
     arch = src_meta.arch if src_meta else cfg.arch
@@ -237,7 +207,7 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     std = tuple(src_meta.std) if src_meta else IMAGENET_STD
 
     cuda = device.type == "cuda"
-    amp_dtype = _amp_dtype(device, cfg.amp)
+    amp_dtype = device_amp_dtype(device, cfg.amp)
     # channels-last: tensor cores on CUDA, and oneDNN's faster convolutions on the CPU (~1.3×)
     mem_format = torch.channels_last if cfg.channels_last and device.type in ("cuda", "cpu") \
         else torch.contiguous_format
@@ -259,11 +229,12 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
     dev_text = describe_training_device(device, amp_dtype) + (f" × {info.world_size} processes" if info.enabled else "")
 
+    yield from stage("preparing the data…")
     weights = balanced_class_weights(train_samples, nc) if cfg.class_weights == "balanced" else None
     criterion = build_loss(cfg.loss, nc, IGNORE_VALUE, weights).to(device)
     train_ds = TrainDataset(train_samples, cfg.crop_size, AugmentParams.named(cfg.augment), cfg.seed)
     n_epoch = max(len(train_ds), cfg.min_samples_per_epoch)
-    epoch_ds = train_ds if n_epoch == len(train_ds) else _Cycle(train_ds, n_epoch)
+    epoch_ds = train_ds if n_epoch == len(train_ds) else CycleDataset(train_ds, n_epoch)
     # a sampler even for one process: the same seeded shuffling everywhere
     sampler = DistributedSampler(epoch_ds, num_replicas=info.world_size, rank=info.rank, shuffle=True,
                                  seed=cfg.seed)
@@ -271,38 +242,24 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     drop_last = per_rank > cfg.batch_size and per_rank % cfg.batch_size == 1   # a batch of 1 breaks BN
     workers = cfg.num_workers if cfg.num_workers is not None else (
         0 if device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) // max(1, info.world_size) - 1)))
-    loader = _loader(epoch_ds, cfg.batch_size, sampler, workers, cuda, drop_last)
-    val_loader = _loader(ValDataset(val_samples, cfg.val_max_side), max(1, cfg.batch_size // 2), None,
-                         min(workers, 2), cuda, False) if val_samples else None
+    loader = make_loader(epoch_ds, cfg.batch_size, sampler, workers, cuda, drop_last)
+    val_loader = make_loader(ValDataset(val_samples, cfg.val_max_side), max(1, cfg.batch_size // 2), None,
+                             min(workers, 2), cuda, False) if val_samples else None
     steps = len(loader)
     total_steps = steps * cfg.epochs
 
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
-    if cfg.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total_steps))
-    else:
-        warm = int(round(cfg.warmup_epochs * steps))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.schedule, total_steps, warm))
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-
+    optim = build_optimisation(model, cfg.lr, cfg.weight_decay, cfg.schedule, steps, cfg.epochs,
+                               cfg.warmup_epochs, fp16=amp_dtype == torch.float16)
+    opt, sched, scaler = optim.opt, optim.sched, optim.scaler
     best_miou: float | None = None
     best_epoch, since_best = 0, 0
     history: list[dict[str, Any]] = []
     if cfg.resume:
-        sp = state_path_for(cfg.resume)
-        if sp.is_file():
-            st = load_state(sp)
-            opt.load_state_dict(st["optimizer"])
-            sched.load_state_dict(st["scheduler"])
-            scaler.load_state_dict(st["scaler"])
+        st = restore_optimisation(optim, state_path_for(cfg.resume), start_epoch, steps)
+        if st is not None:
             start_epoch = int(st["epoch"])
             best_miou, best_epoch = st["best_miou"], int(st["best_epoch"])
             since_best, history = int(st["since_best"]), list(st["history"])
-        else:
-            log.warning("%s: no training state next to the checkpoint; resuming at epoch %d with a "
-                        "fresh optimizer", sp, start_epoch)
-            for _ in range(start_epoch * steps):
-                sched.step()
 
     m = torch.tensor([v * 255.0 for v in mean], device=device).view(1, -1, 1, 1)
     s = torch.tensor([v * 255.0 for v in std], device=device).view(1, -1, 1, 1)
@@ -327,6 +284,7 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     t_start, steps_run = time.perf_counter(), 0
     last_saved, last_saved_epoch = time.monotonic(), start_epoch
     sync_every = 1 if device.type == "cpu" else 10   # .item() stalls the GPU queue: not every step
+    yield from stage("starting the first epoch…" if start_epoch == 0 else f"resuming at epoch {start_epoch + 1}…")
     try:
         for epoch in range(start_epoch, cfg.epochs):
             sampler.set_epoch(epoch)
@@ -365,8 +323,8 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
             if val_loader is not None or info.enabled:
                 # the bare model, not the DDP wrapper: its forward would start a collective
                 # (buffer broadcast) that ranks with fewer validation batches never join
-                val = yield from _validate(model, val_loader, criterion, prep, amp_dtype, device, nc, classes,
-                                           info, cancel, {**base, "epoch": epoch + 1})
+                val = yield from validate(model, val_loader, criterion, prep, amp_dtype, device, nc, classes,
+                                          info, cancel, {**base, "epoch": epoch + 1})
                 record.update(val)
             done_epochs = epoch + 1
             miou = record.get("miou")
@@ -408,8 +366,6 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
             save_state(paths["state"], done_epochs, opt, sched, scaler, best_miou, best_epoch, since_best,
                         history)
     except (GeneratorExit, Exception) as exc:
-        from segstudio.core.jobs import Cancelled
-
         if isinstance(exc, (GeneratorExit, Cancelled)) and info.is_main:
             # Stop: keep the best so far and save where we are (never lose the work done)
             meta = make_meta(done_epochs, {"stopped": "cancelled", "best_miou": best_miou})
@@ -430,57 +386,6 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     return TrainResult(str(paths["best"]) if best_written or paths["best"].is_file() else None,
                        str(paths["last"]), best_miou, best_epoch, done_epochs, history, stopped, classes,
                        dev_text, list(loaded.skipped))
-
-
-class _Cycle:
-    """``length`` items cycling over a TrainDataset; each item keeps its own augmentation key."""
-
-    def __init__(self, ds: TrainDataset, length: int) -> None:
-        self.ds, self.length = ds, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, i: int):
-        # i (not i mod n) keys the augmentation, so repeats of an image differ within an epoch
-        return self.ds.item(i % len(self.ds), key=i)
-
-
-def _validate(net, loader, criterion, prep, amp_dtype, device, nc: int, classes: list[str],
-              info: D.DistInfo, cancel: CancelToken | None,
-              base: dict[str, Any]) -> Generator[Progress, None, dict[str, Any]]:
-    net.eval()
-    cm = np.zeros((nc, nc), dtype=np.int64)
-    sums = np.zeros(2, dtype=np.float64)   # loss × batches, batches
-    n = len(loader) if loader is not None else 0
-    with torch.inference_mode():
-        for b, (x, y) in enumerate(loader or []):
-            if cancel is not None:
-                cancel.check()
-            x, y = prep(x, y)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = net(x)
-            if (y != IGNORE_VALUE).any():
-                sums += (float(criterion(logits, y)), 1.0)
-            pred = logits.argmax(1).to(torch.uint8).cpu().numpy()
-            cm += confusion_matrix(y.cpu().numpy(), pred, nc, IGNORE_VALUE)
-            yield Progress(b + 1, n, f"validating {b + 1}/{n}", {**base, "phase": "val", "batch": b + 1})
-    cm = D.all_reduce_sum(cm, info, device).astype(np.int64)
-    sums = D.all_reduce_sum(sums, info, device)
-    sc = scores_from_confusion(cm, classes)
-    return {"val_loss": float(sums[0] / sums[1]) if sums[1] else None, "miou": sc["miou"],
-            "pixel_accuracy": sc["pixel_accuracy"], "mean_dice": sc["mean_dice"],
-            "per_class_iou": sc["per_class_iou"]}
-
-
-def _relabel(gen: Generator[Progress, None, Any], phase: str) -> Generator[Progress, None, Any]:
-    """Passes a sub-job's progress on, tagged with ``phase``."""
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        yield Progress(p.done, p.total, p.message, {**p.data, "phase": phase})
 
 
 def _fmt(v: Any, spec: str = ".4f") -> str:

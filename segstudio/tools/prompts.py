@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from segstudio.algorithms.registry import Prompt
-from segstudio.core.geometry import stroke_mask
 from segstudio.tools.base import PointerEvent, Tool
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Prompt, bool], None]
+
+
+def _run_now(fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+    done(fn())
 
 
 class PromptState:
@@ -38,6 +42,9 @@ class PromptState:
         self.tolerance: float | None = None    # set by the magic-wand drag
         self.wire: np.ndarray | None = None     # traced scissors outline so far (preview)
         self.image_provider: Callable[[], np.ndarray | None] = lambda: None
+        # how a tool's slow work (building a live-wire window) runs: run_async(fn, done) calls
+        # done(fn()) later on this thread. Synchronous here; the Auto-segment panel uses a worker.
+        self.run_async: Callable[[Callable[[], Any], Callable[[Any], None]], None] = _run_now
         self._listeners: list[Listener] = []
         self.version = 0
 
@@ -62,14 +69,12 @@ class PromptState:
             self.changed()
 
     def prompt(self) -> Prompt:
-        """A :class:`Prompt` snapshot (scribbles rasterised at the image size)."""
-        w, h = self.size
-        fg = bg = None
-        if self.strokes and w > 0 and h > 0:
-            fg, bg = np.zeros((h, w), bool), np.zeros((h, w), bool)
-            for path, radius, is_fg in self.strokes:
-                (fg if is_fg else bg)[...] |= stroke_mask(path, radius, h, w)
-        return Prompt(self.box, list(self.fg_points), list(self.bg_points), fg, bg, self.roi)
+        """A :class:`Prompt` snapshot. Scribbles go as strokes (path + radius, read-only arrays
+        shared with the state): the worker rasterises them, so a stroke on a 24-megapixel
+        image costs the GUI thread nothing."""
+        fg = [(path, radius) for path, radius, is_fg in self.strokes if is_fg]
+        bg = [(path, radius) for path, radius, is_fg in self.strokes if not is_fg]
+        return Prompt(self.box, list(self.fg_points), list(self.bg_points), None, None, self.roi, fg, bg)
 
     def draw(self, tool: Tool) -> None:
         """Puts the whole prompt into ``tool.preview``."""
@@ -208,7 +213,9 @@ class ScribblePromptTool(_PromptTool):
     def release(self, ev: PointerEvent) -> None:
         if self._path is None:
             return
-        self.state.strokes.append((np.array(self._path, dtype=np.float64), self.radius, self._fg))
+        path = np.array(self._path, dtype=np.float64)
+        path.setflags(write=False)   # shared with prompts handed to workers
+        self.state.strokes.append((path, self.radius, self._fg))
         self._path = None
         self.state.changed()
         self.state.draw(self)
@@ -295,15 +302,19 @@ class ScissorsTool(_PromptTool):
     """Intelligent scissors: click anchors along the outline; the wire follows edges to the pointer.
 
     Enter, a double click or a click on the first anchor closes the outline (final prompt);
-    Backspace removes the last anchor. The live wire uses :class:`LiveWire` on the image
-    returned by ``state.image_provider``.
+    Backspace removes the last anchor. Each anchor gets a :class:`LiveWire` window built through
+    ``state.run_async`` (the panel runs it in a worker: its cost map takes ~0.1-0.5 s, which
+    would freeze the window on every click); until it arrives the wire is a straight segment.
+    The pointer then only costs a getContour look-up (< 1 ms).
     """
 
     name = "seg_scissors"
 
     def __init__(self, state: PromptState) -> None:
         super().__init__(state)
-        self._wire = None
+        self._wire = None              # LiveWire of the last anchor, once built
+        self._request = 0              # id of the newest wire request (older results are dropped)
+        self._pointer: tuple[float, float] | None = None
         self._segments: list[np.ndarray] = []
         self._closed = False
 
@@ -311,20 +322,47 @@ class ScissorsTool(_PromptTool):
     def busy(self) -> bool:
         return bool(self.state.fg_points) and not self._closed
 
-    def _livewire(self):
-        if self._wire is None:
-            from segstudio.algorithms.regions import LiveWire
-
-            image = self.state.image_provider()
-            if image is None:
-                return None
-            self._wire = LiveWire(image)
-        return self._wire
-
     def activate(self, ctx) -> None:  # type: ignore[override]
-        self._wire = None   # another image
+        self._reset_wire()   # maybe another image
         self._segments, self._closed = [], False
         super().activate(ctx)
+
+    def _reset_wire(self) -> None:
+        self._wire, self._pointer = None, None
+        self._request += 1
+
+    def _request_wire(self, anchor: tuple[float, float]) -> None:
+        """Asks for the live wire of ``anchor``; it replaces the straight tail when it arrives."""
+        self._reset_wire()
+        image = self.state.image_provider()
+        if image is None:
+            return
+        request = self._request
+
+        def build():
+            from segstudio.algorithms.regions import LiveWire
+
+            try:
+                return LiveWire(image, anchor)
+            except Exception as exc:   # an OpenCV failure: the wire stays straight
+                log.debug("live wire unavailable: %s", exc)
+                return None
+
+        def done(wire) -> None:
+            if request != self._request or wire is None:
+                return   # a newer anchor, another image or a reset came meanwhile
+            self._wire = wire
+            if self._pointer is not None and self.state.fg_points and not self._closed:
+                self._show(self._path_to(*self._pointer))
+
+        self.state.run_async(build, done)
+
+    def _path_to(self, x: float, y: float) -> np.ndarray:
+        """From the last anchor to (x, y): along edges once the wire is built, else straight."""
+        if self._wire is not None:
+            return self._wire.path_to(x, y)
+        ax, ay = self.state.fg_points[-1]
+        return np.round(np.array([(ax, ay), (x, y)], np.float64)).astype(np.int32)
 
     def press(self, ev: PointerEvent) -> None:
         if ev.button != "left" or self.ctx is None:
@@ -338,20 +376,17 @@ class ScissorsTool(_PromptTool):
         if len(pts) >= 3 and np.hypot(x - pts[0][0], y - pts[0][1]) <= ev.tol():
             self._close()
             return
-        wire = self._livewire()
-        if pts and wire is not None:
-            self._segments.append(wire.path_to(x, y))
+        if pts:
+            self._segments.append(self._path_to(x, y))
         pts.append((x, y))
-        if wire is not None:
-            wire.set_anchor(x, y)
         self._show(None)
+        self._request_wire((x, y))
 
     def move(self, ev: PointerEvent) -> None:
         if not self.state.fg_points or self._closed:
             return
-        wire = self._livewire()
-        tail = wire.path_to(*self._clamp(ev)) if wire is not None else None
-        self._show(tail)
+        self._pointer = self._clamp(ev)
+        self._show(self._path_to(*self._pointer))
 
     def double_click(self, ev: PointerEvent) -> None:
         if len(self.state.fg_points) >= 3:
@@ -365,13 +400,15 @@ class ScissorsTool(_PromptTool):
             self.state.fg_points.pop()
             if self._segments:
                 self._segments.pop()
-            wire = self._livewire()
-            if wire is not None and self.state.fg_points:
-                wire.set_anchor(*self.state.fg_points[-1])
             self._show(None)
+            if self.state.fg_points:
+                self._request_wire(self.state.fg_points[-1])
+            else:
+                self._reset_wire()
             return True
         if name in ("Escape", "Delete"):
             self._segments, self._closed = [], False
+            self._reset_wire()
         return super().key(name)
 
     def _show(self, tail: np.ndarray | None) -> None:
@@ -381,9 +418,8 @@ class ScissorsTool(_PromptTool):
 
     def _close(self) -> None:
         self._closed = True
-        wire = self._livewire()
-        if wire is not None:
-            self._segments.append(wire.path_to(*self.state.fg_points[0]))
+        self._segments.append(self._path_to(*self.state.fg_points[0]))
+        self._reset_wire()
         self._show(None)
         self.state.changed(final=True)
 

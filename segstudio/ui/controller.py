@@ -399,7 +399,8 @@ class DocumentController(QObject):
             project_io.save_annotation(self.project, key)
         except Exception as exc:
             log.exception("saving %s failed", key)
-            self.error_occurred.emit("Save failed", f"{key}: {exc}")
+            msg = str(exc)   # our errors and OSError's already name the file; never name it twice
+            self.error_occurred.emit("Save failed", msg if key in msg else f"{key}: {msg}")
             return False
         self.project.annotation(key).set_dirty(False)
         self.status_message.emit(f"Saved {Path(key).name}")

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.last_error: tuple[str, str] | None = None
+        self._error_boxes: dict[tuple[str, str], QMessageBox] = {}   # open, by (title, text)
         self.features: dict[str, object] = {}
 
         self.menus: dict[str, QMenu] = {n: self.menuBar().addMenu(f"&{n}") for n in MENU_NAMES}
@@ -204,9 +205,15 @@ class MainWindow(QMainWindow):
         """A non-blocking message box (work goes on behind it); the text names the file."""
         log.warning("%s: %s", title, text)
         self.last_error = (title, text)
+        open_box = self._error_boxes.get((title, text))
+        if open_box is not None:   # e.g. autosave failing again: one box, not one per attempt
+            open_box.raise_()
+            return
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
+        self._error_boxes[(title, text)] = box
+        box.finished.connect(lambda _r, k=(title, text): self._error_boxes.pop(k, None))
         box.show()
 
     def status(self, text: str, timeout_ms: int = 4000) -> None:

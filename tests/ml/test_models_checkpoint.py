@@ -226,3 +226,28 @@ def test_onnx_export_reproduces_outputs(tmp_path):
     x = torch.rand(1, 3, 64, 64)
     got = ReferenceEvaluator(proto).run(None, {proto.graph.input[0].name: x.numpy()})[0]
     np.testing.assert_allclose(got, forward(model, x).numpy(), atol=1e-4)
+
+
+def test_saved_checkpoint_is_readable_like_any_file_and_keeps_the_mode_it_replaces(tmp_path, monkeypatch):
+    """mkstemp makes 0600 files: a checkpoint shared with colleagues came out private."""
+    import os
+    import stat
+
+    path = save_checkpoint(tmp_path / "m.safetensors", tiny_model(), tiny_meta())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    before = path.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        save_checkpoint(path, tiny_model(seed=1), tiny_meta())
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+    save_checkpoint(path, tiny_model(seed=1), tiny_meta())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    load_checkpoint(path)

@@ -218,3 +218,30 @@ def test_batch_job_reports_every_image_and_names_bad_files(tmp_path, unet, meta)
     for g in (got[0], got[2]):
         assert g.error is None and (g.width, g.height) == (96, 64)
         assert g.result.label_map.shape == (64, 96)
+
+
+def test_cli_merge_into_a_json_written_for_an_image_of_another_size(tmp_path):
+    """The image was replaced (now 64x48) after its JSON was written for 32x24: the merged file
+    used to keep the old size while the predicted masks have the new one."""
+    import json
+    from types import SimpleNamespace
+
+    from segstudio.commands.predict import _Writer
+    from segstudio.core.io.labelme import read_labelme
+    from segstudio.core.model import Shape
+
+    target = tmp_path / "a.json"
+    target.write_text(json.dumps({
+        "shapes": [{"label": "old", "points": [[1, 1], [9, 1], [9, 9]], "shape_type": "polygon"}],
+        "imagePath": "a.png", "imageHeight": 24, "imageWidth": 32, "custom": 3}))
+    mask = np.zeros((48, 64), bool)
+    mask[30:40, 50:60] = True
+    pred = SimpleNamespace(width=64, height=48, shapes=[Shape("new", np.zeros((0, 2)), "mask", mask=mask)])
+    args = SimpleNamespace(existing="merge", classes_only=None, format="labelme")
+    _Writer(args, SimpleNamespace(classes=["_background_", "new"]), {})._write_json(
+        target, tmp_path / "a.png", pred)
+    doc = json.loads(target.read_text())
+    assert (doc["imageWidth"], doc["imageHeight"], doc["custom"]) == (64, 48, 3)
+    ann = read_labelme(target)
+    assert [s.label for s in ann.shapes] == ["old", "new"]
+    assert np.array_equal(ann.shapes[1].mask, mask)

@@ -15,7 +15,8 @@ from segstudio.core.metrics import confusion_matrix, scores_from_confusion  # no
 from segstudio.ml.augment import AugmentParams, augment_pair  # noqa: E402
 from segstudio.ml.data import LoadedData, split_indices  # noqa: E402
 from segstudio.ml.synthetic import synthetic_samples, write_synthetic_project  # noqa: E402
-from segstudio.ml.train import TrainConfig, load_state, output_paths, train_job  # noqa: E402
+from segstudio.ml.train import TrainConfig, output_paths, train_job  # noqa: E402
+from segstudio.ml.train_state import load_state  # noqa: E402
 
 TINY = {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}
 
@@ -236,3 +237,121 @@ def test_continue_from_a_model_with_a_new_class_keeps_the_encoder(tmp_path):
     assert meta.classes == ["_background_", "disc", "box", "triangle"]
     conv = next(k for k, v in old.state_dict().items() if k.startswith("encoder.") and v.ndim == 4)
     assert torch.equal(old.state_dict()[conv], new.state_dict()[conv])   # lr 0: encoder weights kept
+
+
+def _events_until_first_batch(cfg, data) -> list:
+    gen = train_job(cfg, data)
+    events = []
+    for p in gen:
+        if p.data.get("phase") == "batch":
+            break
+        events.append(p)
+    gen.close()
+    return events
+
+
+def test_stop_during_start_up_ends_before_any_training(tmp_path):
+    """Stop while images load, the model is built or the data is prepared: the job ends at the
+    next start-up step, trains nothing and writes no file (a random model is no model)."""
+    from segstudio.core import project_io
+    from segstudio.core.jobs import CancelToken
+    from segstudio.ml.data import snapshot_project
+
+    write_synthetic_project(tmp_path / "data", 4, size=48, seed=8, mixed=False)
+    spec = snapshot_project(project_io.open_project(tmp_path / "data"))
+    start_up = _events_until_first_batch(tiny_config(tmp_path / "probe", epochs=1), spec)
+    setup = [p.message for p in start_up if p.data.get("phase") == "setup"]
+    assert any("model" in m for m in setup) and any("loading" in m for m in setup)
+    stop_points = setup + ["loading img001.png"]   # also in the middle of decoding the images
+    for k, stop_at in enumerate(stop_points):
+        token = CancelToken()
+        seen: list = []
+
+        def on_progress(p, stop_at=stop_at, token=token, seen=seen):
+            seen.append(p)
+            if p.message == stop_at:
+                token.cancel()
+
+        cfg = tiny_config(tmp_path / f"stop{k}", epochs=1)
+        result = run_to_end(train_job(cfg, spec, token), on_progress)
+        assert result.stopped == "cancelled" and result.epochs_run == 0, stop_at
+        assert result.best_path is None and result.history == []
+        assert seen[-1].message == stop_at                        # not one step further
+        assert not any(p.data.get("phase") in ("batch", "epoch") for p in seen)
+        assert not (tmp_path / f"stop{k}").exists()               # nothing written
+        assert result.classes == list(spec.classes)
+
+
+def test_early_stopping_waits_patience_epochs_and_keeps_the_best(tmp_path, monkeypatch):
+    """Validation mIoU 0.5, 0.7, 0.6, 0.69 with patience 2: training stops after epoch 4 (of 6),
+    the best checkpoint is epoch 2's."""
+    import segstudio.ml.train as train_mod
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    scripted = iter([0.5, 0.7, 0.6, 0.69, 0.9, 0.95])
+    real_validate = train_mod.validate
+
+    def scripted_validate(*args, **kwargs):
+        scores = yield from real_validate(*args, **kwargs)   # the real pass, a scripted score
+        return {**scores, "miou": next(scripted)}
+
+    monkeypatch.setattr(train_mod, "validate", scripted_validate)
+    cfg = tiny_config(tmp_path, epochs=6, patience=2, save_interval_s=0.0)
+    result = run_to_end(train_job(cfg, synthetic_samples(6, size=48, seed=9)))
+    assert result.stopped == "early-stopped"
+    assert result.epochs_run == 4 and [h["epoch"] for h in result.history] == [1, 2, 3, 4]
+    assert result.best_epoch == 2 and result.best_miou == pytest.approx(0.7)
+    _, best = load_checkpoint(result.best_path)
+    _, last = load_checkpoint(result.last_path)
+    assert best.epoch == 2 and best.training["metrics"]["miou"] == pytest.approx(0.7)
+    assert last.epoch == 4
+    # patience 0 never stops early: the same scores run all 5 epochs
+    scripted = iter([0.5, 0.7, 0.6, 0.69, 0.6])
+    off = run_to_end(train_job(tiny_config(tmp_path / "off", epochs=5, patience=0),
+                               synthetic_samples(6, size=48, seed=9)))
+    assert off.stopped == "completed" and off.epochs_run == 5 and off.best_epoch == 2
+
+
+def test_onecycle_schedule_warms_up_to_lr_then_anneals(tmp_path):
+    from segstudio.ml.checkpoint import load_checkpoint
+
+    events = []
+    cfg = tiny_config(tmp_path, epochs=4, schedule="onecycle", lr=0.02, val_split=0.0, batch_size=2)
+    result = run_to_end(train_job(cfg, synthetic_samples(8, size=48, seed=10)), events.append)
+    assert result.stopped == "completed"
+    lrs = [p.data["lr"] for p in events if p.data.get("phase") == "batch"]
+    assert len(lrs) == 16                            # 8 images, batch 2, 4 epochs
+    peak = int(np.argmax(lrs))
+    assert 0 < peak < len(lrs) - 1                   # rises, then falls
+    assert lrs[0] < 0.02 / 4 and lrs[-1] < 0.02 / 100
+    assert max(lrs) <= 0.02 * (1 + 1e-9)
+    assert all(a <= b for a, b in zip(lrs[:peak], lrs[1:peak + 1], strict=True))
+    assert all(a >= b for a, b in zip(lrs[peak:-1], lrs[peak + 1:], strict=True))
+    _, meta = load_checkpoint(result.best_path)
+    assert meta.training["config"]["schedule"] == "onecycle"
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant", "onecycle"])
+def test_schedules_per_step(schedule):
+    from segstudio.ml.optim import build_optimisation
+
+    o = build_optimisation(torch.nn.Linear(2, 2), 0.1, 0.0, schedule, steps_per_epoch=10, epochs=5,
+                           warmup_epochs=1.0, fp16=False)
+    lrs = []
+    for _ in range(50):
+        o.opt.step()
+        o.sched.step()
+        lrs.append(o.opt.param_groups[0]["lr"])
+    if schedule == "constant":
+        assert lrs == [pytest.approx(0.1)] * 50
+    elif schedule == "cosine":                      # warm-up over epoch 1, then decay to 1 %
+        assert lrs[0] < lrs[8] < lrs[9] == pytest.approx(0.1)
+        assert all(a >= b for a, b in zip(lrs[9:], lrs[10:], strict=False))
+        assert lrs[-1] == pytest.approx(0.001, rel=1e-3)
+    else:
+        assert max(lrs) == pytest.approx(0.1, rel=1e-2) and lrs[-1] < 1e-4
+
+
+def test_unknown_schedule_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="schedule 'linear'"):
+        run_to_end(train_job(tiny_config(tmp_path, schedule="linear"), synthetic_samples(4, seed=11)))

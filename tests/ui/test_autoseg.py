@@ -46,7 +46,7 @@ def window(qtbot, project):
     yield win
     panel = win.features["autoseg"]
     panel.shutdown()
-    for job in (panel._preview, panel._apply, panel._batch):
+    for job in (panel._preview, panel._apply, panel._batch, panel._tool_job):
         if job is not None:
             job.wait(10000)
     assert win.controller.save_all(), win.last_error
@@ -188,3 +188,29 @@ def test_a_new_request_replaces_the_stale_one(qtbot, window):
     qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
     first.wait(5000)
     assert panel._result["label_map"].any()   # the result of the second request
+
+
+def test_cancelled_close_keeps_live_preview_working(qtbot, window, monkeypatch):
+    """Closing with unsaved work and answering Cancel must leave the panel alive (regression:
+    an event filter used to shut it down before the question was asked)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    panel = window.features["autoseg"]
+    panel.set_method("otsu")
+    panel.class_combo.setCurrentText("blob")
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    panel.apply()
+    ann = window.controller.current_annotation()
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    assert window.controller.has_unsaved()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert asked and window.isVisible()
+    # the live preview still reacts to a parameter change
+    panel.set_method("threshold")
+    assert not panel.overlay.isVisible()
+    panel.form.set_value("level", 128)
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    assert panel._result is not None and panel._result["label_map"].any()

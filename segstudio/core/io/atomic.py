@@ -23,22 +23,25 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def file_mode_for(path: str | Path) -> int:
+    """Permission bits for a file about to replace ``path``: those of the file there now, else
+    what ``open()`` would give a new file (``mkstemp`` creates 0600 files, private to the user)."""
+    with contextlib.suppress(OSError):
+        return Path(path).stat().st_mode & 0o7777
+    return 0o666 & ~_UMASK
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically (creating parent folders as needed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the mode of an existing file (mkstemp creates 0600 files)
-    mode = None
-    with contextlib.suppress(OSError):
-        mode = path.stat().st_mode & 0o7777
+    mode = file_mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if mode is None:
-            mode = 0o666 & ~_UMASK
         with contextlib.suppress(OSError):
             os.chmod(tmp, mode)
         os.replace(tmp, path)

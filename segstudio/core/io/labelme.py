@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,10 @@ import numpy as np
 
 from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.images import ImageReadError, decode_image_data
+from segstudio.core.io.images import image_size as read_image_size
 from segstudio.core.model import LABELLED, PRE_ANNOTATED, SHAPE_TYPES, UNLABELLED, ImageAnnotation, Shape
+
+log = logging.getLogger(__name__)
 
 #: written as ``version`` for new files (the labelme release whose format we follow)
 LABELME_VERSION = "5.5.0"
@@ -51,8 +55,12 @@ class AnnotationError(ValueError):
 
 
 # -- reading -----------------------------------------------------------------------------------
-def read_labelme(path: str | Path) -> ImageAnnotation:
-    """Reads and validates the labelme JSON at ``path``."""
+def read_labelme(path: str | Path, image_size: tuple[int, int] | None = None) -> ImageAnnotation:
+    """Reads and validates the labelme JSON at ``path``.
+
+    ``image_size`` (width, height) is the real size of the image, when known: it wins over
+    ``imageWidth``/``imageHeight`` (as in labelme), so mask shapes always match the pixels even
+    if the image was replaced by one of another size after the JSON was written."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -69,7 +77,23 @@ def read_labelme(path: str | Path) -> ImageAnnotation:
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise AnnotationError(f"{path}: invalid JSON (nested too deeply)") from None
-    return annotation_from_dict(data, path)
+    return annotation_from_dict(data, path, image_size=image_size)
+
+
+def read_labelme_for_image(path: str | Path, image_path: str | Path) -> ImageAnnotation:
+    """:func:`read_labelme` sized by the image at ``image_path`` when it exists and its header
+    reads; otherwise by the JSON (an unreadable image is reported when it is shown)."""
+    size = None
+    image_path = Path(image_path)
+    if image_path.is_file():
+        try:
+            size = read_image_size(image_path)
+        except ImageReadError as exc:
+            log.warning("%s", exc)
+    ann = read_labelme(path, image_size=size)
+    if (ann.width <= 0 or ann.height <= 0) and image_path.is_file():
+        ann.width, ann.height = read_image_size(image_path)   # raises ImageReadError naming the image
+    return ann
 
 
 def _is_number(v: Any) -> bool:
@@ -140,7 +164,11 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
         if crop.shape != (y2 - y1 + 1, x2 - x1 + 1):
             raise AnnotationError(f"{where}: mask is {crop.shape[1]}x{crop.shape[0]} pixels but its box "
                                   f"[[{x1}, {y1}], [{x2}, {y2}]] is {x2 - x1 + 1}x{y2 - y1 + 1}")
-        mask = np.zeros((height, width), dtype=bool)
+        try:
+            mask = np.zeros((height, width), dtype=bool)
+        except (MemoryError, ValueError):
+            raise AnnotationError(f"{where}: the image size {width}x{height} is too large "
+                                  f"for a mask") from None
         # clip the crop to the image (a box partly outside keeps its inside pixels)
         ya, yb, xa, xb = max(y1, 0), min(y2 + 1, height), max(x1, 0), min(x2 + 1, width)
         if ya < yb and xa < xb:
@@ -169,8 +197,10 @@ def _size_field(d: dict, key: str, path: str) -> int | None:
     return v
 
 
-def annotation_from_dict(d: Any, path: str | Path = "<memory>") -> ImageAnnotation:
-    """Validates a parsed labelme dict and builds the annotation (``path`` names it in errors)."""
+def annotation_from_dict(d: Any, path: str | Path = "<memory>",
+                         image_size: tuple[int, int] | None = None) -> ImageAnnotation:
+    """Validates a parsed labelme dict and builds the annotation (``path`` names it in errors);
+    ``image_size`` (width, height), when given, is the image's real size (see read_labelme)."""
     p = str(path)
     if not isinstance(d, dict):
         raise AnnotationError(f"{p}: top level must be a JSON object, got {_json_type(d)}")
@@ -200,6 +230,12 @@ def annotation_from_dict(d: Any, path: str | Path = "<memory>") -> ImageAnnotati
         except ImageReadError as exc:
             raise AnnotationError(str(exc)) from None
         height, width = int(arr.shape[0]), int(arr.shape[1])
+    if image_size is not None and image_size[0] > 0 and image_size[1] > 0:
+        iw, ih = int(image_size[0]), int(image_size[1])
+        if width is not None and height is not None and (width, height) != (iw, ih):
+            log.warning("%s: written for a %dx%d image but the image is %dx%d; using the image's size "
+                        "(shapes keep their pixel coordinates)", p, width, height, iw, ih)
+        width, height = iw, ih
     extra = {k: v for k, v in d.items() if k not in _TOP_KEYS}
     state = LABELLED   # a labelme file from elsewhere is someone's finished work
     own = d.get("segstudio")

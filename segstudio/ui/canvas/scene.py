@@ -1,8 +1,13 @@
-"""CanvasScene: the image pixmap plus one item per shape, kept in step with the model.
+"""CanvasScene: the image plus one item per shape, kept in step with the model.
 
 Items are created / updated / removed only from ImageAnnotation signals (shapes_inserted,
 shapes_removed, shapes_changed, mask_changed → only that bbox, order_changed → z values) and
 restyled on Project.classes_changed; tools never touch items. ``clear_document`` disconnects.
+
+The shape items live in ``store``, a scene no view shows; the view scene holds one
+:class:`~segstudio.ui.canvas.layer.ShapeLayerItem` that paints image + shapes from tiles cached
+at the view scale, plus the live handles and tool preview. Every handler below therefore tells
+the layer which scene rects went stale (old and new bounds), so the cache never shows old pixels.
 
 May import: PySide6, numpy, segstudio.core, segstudio.tools.
 """
@@ -13,12 +18,13 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene
 
 from segstudio.core.model import ImageAnnotation, Project, Shape
 from segstudio.ui.canvas.items import HandlesItem, MaskItem, PointShapeItem, PreviewItem, ShapeItem
+from segstudio.ui.canvas.layer import ShapeLayerItem
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +32,8 @@ FALLBACK_COLOR = (255, 0, 0)
 
 
 def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
-    """HxWx3 uint8 → QPixmap (fromImage copies while ``img`` is alive, so no extra copy)."""
+    """HxWx3 uint8 → QPixmap (fromImage copies while ``img`` is alive, so no extra copy).
+    The canvas itself wraps the array without a copy (see layer.py); this is for others."""
     img = np.ascontiguousarray(image)
     h, w = img.shape[:2]
     qimg = QImage(img.data, w, h, img.strides[0], QImage.Format.Format_RGB888)
@@ -41,10 +48,9 @@ class CanvasScene(QGraphicsScene):
         self.setBackgroundBrush(QColor(48, 48, 48))
         self.project: Project | None = None
         self.annotation: ImageAnnotation | None = None
-        self.pixmap_item = QGraphicsPixmapItem()
-        self.pixmap_item.setZValue(-1)
-        self.pixmap_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.addItem(self.pixmap_item)
+        self.store = QGraphicsScene(self)
+        self.layer = ShapeLayerItem(self.store, self.backgroundBrush())
+        self.addItem(self.layer)
         self.handles = HandlesItem()
         self.preview = PreviewItem()
         self.addItem(self.handles)
@@ -60,12 +66,11 @@ class CanvasScene(QGraphicsScene):
         self.clear_document()
         self.project, self.annotation = project, annotation
         if image_rgb8 is not None:
-            self.pixmap_item.setPixmap(rgb8_to_pixmap(image_rgb8))
             h, w = image_rgb8.shape[:2]
         else:
             w, h = annotation.width, annotation.height
-        self.pixmap_item.setVisible(image_rgb8 is not None)
         self.setSceneRect(QRectF(0, 0, w, h))
+        self.layer.set_content(image_rgb8, QRectF(0, 0, w, h))
         for sig, slot in ((annotation.shapes_inserted, self._on_inserted),
                           (annotation.shapes_removed, self._on_removed),
                           (annotation.shapes_changed, self._on_changed),
@@ -84,11 +89,11 @@ class CanvasScene(QGraphicsScene):
                 pass
         self._connections.clear()
         for item in self.items_by_uid.values():
-            self.removeItem(item)
+            self.store.removeItem(item)
         self.items_by_uid.clear()
         self._selected = []
         self.handles.set_shapes([])
-        self.pixmap_item.setPixmap(QPixmap())
+        self.layer.set_content(None, QRectF())
         self.project = self.annotation = None
 
     # -- styling ---------------------------------------------------------------------------
@@ -109,22 +114,32 @@ class CanvasScene(QGraphicsScene):
         return list(self.items_by_uid.values())
 
     # -- model events ----------------------------------------------------------------------
+    def _stale(self, item: ShapeItem | MaskItem) -> None:
+        """The layer must re-render where ``item`` is drawn (call before and after a change)."""
+        self.layer.invalidate(item.sceneBoundingRect())
+
     def _on_inserted(self, shapes: list[Shape]) -> None:
+        many = len(shapes) > 64   # then one full invalidation beats many small ones
         for s in shapes:
             if s.uid in self.items_by_uid:
                 continue
             kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
             item: ShapeItem | MaskItem = kind(s, self.color_of(s))
             item.setVisible(self.is_visible(s))
-            self.addItem(item)
+            self.store.addItem(item)
             self.items_by_uid[s.uid] = item
+            if not many:
+                self._stale(item)
         self._restack()
+        if many:
+            self.layer.invalidate(self.store.itemsBoundingRect())
 
     def _on_removed(self, shapes: list[Shape]) -> None:
         for s in shapes:
             item = self.items_by_uid.pop(s.uid, None)
             if item is not None:
-                self.removeItem(item)
+                self._stale(item)
+                self.store.removeItem(item)
         if self.removed_hook is not None:
             self.removed_hook(shapes)
 
@@ -133,10 +148,12 @@ class CanvasScene(QGraphicsScene):
             item = self.items_by_uid.get(s.uid)
             if item is None:
                 continue
+            self._stale(item)
             if isinstance(item, ShapeItem):
                 item.sync()
             item.set_color(self.color_of(s))
             item.setVisible(self.is_visible(s))
+            self._stale(item)
         if any(s in self._selected for s in shapes):
             self.handles.refresh()
 
@@ -144,20 +161,30 @@ class CanvasScene(QGraphicsScene):
         item = self.items_by_uid.get(shape.uid)
         if isinstance(item, MaskItem):
             item.update_region(bounds)
+            y0, y1, x0, x1 = bounds
+            self.layer.invalidate(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def _restack(self) -> None:
         if self.annotation is None:
             return
+        moved = []
         for z, s in enumerate(self.annotation.shapes):
             item = self.items_by_uid.get(s.uid)
             if item is not None and item.zValue() != z:
                 item.setZValue(z)
+                moved.append(item)
+        if len(moved) > 64:
+            self.layer.invalidate_all()   # z changes no geometry: the layer rect already holds them
+        else:
+            for item in moved:
+                self._stale(item)
 
     def _restyle(self) -> None:
         for item in self.items_by_uid.values():
             s = item.shape_ref
             item.set_color(self.color_of(s))
             item.setVisible(self.is_visible(s))
+        self.layer.invalidate_all()
 
     # -- selection display -----------------------------------------------------------------
     def set_selection(self, shapes: list[Shape]) -> None:
@@ -165,9 +192,11 @@ class CanvasScene(QGraphicsScene):
             item = self.items_by_uid.get(s.uid)
             if item is not None:
                 item.set_selected(False)
+                self._stale(item)
         self._selected = list(shapes)
         for s in self._selected:
             item = self.items_by_uid.get(s.uid)
             if item is not None:
                 item.set_selected(True)
+                self._stale(item)
         self.handles.set_shapes(self._selected)

@@ -237,10 +237,6 @@ class CanvasView(QGraphicsView):
         self._scene.handles.refresh(z)
         if self._tool is not None:
             self._scene.preview.set_preview(self._tool.preview, z)
-        mode = (Qt.TransformationMode.SmoothTransformation if z < 1.0
-                else Qt.TransformationMode.FastTransformation)   # show crisp pixels when zoomed in
-        if self._scene.pixmap_item.transformationMode() != mode:
-            self._scene.pixmap_item.setTransformationMode(mode)
         self.zoom_changed.emit(z)
 
     def zoom_fit(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,7 +40,7 @@ from segstudio.core.edits import AddShapes
 from segstudio.tools.prompts import PromptState, prompt_tools
 from segstudio.ui.features.autoseg_batch import BatchMixin
 from segstudio.ui.features.autoseg_form import ParamsForm
-from segstudio.ui.features.autoseg_jobs import apply_job, preview_job
+from segstudio.ui.features.autoseg_jobs import apply_job, call_job, preview_job
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,14 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.methods: dict[str, AlgorithmSpec] = {s.name: s for s in list_methods()}
         self.state = PromptState()
         self.state.image_provider = self.controller.current_image
+        self.state.run_async = self._run_tool_job   # e.g. the scissors' live-wire cost map
         self.state.subscribe(self._prompt_changed)
         for tool in prompt_tools(self.state):
             self.canvas.register_tool(tool)
         self._preview: JobHandle | None = None
         self._apply: JobHandle | None = None
         self._batch: JobHandle | None = None
+        self._tool_job: JobHandle | None = None
         self._request = 0
         self._result: dict | None = None        # last preview: label map + its signature
         self._result_sig: tuple | None = None
@@ -333,18 +335,24 @@ class AutoSegPanel(BatchMixin, QWidget):
             self.state.draw(self.canvas.tool())
         self.show_message(f"Added {len(shapes)} shape(s) of class '{shapes[0].label}'.")
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt API)
-        if obj is self.window and event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
-
     def shutdown(self) -> None:
-        """Stops the pending preview timer and cancels running jobs (window closing)."""
+        """Stops the pending preview timer and cancels running jobs; called by
+        ``MainWindow.closeEvent`` once the window really closes (after the unsaved-work
+        question, so a cancelled close leaves the panel working). Safe to call twice."""
         self._closed = True
         self._timer.stop()
-        for job in (self._preview, self._apply, self._batch):
+        for job in (self._preview, self._apply, self._batch, self._tool_job):
             if job is not None and job.is_running:
                 job.cancel()
+
+    def _run_tool_job(self, fn: Any, done: Any) -> None:
+        """``PromptState.run_async``: a prompt tool's slow step in a worker; ``done`` on this thread."""
+        if self._closed:
+            return
+        if self._tool_job is not None and self._tool_job.is_running:
+            self._tool_job.cancel()   # superseded (the tool drops its result anyway)
+        self._tool_job = start_job(call_job, fn, on_result=done,
+                                   on_error=lambda exc, tb: log.debug("prompt tool job failed: %s", exc))
 
 
 def install(window: Any) -> AutoSegPanel:
@@ -355,5 +363,4 @@ def install(window: Any) -> AutoSegPanel:
     action = window.menus["Tools"].addAction("Auto-segment…")
     action.triggered.connect(lambda: (dock.show(), dock.raise_()))
     panel.refresh_classes()
-    window.installEventFilter(panel)
     return panel

@@ -10,6 +10,7 @@ May import: numpy, OpenCV, segstudio.core, segstudio.algorithms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,12 @@ def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any
     shapes = label_map_shapes(label_map, options)
     yield Progress(2, 2, "done")
     return shapes
+
+
+def call_job(fn: Callable[[], Any]) -> Job[Any]:
+    """A job around one call (a prompt tool's slow step, e.g. a live-wire cost map)."""
+    yield Progress(0, 1, "")
+    return fn()
 
 
 def load_entry_pixels(source: tuple[str, str]) -> np.ndarray:

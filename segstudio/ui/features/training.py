@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 def training_worker(config_kwargs: dict[str, Any], spec: Any, cancel: CancelToken):
     """Runs in the worker thread: the only place this feature imports torch."""
+    # importing torch + smp the first time takes seconds: say so; train_job checks the token next
+    yield Progress(0, None, "importing PyTorch…", {"phase": "setup"})
     from segstudio.ml.train import TrainConfig, train_job
 
     return (yield from train_job(TrainConfig(**config_kwargs), spec, cancel))
@@ -134,6 +136,10 @@ class TrainingPanel(QWidget):
         phase = d.get("phase")
         if d.get("device"):
             self.device_label.setText(f"Device: {d['device']}")
+        if phase == "setup":
+            self.status_label.setText(f"Starting: {p.message}")
+            self.progress.setRange(0, 0)   # busy indicator: start-up steps have no known length
+            return
         if phase == "load":
             self.status_label.setText(f"Loading images… {p.message}")
             if p.total:
@@ -289,6 +295,8 @@ class TrainingFeature(QObject):
         verb = {"cancelled": "Stopped", "early-stopped": "Early-stopped"}.get(result.stopped, "Finished")
         text = (f"{verb} after {result.epochs_run} epoch(s); best validation mIoU {best} "
                 f"(epoch {result.best_epoch}).")
+        if result.stopped == "cancelled" and not result.best_path:
+            text = "Stopped before training began; no model was written."
         self.panel.status_label.setText(text)
         self.panel.log(text)
         if result.best_path:
@@ -305,6 +313,8 @@ class TrainingFeature(QObject):
         self.window.show_error("Training failed", f"{exc}\n\nLog:\n{tb[-3000:]}")
 
     def _finished(self) -> None:
+        if self.panel.progress.maximum() == 0:   # still the start-up busy indicator
+            self.panel.progress.setRange(0, 1)
         self.panel.stop_button.setEnabled(False)
         self.stop_action.setEnabled(False)
         self.train_action.setEnabled(True)

@@ -12,6 +12,7 @@ Pure: stdlib, numpy, PIL and segstudio.core. No Qt, no torch.
 from __future__ import annotations
 
 import base64
+import filecmp
 import hashlib
 import importlib
 import logging
@@ -91,14 +92,9 @@ class ExportItem:
         if self.annotation is not None:
             return self.annotation
         if self.annotation_path is not None and self.annotation_path.exists():
-            from segstudio.core.io.labelme import read_labelme
+            from segstudio.core.io.labelme import read_labelme_for_image
 
-            ann = read_labelme(self.annotation_path)
-            if (ann.width <= 0 or ann.height <= 0) and self.image_path.exists():
-                from segstudio.core.io.images import image_size
-
-                ann.width, ann.height = image_size(self.image_path)
-            return ann
+            return read_labelme_for_image(self.annotation_path, self.image_path)
         from segstudio.core.io.images import image_size
 
         w, h = image_size(self.image_path)
@@ -391,17 +387,12 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
     if lost:
         raise DatasetError(f"no image found for {len(lost)} annotation(s): {', '.join(lost[:5])}"
                            f"{' …' if len(lost) > 5 else ''} (images must sit in the dataset's image folder)")
+    plan = _plan_destinations(images, out)
     out.mkdir(parents=True, exist_ok=True)
-    for k, im in enumerate(images):
-        dest_img = out / f"{im.name}{im.suffix}"
-        if im.image_path is not None:
-            dest_img = out / f"{im.name}{im.image_path.suffix}"
-        dest_json = dest_img.with_suffix(".json")
-        if dest_json.exists():
-            raise DatasetError(f"{dest_json}: already exists; import into an empty folder")
+    for k, (im, (dest_img, dest_json)) in enumerate(zip(images, plan)):
         dest_img.parent.mkdir(parents=True, exist_ok=True)
         if im.image_path is not None:
-            if dest_img.resolve() != im.image_path.resolve():
+            if dest_img.resolve() != im.image_path.resolve() and not dest_img.exists():
                 if mode == "link":
                     try:
                         os.link(im.image_path, dest_img)
@@ -409,7 +400,7 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
                         shutil.copyfile(im.image_path, dest_img)
                 else:
                     shutil.copyfile(im.image_path, dest_img)
-        elif im.image_bytes is not None:
+        elif im.image_bytes is not None and not dest_img.exists():
             dest_img.write_bytes(im.image_bytes)
         im.annotation.image_path = os.path.relpath(dest_img, dest_json.parent)
         write_labelme(dest_json, im.annotation)
@@ -419,6 +410,41 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
     if not labels.exists():
         atomic_write_text(labels, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *names]) + "\n")
     return out
+
+
+def _plan_destinations(images: Sequence[ImportedImage], out: Path) -> list[tuple[Path, Path]]:
+    """(image, JSON) destinations of every image, checked before anything is written: an
+    existing annotation, an existing *different* image, or two images with one destination
+    would overwrite the user's files or leave a half-written import."""
+    plan: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for im in images:
+        dest_img = out / f"{im.name}{im.image_path.suffix if im.image_path is not None else im.suffix}"
+        dest_json = dest_img.with_suffix(".json")
+        if dest_json.exists():
+            raise DatasetError(f"{dest_json}: already exists; import into an empty folder")
+        if dest_json in seen:
+            raise DatasetError(f"{dest_json}: two images of the dataset would be written here "
+                               f"(one is {im.image_path or im.name})")
+        seen.add(dest_json)
+        if dest_img.exists() and not _same_image(dest_img, im):
+            raise DatasetError(f"{dest_img}: a different image already exists; import into an empty folder")
+        plan.append((dest_img, dest_json))
+    return plan
+
+
+def _same_image(dest: Path, im: ImportedImage) -> bool:
+    if im.image_path is not None:
+        if dest.resolve() == im.image_path.resolve():
+            return True
+        try:
+            return filecmp.cmp(dest, im.image_path, shallow=False)
+        except OSError:
+            return False
+    try:
+        return im.image_bytes is not None and dest.read_bytes() == im.image_bytes
+    except OSError:
+        return False
 
 
 def classes_of(images: Iterable[ImportedImage]) -> list[str]:

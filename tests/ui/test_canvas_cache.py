@@ -1,0 +1,182 @@
+"""The canvas's tile cache (segstudio.ui.canvas.layer) never shows stale pixels.
+
+Each test changes the model (edit, undo, class colour/visibility, selection, z-order, brush) while
+the cache is warm, grabs the viewport and checks (1) pixel colours where the change happened and
+(2) that the cached frame equals a frame rendered from scratch (cache dropped first).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+
+from segstudio.core.edits import (  # noqa: E402
+    AddShapes,
+    ChangeClass,
+    PaintMask,
+    SetShapeAttributes,
+    bring_to_front,
+    move_shapes,
+)
+from segstudio.core.history import History  # noqa: E402
+from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape  # noqa: E402
+from segstudio.ui.canvas import CanvasView  # noqa: E402
+
+W, H = 400, 300
+GRAY = 90
+SQUARE = np.array([[40, 40], [120, 40], [120, 120], [40, 120]], dtype=float)
+
+
+class Doc:
+    def __init__(self, qtbot, zoom: float = 0.5):
+        self.project = Project()
+        self.project.classes = [LabelClass("cat", (255, 0, 0)), LabelClass("dog", (0, 0, 255))]
+        self.ann = ImageAnnotation("img.png", W, H)
+        self.project.annotations["k"] = self.ann
+        self.history = History(self.project)
+        self.image = np.full((H, W, 3), GRAY, np.uint8)
+        self.view = CanvasView()
+        qtbot.addWidget(self.view)
+        self.view.resize(420, 320)
+        self.view.show()
+        qtbot.waitExposed(self.view)
+        self.view.set_document(self.project, "k", self.ann, self.image, self.history.push,
+                               lambda: ("cat", None), lambda: "cat")
+        self.view.zoom_by(zoom / self.view.zoom())
+        self.layer = self.view.canvas_scene.layer
+        self.settle()
+
+    def settle(self) -> None:
+        self.layer.settle()
+        self.view.viewport().repaint()
+
+    def grab(self) -> QImage:
+        return self.view.viewport().grab().toImage()
+
+    def rgb(self, img: QImage, x: float, y: float) -> tuple[int, int, int]:
+        p = self.view.mapFromScene(QPointF(x, y))
+        c = img.pixelColor(p.x(), p.y())
+        return c.red(), c.green(), c.blue()
+
+    def assert_fresh(self) -> QImage:
+        """The cached frame equals a frame rendered with an empty cache; returns it."""
+        cached = self.grab()
+        self.layer.invalidate_all()
+        fresh = self.grab()
+        assert cached == fresh
+        return cached
+
+
+@pytest.fixture
+def doc(qtbot):
+    d = Doc(qtbot)
+    yield d
+    d.view.clear_document()
+
+
+def is_gray(c) -> bool:
+    return c == (GRAY, GRAY, GRAY)
+
+
+def is_reddish(c) -> bool:
+    return c[0] > GRAY + 20 and c[1] < GRAY and c[2] < GRAY
+
+
+def test_cache_is_reused_between_frames(doc):
+    doc.history.push(AddShapes("k", [Shape("cat", SQUARE)]))
+    doc.view.viewport().repaint()
+    renders = doc.layer.renders
+    img = doc.grab()
+    assert doc.layer.renders == renders   # a repaint with no change copies cached tiles
+    assert is_reddish(doc.rgb(img, 80, 80)) and is_gray(doc.rgb(img, 300, 200))
+
+
+def test_edit_while_zoomed_out_moves_cached_pixels_and_undo_restores(doc):
+    a = Shape("cat", SQUARE)
+    doc.history.push(AddShapes("k", [a]))
+    before = doc.assert_fresh()
+    assert is_reddish(doc.rgb(before, 80, 80)) and is_gray(doc.rgb(before, 280, 200))
+    doc.history.push(move_shapes("k", [a], 200, 120))
+    after = doc.assert_fresh()
+    assert is_gray(doc.rgb(after, 80, 80)) and is_reddish(doc.rgb(after, 280, 200))
+    doc.history.undo()
+    undone = doc.assert_fresh()
+    assert is_reddish(doc.rgb(undone, 80, 80)) and is_gray(doc.rgb(undone, 280, 200))
+    assert undone == before
+    doc.history.undo()
+    assert is_gray(doc.rgb(doc.assert_fresh(), 80, 80))
+
+
+def test_class_colour_and_visibility_restyle_cached_pixels(doc):
+    a = Shape("cat", SQUARE)
+    doc.history.push(AddShapes("k", [a]))
+    doc.grab()
+    doc.history.push(ChangeClass("cat", {"color": (0, 255, 0)}))
+    c = doc.rgb(doc.assert_fresh(), 80, 80)
+    assert c[1] > GRAY + 20 and c[0] < GRAY
+    doc.history.push(ChangeClass("cat", {"visible": False}))
+    assert is_gray(doc.rgb(doc.assert_fresh(), 80, 80))
+    doc.history.undo()
+    doc.history.undo()
+    assert is_reddish(doc.rgb(doc.assert_fresh(), 80, 80))
+    doc.history.push(SetShapeAttributes("k", [a], {"visible": False}))
+    assert is_gray(doc.rgb(doc.assert_fresh(), 80, 80))
+
+
+def test_selection_and_z_order_update_cached_pixels(doc):
+    a, b = Shape("cat", SQUARE), Shape("dog", SQUARE + 40)
+    doc.history.push(AddShapes("k", [a, b]))
+    plain = doc.rgb(doc.assert_fresh(), 60, 60)
+    doc.view.select_shapes([a])
+    selected = doc.rgb(doc.assert_fresh(), 60, 60)
+    assert selected[0] > plain[0]                 # the selected fill is more opaque
+    doc.view.select_shapes([])
+    assert doc.rgb(doc.assert_fresh(), 60, 60) == plain
+    overlap = doc.rgb(doc.grab(), 100, 100)       # dog painted over cat
+    doc.history.push(bring_to_front("k", doc.ann, [a]))
+    raised = doc.rgb(doc.assert_fresh(), 100, 100)
+    assert raised[0] > overlap[0] and raised[2] < overlap[2]
+    doc.history.undo()
+    assert doc.rgb(doc.assert_fresh(), 100, 100) == overlap
+
+
+def test_mask_paint_and_undo_update_cached_pixels(doc):
+    mask_shape = Shape("cat", np.zeros((0, 2)), shape_type="mask", mask=np.zeros((H, W), bool))
+    doc.history.push(AddShapes("k", [mask_shape]))
+    doc.grab()
+    stroke = np.zeros((H, W), bool)
+    stroke[200:230, 250:330] = True
+    doc.history.push(PaintMask.from_stroke("k", mask_shape, stroke))
+    img = doc.assert_fresh()
+    assert is_reddish(doc.rgb(img, 290, 215)) and is_gray(doc.rgb(img, 290, 180))
+    doc.history.undo()
+    assert is_gray(doc.rgb(doc.assert_fresh(), 290, 215))
+
+
+def test_pan_and_zoom_show_the_same_as_a_fresh_render(doc, qtbot):
+    shapes = [Shape("cat" if i % 2 else "dog", SQUARE * 0.3 + [30 * (i % 12), 25 * (i // 12)]) for i in range(120)]
+    doc.history.push(AddShapes("k", shapes))
+    doc.view.zoom_by(4.0)
+    doc.settle()
+    for _ in range(3):
+        doc.view.horizontalScrollBar().setValue(doc.view.horizontalScrollBar().value() + 37)
+        doc.view.verticalScrollBar().setValue(doc.view.verticalScrollBar().value() + 23)
+        doc.view.viewport().repaint()
+    doc.assert_fresh()
+    doc.view.zoom_by(1.25)
+    doc.view.viewport().repaint()                  # the quick frame: old tiles, scaled
+    qtbot.waitUntil(lambda: doc.layer._scale == doc.view.zoom(), timeout=2000)
+    doc.assert_fresh()
+
+
+def test_shape_outside_the_image_is_drawn(doc):
+    doc.history.push(AddShapes("k", [Shape("cat", SQUARE + [W - 60, 0])]))   # sticks out on the right
+    img = doc.assert_fresh()
+    outside = doc.rgb(img, W + 10, 80)
+    assert outside[0] > outside[1] + 20           # the red fill over the dark canvas background
