@@ -56,12 +56,22 @@ def raw_calls(img: np.ndarray) -> dict[str, Callable[[], object]]:
     from skimage.segmentation import felzenszwalb, slic, watershed
 
     def auto_ws() -> object:
+        # the app's steps, as a script writes them: Otsu, drop specks < 20 px, fill holes,
+        # distance-transform peaks merged within min_distance / 2, watershed (same label map)
+        from scipy import ndimage
+
         g = _gray(img, 1.0)
         _, fg = cv2.threshold(g, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-        dist = cv2.distanceTransform(fg, cv2.DIST_L2, 5)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < 20)
+        fg[np.isin(lab, small[small > 0])] = 0
+        fg = ndimage.binary_fill_holes(fg)
+        fg8 = fg.astype(np.uint8)
+        dist = cv2.distanceTransform(fg8, cv2.DIST_L2, 5)
         peaks = (dist >= cv2.dilate(dist, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))) - 1e-3) & (dist > 1)
-        _, markers = cv2.connectedComponents(peaks.astype(np.uint8))
-        return watershed(-dist, markers, mask=fg.astype(bool))
+        peaks = cv2.dilate(peaks.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))) & fg8
+        _, markers = cv2.connectedComponents(peaks)
+        return watershed(-dist, markers, mask=fg)
 
     def kmeans() -> object:
         lab = cv2.cvtColor(cv2.GaussianBlur(img, (0, 0), 1.0), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)

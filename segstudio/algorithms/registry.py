@@ -93,7 +93,8 @@ class Prompt:
         def strokes(items: list[Stroke]) -> list[Stroke]:
             out = []
             for path, r in items:
-                p = np.asarray(path, np.float64).reshape(-1, 2) - (x0, y0)
+                # rounded before the shift, as the full-image rasterisation rounds: same pixels
+                p = np.round(np.asarray(path, np.float64).reshape(-1, 2)) - (x0, y0)
                 lo, hi = p.min(axis=0) - r - 1, p.max(axis=0) + r + 1
                 if len(p) and hi[0] >= 0 and hi[1] >= 0 and lo[0] < x1 - x0 and lo[1] < y1 - y0:
                     out.append((p, r))   # strokes wholly outside the crop are dropped
@@ -109,18 +110,32 @@ class Prompt:
 
 def draw_stroke(mask: np.ndarray, path: np.ndarray, radius: float) -> None:
     """Sets the footprint of a brush stroke through ``path`` ((N, 2) x, y) with round tips to 1
-    in the uint8 ``mask``, in place — the same pixels as ``core.geometry.stroke_mask``."""
-    pts = np.round(np.asarray(path, dtype=np.float64).reshape(-1, 2)).astype(np.int32)
+    in the uint8 ``mask``, in place — the pixels of ``core.geometry.stroke_mask``.
+
+    Drawn on a canvas around the stroke and then copied: OpenCV clips a thick line at the
+    image border before drawing it, which moves border pixels; this way a stroke cropped by a
+    region of interest gives exactly the crop of the full-image footprint.
+    """
+    pts = np.round(np.asarray(path, dtype=np.float64).reshape(-1, 2)).astype(np.int64)
     if len(pts) == 0:
         return
     r = max(0, int(round(radius)))
-    if len(pts) == 1:
-        cv2.circle(mask, (int(pts[0, 0]), int(pts[0, 1])), r, 1, -1)
-        return
     thickness = max(1, int(round(2 * radius)))
-    cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, 1, thickness=thickness, lineType=cv2.LINE_8)
-    for x, y in pts[[0, -1]]:
-        cv2.circle(mask, (int(x), int(y)), r, 1, -1)
+    pad = r + thickness + 2
+    (bx0, by0), (bx1, by1) = pts.min(axis=0) - pad, pts.max(axis=0) + pad + 1
+    h, w = mask.shape
+    cx0, cy0, cx1, cy1 = max(bx0, 0), max(by0, 0), min(bx1, w), min(by1, h)
+    if cx0 >= cx1 or cy0 >= cy1:
+        return   # wholly outside
+    canvas = np.zeros((int(by1 - by0), int(bx1 - bx0)), np.uint8)
+    local = (pts - (bx0, by0)).astype(np.int32)
+    if len(local) == 1:
+        cv2.circle(canvas, (int(local[0, 0]), int(local[0, 1])), r, 1, -1)
+    else:
+        cv2.polylines(canvas, [local.reshape(-1, 1, 2)], False, 1, thickness=thickness, lineType=cv2.LINE_8)
+        for x, y in local[[0, -1]]:
+            cv2.circle(canvas, (int(x), int(y)), r, 1, -1)
+    mask[cy0:cy1, cx0:cx1] |= canvas[cy0 - by0:cy1 - by0, cx0 - bx0:cx1 - bx0]
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def train_job(cfg: TrainConfig, data: DatasetSpec | LoadedData,
 def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken | None,
            info: D.DistInfo) -> Generator[Progress, None, TrainResult]:
     def stage(message: str) -> Generator[Progress, None, None]:
-        # start-up steps (CUDA init, image decoding, model building, worker spawning) can take
+        # start-up steps (CUDA init, decoding images, importing smp + building the model) can take
         # seconds each: Stop is honoured between them, before any training happens
         if cancel is not None:
             cancel.check()
@@ -283,6 +283,7 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
     best_written = paths["best"].is_file() and cfg.resume is not None
     t_start, steps_run = time.perf_counter(), 0
     last_saved, last_saved_epoch = time.monotonic(), start_epoch
+    lr = cfg.lr
     sync_every = 1 if device.type == "cpu" else 10   # .item() stalls the GPU queue: not every step
     yield from stage("starting the first epoch…" if start_epoch == 0 else f"resuming at epoch {start_epoch + 1}…")
     try:
@@ -304,6 +305,7 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
                 scaler.scale(loss).backward()
                 scaler.step(opt)
                 scaler.update()
+                lr = opt.param_groups[0]["lr"]   # the rate this step used (reported; the next differs)
                 sched.step()
                 loss_sum += loss.detach()
                 steps_run += 1
@@ -314,12 +316,12 @@ def _train(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelToken
                 yield Progress(epoch * steps + b + 1, total_steps,
                                f"epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps} loss {shown_loss:.4f}",
                                {**base, "phase": "batch", "epoch": epoch + 1, "batch": b + 1,
-                                "loss": shown_loss, "lr": opt.param_groups[0]["lr"], "eta_s": eta})
+                                "loss": shown_loss, "lr": lr, "eta_s": eta})
             n_batches = max(1, steps)
             train_loss = float(D.all_reduce_sum(np.array([float(loss_sum.item()), n_batches], np.float64),
                                                 info, device)[0]) / (n_batches * info.world_size)
-            record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss,
-                                      "lr": opt.param_groups[0]["lr"], "time_s": time.perf_counter() - t_epoch}
+            record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss, "lr": lr,
+                                      "time_s": time.perf_counter() - t_epoch}
             if val_loader is not None or info.enabled:
                 # the bare model, not the DDP wrapper: its forward would start a collective
                 # (buffer broadcast) that ranks with fewer validation batches never join

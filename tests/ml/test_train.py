@@ -284,7 +284,7 @@ def test_stop_during_start_up_ends_before_any_training(tmp_path):
 
 def test_early_stopping_waits_patience_epochs_and_keeps_the_best(tmp_path, monkeypatch):
     """Validation mIoU 0.5, 0.7, 0.6, 0.69 with patience 2: training stops after epoch 4 (of 6),
-    the best checkpoint is epoch 2's."""
+    the best checkpoint is epoch 2's; patience 0 never stops early."""
     import segstudio.ml.train as train_mod
     from segstudio.ml.checkpoint import load_checkpoint
 
@@ -296,8 +296,9 @@ def test_early_stopping_waits_patience_epochs_and_keeps_the_best(tmp_path, monke
         return {**scores, "miou": next(scripted)}
 
     monkeypatch.setattr(train_mod, "validate", scripted_validate)
-    cfg = tiny_config(tmp_path, epochs=6, patience=2, save_interval_s=0.0)
-    result = run_to_end(train_job(cfg, synthetic_samples(6, size=48, seed=9)))
+    data = synthetic_samples(6, size=32, seed=9)
+    cfg = tiny_config(tmp_path, epochs=6, patience=2, save_interval_s=0.0, crop_size=32)
+    result = run_to_end(train_job(cfg, data))
     assert result.stopped == "early-stopped"
     assert result.epochs_run == 4 and [h["epoch"] for h in result.history] == [1, 2, 3, 4]
     assert result.best_epoch == 2 and result.best_miou == pytest.approx(0.7)
@@ -307,8 +308,7 @@ def test_early_stopping_waits_patience_epochs_and_keeps_the_best(tmp_path, monke
     assert last.epoch == 4
     # patience 0 never stops early: the same scores run all 5 epochs
     scripted = iter([0.5, 0.7, 0.6, 0.69, 0.6])
-    off = run_to_end(train_job(tiny_config(tmp_path / "off", epochs=5, patience=0),
-                               synthetic_samples(6, size=48, seed=9)))
+    off = run_to_end(train_job(tiny_config(tmp_path / "off", epochs=5, patience=0, crop_size=32), data))
     assert off.stopped == "completed" and off.epochs_run == 5 and off.best_epoch == 2
 
 
@@ -316,14 +316,16 @@ def test_onecycle_schedule_warms_up_to_lr_then_anneals(tmp_path):
     from segstudio.ml.checkpoint import load_checkpoint
 
     events = []
-    cfg = tiny_config(tmp_path, epochs=4, schedule="onecycle", lr=0.02, val_split=0.0, batch_size=2)
-    result = run_to_end(train_job(cfg, synthetic_samples(8, size=48, seed=10)), events.append)
+    cfg = tiny_config(tmp_path, epochs=4, schedule="onecycle", lr=0.02, val_split=0.0, batch_size=2,
+                      crop_size=32)
+    result = run_to_end(train_job(cfg, synthetic_samples(8, size=32, seed=10)), events.append)
     assert result.stopped == "completed"
     lrs = [p.data["lr"] for p in events if p.data.get("phase") == "batch"]
     assert len(lrs) == 16                            # 8 images, batch 2, 4 epochs
     peak = int(np.argmax(lrs))
     assert 0 < peak < len(lrs) - 1                   # rises, then falls
-    assert lrs[0] < 0.02 / 4 and lrs[-1] < 0.02 / 100
+    assert lrs[0] == pytest.approx(0.02 / 25)       # starts at max_lr / div_factor
+    assert lrs[-1] < 0.02 / 1000                     # and anneals far below it
     assert max(lrs) <= 0.02 * (1 + 1e-9)
     assert all(a <= b for a, b in zip(lrs[:peak], lrs[1:peak + 1], strict=True))
     assert all(a >= b for a, b in zip(lrs[peak:-1], lrs[peak + 1:], strict=True))
@@ -338,18 +340,19 @@ def test_schedules_per_step(schedule):
     o = build_optimisation(torch.nn.Linear(2, 2), 0.1, 0.0, schedule, steps_per_epoch=10, epochs=5,
                            warmup_epochs=1.0, fp16=False)
     lrs = []
-    for _ in range(50):
+    for _ in range(50):   # the rate each of the 50 steps uses
+        lrs.append(o.opt.param_groups[0]["lr"])
         o.opt.step()
         o.sched.step()
-        lrs.append(o.opt.param_groups[0]["lr"])
     if schedule == "constant":
         assert lrs == [pytest.approx(0.1)] * 50
-    elif schedule == "cosine":                      # warm-up over epoch 1, then decay to 1 %
-        assert lrs[0] < lrs[8] < lrs[9] == pytest.approx(0.1)
-        assert all(a >= b for a, b in zip(lrs[9:], lrs[10:], strict=False))
-        assert lrs[-1] == pytest.approx(0.001, rel=1e-3)
+    elif schedule == "cosine":                      # warm-up over epoch 1 from 10 %, then decay to 1 %
+        assert lrs[0] == pytest.approx(0.01) and lrs[0] < lrs[5] < lrs[10] == pytest.approx(0.1)
+        assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+        assert 0.001 < lrs[-1] < 0.0015                # 1 % is where the schedule ends
     else:
-        assert max(lrs) == pytest.approx(0.1, rel=1e-2) and lrs[-1] < 1e-4
+        assert lrs[0] == pytest.approx(0.1 / 25) and max(lrs) == pytest.approx(0.1, rel=1e-2)
+        assert lrs[-1] < 1e-5
 
 
 def test_unknown_schedule_is_a_clear_error(tmp_path):

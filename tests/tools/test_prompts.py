@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from segstudio.algorithms.registry import run_method
+from segstudio.core.geometry import stroke_mask
 from segstudio.tools.base import pointer
 from segstudio.tools.prompts import (
     BoxPromptTool,
@@ -58,9 +59,34 @@ def test_scribbles_rasterise_fg_and_bg(doc):
     tool.move(pointer(30, 60, button="right"))
     tool.release(pointer(30, 60, button="right"))
     p = state.prompt()
-    assert p.fg_scribble[10, 20] and not p.fg_scribble[60, 20]
-    assert p.bg_scribble[60, 20] and not p.bg_scribble[10, 20]
-    assert p.fg_scribble.shape == (80, 120)
+    # the GUI-thread snapshot carries the strokes, no full-size masks
+    assert p.fg_scribble is None and p.bg_scribble is None
+    assert len(p.fg_strokes) == 1 and len(p.bg_strokes) == 1
+    fg, bg = p.seed_masks(80, 120)   # rasterised where the method runs (the worker)
+    assert fg.shape == (80, 120)
+    assert fg[10, 20] and not fg[60, 20]
+    assert bg[60, 20] and not bg[10, 20]
+    assert np.array_equal(fg, stroke_mask(p.fg_strokes[0][0], 2, 80, 120))
+    assert p.has_fg() and p.has_bg()
+
+
+def test_scribble_strokes_drive_the_graph_cut(doc):
+    img = np.full((80, 120, 3), 60, np.uint8)
+    img[20:60, 40:80] = 200
+    state = PromptState()
+    tool = doc.activate(ScribblePromptTool(state, radius=2))
+    for y, button in ((40, "left"), (5, "right"), (75, "right")):
+        tool.press(pointer(10 if button == "right" else 50, y, button=button))
+        tool.move(pointer(110 if button == "right" else 70, y, button=button))
+        tool.release(pointer(110 if button == "right" else 70, y, button=button))
+    out = run_method("scribble_cut", img, state.prompt()).astype(bool)
+    truth = np.zeros((80, 120), bool)
+    truth[20:60, 40:80] = True
+    assert (out & truth).sum() / (out | truth).sum() >= 0.95
+    # a region of interest shifts the strokes with the crop; the result is the same object
+    state.roi = (30, 0, 100, 80)
+    out_roi = run_method("scribble_cut", img, state.prompt()).astype(bool)
+    assert not out_roi[:, :30].any() and (out_roi & truth).sum() / (out_roi | truth).sum() >= 0.95
 
 
 def test_clicks(doc):
@@ -105,3 +131,33 @@ def test_scissors_trace_and_close(doc):
     out = run_method("intelligent_scissors", img, got[-1][0])
     inter = np.logical_and(out > 0, disk).sum()
     assert inter / np.logical_or(out > 0, disk).sum() >= 0.85   # a one-pixel rim on a small disk
+
+
+def test_scissors_wire_is_built_asynchronously(doc):
+    """The live-wire window is built through state.run_async (a worker in the app): the tail is
+    a straight segment until it arrives, then follows edges; stale results are dropped."""
+    img = np.full((80, 120, 3), 40, np.uint8)
+    yy, xx = np.mgrid[0:80, 0:120]
+    disk = np.hypot(xx - 60, yy - 40) <= 25
+    img[disk] = 200
+    state = PromptState()
+    state.image_provider = lambda: img
+    pending = []
+    state.run_async = lambda fn, done: pending.append((fn, done))
+    tool = doc.activate(ScissorsTool(state))
+    tool.press(pointer(60, 15))
+    tool.release(pointer(60, 15))
+    tool.move(pointer(85, 40))
+    assert len(state.wire) == 2   # not built yet: a straight segment to the pointer
+    tool.press(pointer(85, 40))   # second anchor before the first wire arrived
+    tool.release(pointer(85, 40))
+    fn, done = pending.pop(0)
+    done(fn())                    # the stale wire of the first anchor: ignored
+    tool.move(pointer(60, 65))
+    assert len(state.wire) == 4   # two straight segments
+    fn, done = pending.pop(0)
+    done(fn())                    # the wire of the current anchor: the tail now follows the rim
+    tail = state.wire[2:]
+    assert len(tail) > 10
+    r = np.hypot(tail[:, 0] - 60, tail[:, 1] - 40)
+    assert np.abs(r - 25).max() <= 3

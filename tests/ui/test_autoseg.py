@@ -214,3 +214,43 @@ def test_cancelled_close_keeps_live_preview_working(qtbot, window, monkeypatch):
     panel.form.set_value("level", 128)
     qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
     assert panel._result is not None and panel._result["label_map"].any()
+
+
+def _drag(qtbot, window, points, button=Qt.MouseButton.LeftButton):
+    view = window.canvas.viewport()
+    pos = [window.canvas.mapFromScene(QPointF(x, y)) for x, y in points]
+    qtbot.mousePress(view, button, pos=pos[0])
+    for p in pos[1:]:
+        qtbot.mouseMove(view, p)
+    qtbot.mouseRelease(view, button, pos=pos[-1])
+
+
+def test_scribbles_drawn_with_the_mouse_then_apply(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.set_method("scribble_cut")
+    assert window.canvas.tool_name == "seg_scribble"
+    gt = _truth_for_current(window, project)   # the bright objects: one colour model takes them all
+    x, y = W // 3, H // 3   # inside the ellipse of two_tone_shapes
+    _drag(qtbot, window, [(x - 4, y), (x + 4, y)])
+    _drag(qtbot, window, [(2, 2), (W - 3, 2), (W - 3, H - 3)], Qt.MouseButton.RightButton)
+    prompt = panel.state.prompt()
+    assert prompt.fg_scribble is None and prompt.fg_strokes and prompt.bg_strokes
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    panel.apply()
+    ann = window.controller.current_annotation()
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    assert synthetic.iou(_union(ann.shapes), gt) >= 0.9
+
+
+def test_scissors_wire_arrives_from_a_worker(qtbot, window):
+    panel = window.features["autoseg"]
+    panel.set_method("intelligent_scissors")
+    assert window.canvas.tool_name == "seg_scissors"
+    view = window.canvas.viewport()
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=window.canvas.mapFromScene(QPointF(20, 20)))
+    assert panel._tool_job is not None   # the cost map is built off the GUI thread
+    qtbot.waitUntil(lambda: not panel._tool_job.is_running, timeout=10000)
+    qtbot.mouseMove(view, window.canvas.mapFromScene(QPointF(90, 70)))
+    qtbot.waitUntil(lambda: panel.state.wire is not None and len(panel.state.wire) > 2, timeout=10000)
+    wire = panel.state.wire
+    assert tuple(wire[0]) == (20, 20) and tuple(wire[-1]) == (90, 70)

@@ -123,3 +123,98 @@ def test_installing_the_training_feature_does_not_import_torch():
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_stop_while_the_model_is_being_built_ends_without_training(qtbot, project, monkeypatch):
+    """Stop during start-up (here: a slow model build) ends the job before any batch; no model
+    is written and the current model is left alone."""
+    import threading
+
+    import segstudio.ml.models as models
+
+    entered, release = threading.Event(), threading.Event()
+    real_build = models.build_model
+
+    def slow_build(*args, **kwargs):   # a big encoder being built / its weights read from disk
+        entered.set()
+        release.wait(30)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(models, "build_model", slow_build)
+    window = open_window(qtbot, project)
+    feature = window.features["training"]
+    panel = feature.panel
+    trigger_train(window, feature)
+    qtbot.waitUntil(entered.is_set, timeout=30000)
+    qtbot.waitUntil(lambda: "building the model" in panel.status_label.text(), timeout=5000)
+    assert panel.progress.maximum() == 0          # a busy bar while the length is unknown
+
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    release.set()
+    qtbot.waitUntil(lambda: not feature.busy, timeout=30000)
+    result = feature.result
+    assert result is not None and result.stopped == "cancelled" and result.epochs_run == 0
+    assert result.best_path is None
+    assert panel.train_x == [] and panel.miou_x == []          # not one batch ran
+    assert "before training began" in panel.status_label.text()
+    assert panel.progress.maximum() > 0                       # the busy bar is gone
+    assert not list((project / ".segstudio").rglob("*.safetensors"))
+    assert window.controller.current_model_path is None
+    assert not panel.repredict_button.isVisible()
+    assert feature.train_action.isEnabled()
+
+
+def test_continue_from_the_current_model_keeps_its_network_and_adds_new_classes(qtbot, project):
+    """Train… ▸ "Continue from the current model": the architecture, encoder and weights come
+    from the loaded model (whatever the dialog's fields say), its classes keep their indices and
+    a class the project has beyond them gets a new output."""
+    import torch
+
+    from segstudio.ml.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+    from segstudio.ml.models import build_model
+
+    torch.manual_seed(0)
+    kwargs = {"encoder_depth": 3, "decoder_channels": [16, 8, 8]}
+    src_model = build_model("Unet", "tu-resnet10t", 3, 2, None, **kwargs)
+    src_path = project.parent / "current.safetensors"
+    save_checkpoint(src_path, src_model, ModelMeta("Unet", "tu-resnet10t", 3, ["_background_", "disc"],
+                                                   model_kwargs=kwargs))
+    window = open_window(qtbot, project)
+    feature, model_feature = window.features["training"], window.features["model"]
+    window.controller.set_current_model(str(src_path))
+    qtbot.waitUntil(lambda: model_feature.meta is not None and not model_feature.busy, timeout=30000)
+
+    seen = {}
+
+    def fill() -> None:
+        dlg = feature.dialog
+        seen["enabled"] = dlg.continue_check.isEnabled()
+        dlg.continue_check.setChecked(True)
+        seen["arch_editable"] = dlg.arch.isEnabled()
+        dlg.arch.setCurrentText("FPN")                 # ignored: the current model decides
+        dlg.encoder.setCurrentText("resnet50")
+        dlg.epochs.setValue(1)
+        dlg.batch.setValue(4)
+        dlg.crop.setValue(64)
+        dlg.lr.setValue(1e-6)                          # the smallest step: weights stay close
+        dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+        dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    action = next(a for a in window.menus["Model"].actions() if a.objectName() == "model_train")
+    QTimer.singleShot(0, fill)
+    action.trigger()
+    assert seen == {"enabled": True, "arch_editable": False}
+    qtbot.waitUntil(lambda: not feature.busy, timeout=60000)
+    assert feature.last_error is None
+    result = feature.result
+    assert result is not None and result.stopped == "completed" and result.best_path
+    new_model, meta = load_checkpoint(result.best_path)
+    assert (meta.arch, meta.encoder, meta.model_kwargs["encoder_depth"]) == ("Unet", "tu-resnet10t", 3)
+    assert meta.classes == ["_background_", "disc", "box"]
+    assert meta.training["config"]["init_from"] == str(src_path)
+    old, new = src_model.state_dict(), new_model.state_dict()
+    convs = [k for k, v in old.items() if k.startswith("encoder.") and v.ndim == 4]
+    assert convs and all(torch.allclose(old[k], new[k], atol=1e-3) for k in convs)   # not a fresh init
+    assert window.controller.current_model_path == result.best_path
+    qtbot.waitUntil(lambda: model_feature.model_path == result.best_path and not model_feature.busy,
+                    timeout=30000)

@@ -70,6 +70,27 @@ def _scale_of(painter: QPainter) -> float:
     return max(1e-9, float(np.hypot(t.m11(), t.m12())))
 
 
+_STYLES: dict[tuple[int, bool, bool], tuple[QPen, QBrush]] = {}
+
+
+def _pen_and_brush(rgb: int, selected: bool, line: bool) -> tuple[QPen, QBrush]:
+    """Shared pen and brush per (colour, selected, open line): thousands of shapes of a few
+    classes need only a few, and building them per item is a tenth of set_document."""
+    key = (rgb, selected, line)
+    style = _STYLES.get(key)
+    if style is None:
+        c = QColor.fromRgb(rgb)
+        pen = QPen(c.lighter(130) if selected else c, 2 * LINE_PX if selected else LINE_PX)
+        pen.setCosmetic(True)
+        if line:
+            brush = QBrush(Qt.BrushStyle.NoBrush)
+        else:
+            c.setAlpha(SELECTED_FILL_ALPHA if selected else FILL_ALPHA)
+            brush = QBrush(c)
+        style = _STYLES[key] = (pen, brush)
+    return style
+
+
 class ShapeItem(QGraphicsPathItem):
     """A vector shape: a QGraphicsPathItem, so painting and bounding rects stay in C++ (no Python
     call per item per frame)."""
@@ -89,15 +110,10 @@ class ShapeItem(QGraphicsPathItem):
         self.setPath(shape_path(self.shape_ref))
 
     def _style(self) -> None:
-        c = QColor(self._color)
-        pen = QPen(c.lighter(130) if self.selected else c, 2 * LINE_PX if self.selected else LINE_PX)
-        pen.setCosmetic(True)
+        pen, brush = _pen_and_brush(self._color.rgb(), self.selected,
+                                    self.shape_ref.shape_type in ("line", "linestrip"))
         self.setPen(pen)
-        if self.shape_ref.shape_type in ("line", "linestrip"):
-            self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
-        else:
-            c.setAlpha(SELECTED_FILL_ALPHA if self.selected else FILL_ALPHA)
-            self.setBrush(QBrush(c))
+        self.setBrush(brush)
 
     def set_color(self, color: tuple[int, int, int]) -> None:
         if QColor(*color) != self._color:

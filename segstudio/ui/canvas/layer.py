@@ -5,7 +5,8 @@ them costs a per-item pass (and a smooth downscale of the whole image) on every 
 shape items live in a private ``store`` scene that no view shows; this one item paints
 ``TILE``-pixel QImages rendered from the image plus ``store.render`` (Qt's own C++ item painter:
 z-order, per-item visibility and styles exactly as the view would paint them) at the view
-scale, so a repaint copies pixels and a pan renders only the tiles it has not seen yet.
+scale, so a repaint copies pixels and a pan renders only the tiles it has not seen yet (tiles
+missing from one frame are rendered as one block, then cut).
 
 Staleness rules: ``invalidate(scene_rect)`` re-renders just that region of the cached tiles (the
 scene calls it for every model event, selection change and restyle, with the old and the new
@@ -13,7 +14,7 @@ bounds of what changed); a tile is rendered lazily on its first paint; at most `
 tiles are kept (least recently painted dropped first).
 
 Zoom: right after a scale change the tiles of the previous scale are drawn scaled (a cheap,
-slightly soft frame, like a map viewer); ``SETTLE_MS`` after the last change — or at once when
+blocky frame, like a map viewer); ``SETTLE_MS`` after the last change — or at once when
 the old tiles are a poor fit (zoomed out more than 2× or in more than 4×) — everything is
 rendered at the new scale. ``settle()`` forces that now (tests, screenshots).
 
@@ -31,7 +32,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
+from PySide6.QtGui import QBrush, QImage, QPainter, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
 #: device pixels re-rendered around an invalidated rect (cosmetic pens, point markers)
@@ -47,6 +48,7 @@ class ShapeLayerItem(QGraphicsItem):
     TILE = 256
     MAX_TILES = 320          # 256² × 4 B × 320 ≈ 84 MB at most
     SETTLE_MS = 60
+    TILE_FORMAT = QImage.Format.Format_RGB32
 
     def __init__(self, store: QGraphicsScene, background: QBrush) -> None:
         super().__init__()
@@ -57,7 +59,10 @@ class ShapeLayerItem(QGraphicsItem):
         self._rect = QRectF()
         self._scale = 0.0                         # the scale the cached tiles were rendered at
         self._tiles: dict[tuple[int, int], QImage] = {}
-        self._dirty: dict[tuple[int, int], QRect] = {}
+        #: per cached tile, the tile-space pixels (scene × scale) still to render: set by
+        #: invalidate(), and by a render limited to what was on screen
+        self._dirty: dict[tuple[int, int], QRegion] = {}
+        self._scratch = QImage()                  # reused render target, cut into tiles
         self._seen_scale = 0.0                    # the view scale at the last paint
         self._settle_now = False
         self._timer = QTimer()
@@ -98,11 +103,10 @@ class ShapeLayerItem(QGraphicsItem):
                         math.ceil(r.width() * s) + 2, math.ceil(r.height() * s) + 2)
             for ty in range(dev.top() // t, dev.bottom() // t + 1):
                 for tx in range(dev.left() // t, dev.right() // t + 1):
-                    if (tx, ty) not in self._tiles:
-                        continue
-                    local = dev.translated(-tx * t, -ty * t).intersected(QRect(0, 0, t, t))
-                    old = self._dirty.get((tx, ty))
-                    self._dirty[(tx, ty)] = local if old is None else old.united(local)
+                    if (tx, ty) in self._tiles:
+                        part = QRegion(dev.intersected(QRect(tx * t, ty * t, t, t)))
+                        old = self._dirty.get((tx, ty))
+                        self._dirty[(tx, ty)] = part if old is None else old.united(part)
         self.update(r)
 
     def settle(self) -> None:
@@ -113,6 +117,11 @@ class ShapeLayerItem(QGraphicsItem):
 
     def tile_count(self) -> int:
         return len(self._tiles)
+
+    @property
+    def tile_scale(self) -> float:
+        """The scale the cached tiles hold (differs from the view's during a zoom preview)."""
+        return self._scale
 
     # -- QGraphicsItem ---------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
@@ -146,18 +155,24 @@ class ShapeLayerItem(QGraphicsItem):
         if k == 1.0:
             # pixel copies: an integer device offset keeps them crisp
             painter.setWorldTransform(QTransform.fromTranslate(round(world.dx()), round(world.dy())))
-        else:
+        else:   # zoom preview: a transient frame, nearest-pixel scaling is the cheap one
             painter.setWorldTransform(QTransform(k, 0, 0, k, world.dx(), world.dy()))
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         want = QRect(x0, y0, x1 - x0, y1 - y0)
-        for ty in range(y0 // t, (y1 - 1) // t + 1):
-            for tx in range(x0 // t, (x1 - 1) // t + 1):
-                img = self._tile(tx, ty)
-                part = want.intersected(QRect(tx * t, ty * t, t, t))
-                if not part.isEmpty():
-                    painter.drawImage(QPoint(part.left(), part.top()), img, part.translated(-tx * t, -ty * t))
-        if k != 1.0:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        keys = [(tx, ty) for ty in range(y0 // t, (y1 - 1) // t + 1) for tx in range(x0 // t, (x1 - 1) // t + 1)]
+        todo = QRegion()   # what this frame shows and no tile holds yet
+        for key in keys:
+            if key not in self._tiles:
+                todo = todo.united(QRegion(QRect(key[0] * t, key[1] * t, t, t).intersected(want)))
+            elif key in self._dirty:
+                todo = todo.united(self._dirty[key].intersected(want))
+        if not todo.isEmpty():
+            self._render_into_tiles(todo, keys)
+        for key in keys:
+            img = self._tiles.pop(key)
+            self._tiles[key] = img   # re-inserted last: the dict order is the LRU order
+            part = want.intersected(QRect(key[0] * t, key[1] * t, t, t))
+            if not part.isEmpty():
+                painter.drawImage(part.topLeft(), img, part.translated(-key[0] * t, -key[1] * t))
         painter.setWorldTransform(world)
         while len(self._tiles) > self.MAX_TILES:
             old = next(iter(self._tiles))
@@ -179,36 +194,66 @@ class ShapeLayerItem(QGraphicsItem):
         # level pixel i is image pixel step*i: its centre sits at scene step*i + 0.5
         return img, step, -(step - 1.0) / 2.0
 
-    def _tile(self, tx: int, ty: int) -> QImage:
-        key = (tx, ty)
-        img = self._tiles.pop(key, None)
-        if img is None:
-            img = QImage(self.TILE, self.TILE, QImage.Format.Format_RGB32)
-            self._render(img, tx, ty, img.rect())
-        else:
-            dirty = self._dirty.pop(key, None)
-            if dirty is not None:
-                self._render(img, tx, ty, dirty)
-        self._tiles[key] = img   # re-inserted last: the dict order is the LRU order
-        return img
+    def _render_into_tiles(self, todo: QRegion, keys: list[tuple[int, int]]) -> None:
+        """Renders ``todo`` (tile space) in one pass — one walk over the image and the shapes, a
+        shape spanning tiles drawn once — into a scratch image, then copies it into the tiles
+        (creating missing ones; what they hold outside ``todo`` stays dirty)."""
+        t = self.TILE
+        box = todo.boundingRect()
+        if self._scratch.width() < box.width() or self._scratch.height() < box.height():
+            self._scratch = QImage(max(box.width(), self._scratch.width()),
+                                   max(box.height(), self._scratch.height()), self.TILE_FORMAT)
+        self._render(self._scratch, box.topLeft(), todo)
+        for key in keys:
+            rect = QRect(key[0] * t, key[1] * t, t, t)
+            part = todo.intersected(rect)
+            if part.isEmpty():
+                continue
+            tile = self._tiles.get(key)
+            if tile is None:
+                tile = self._tiles[key] = QImage(t, t, self.TILE_FORMAT)
+                dirty = QRegion(rect)
+            else:
+                dirty = self._dirty.get(key, QRegion())
+            p = QPainter(tile)
+            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+            p.setClipRegion(part.translated(-rect.topLeft()))
+            p.drawImage(box.topLeft() - rect.topLeft(), self._scratch)
+            p.end()
+            dirty = dirty.subtracted(part)
+            if dirty.isEmpty():
+                self._dirty.pop(key, None)
+            else:
+                self._dirty[key] = dirty
 
-    def _render(self, img: QImage, tx: int, ty: int, clip: QRect) -> None:
+    def _render(self, img: QImage, origin: QPoint, region: QRegion) -> None:
+        """Renders image + shapes into ``img``, whose pixel (0, 0) is tile-space pixel ``origin``,
+        inside ``region`` (tile space) only."""
         self.renders += 1
-        t, s = self.TILE, self._scale
+        s = self._scale
+        ox, oy = origin.x(), origin.y()
+        local = region.translated(-ox, -oy)
+        box = local.boundingRect()
         p = QPainter(img)
-        p.setClipRect(clip)
-        p.fillRect(clip, self._bg)
+        p.setClipRegion(local)
+        p.fillRect(box, self._bg)
         if self._array is not None:
-            img, step, off = self._level(s)
+            level, step, off = self._level(s)
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 1.0)   # crisp pixels zoomed in
-            p.setTransform(QTransform(s * step, 0, 0, s * step, s * off - tx * t, s * off - ty * t))
-            p.drawImage(QPointF(0, 0), img)
+            p.setTransform(QTransform(s * step, 0, 0, s * step, s * off - ox, s * off - oy))
+            p.drawImage(QPointF(0, 0), level)
             p.resetTransform()
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         m = MARGIN_PX
-        target = QRectF(-m, -m, t + 2 * m, t + 2 * m)
-        source = QRectF((tx * t - m) / s, (ty * t - m) / s, (t + 2 * m) / s, (t + 2 * m) / s)
-        self.store.render(p, target, source, Qt.AspectRatioMode.IgnoreAspectRatio)
+        # one render per rect of the region: a pan exposes an L of two thin strips, whose
+        # bounding box would make every visible item paint (clipped away) again
+        for rect in (local if local.rectCount() <= 8 else [box]):
+            p.setClipRect(rect)
+            p.setClipRegion(local, Qt.ClipOperation.IntersectClip)
+            target = QRectF(rect).adjusted(-m, -m, m, m)
+            source = QRectF((ox + target.x()) / s, (oy + target.y()) / s, target.width() / s,
+                            target.height() / s)
+            self.store.render(p, target, source, Qt.AspectRatioMode.IgnoreAspectRatio)
         p.end()
 
     def _paint_direct(self, painter: QPainter, exposed: QRectF) -> None:

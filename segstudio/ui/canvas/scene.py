@@ -42,6 +42,23 @@ def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
     return pixmap
 
 
+def _shapes_bounds(shapes: list[Shape]) -> QRectF:
+    """Scene rect around ``shapes`` (a cheap stand-in for itemsBoundingRect, which costs a
+    path walk per item): all vertices at once, circles by their radius, point markers padded."""
+    pts = [s.points for s in shapes if s.shape_type != "mask" and len(s.points)]
+    if not pts:
+        return QRectF()
+    allp = np.concatenate(pts)
+    (x0, y0), (x1, y1) = allp.min(axis=0), allp.max(axis=0)
+    rect = QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)).adjusted(-64, -64, 64, 64)
+    for s in shapes:
+        if s.shape_type == "circle" and len(s.points) >= 2:
+            r = float(np.hypot(*(s.points[1] - s.points[0])))
+            cx, cy = float(s.points[0, 0]), float(s.points[0, 1])
+            rect = rect.united(QRectF(cx - r, cy - r, 2 * r, 2 * r))
+    return rect
+
+
 class CanvasScene(QGraphicsScene):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -132,7 +149,8 @@ class CanvasScene(QGraphicsScene):
                 self._stale(item)
         self._restack()
         if many:
-            self.layer.invalidate(self.store.itemsBoundingRect())
+            self.layer.invalidate(_shapes_bounds(shapes))   # grows the layer over them, then
+            self.layer.invalidate_all()                     # all tiles: masks are anywhere
 
     def _on_removed(self, shapes: list[Shape]) -> None:
         for s in shapes:

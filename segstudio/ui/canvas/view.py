@@ -118,6 +118,23 @@ class CanvasView(QGraphicsView):
     def loading(self) -> bool:
         return bool(self._loading)
 
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt API)
+        # the shape layer paints every pixel of its rect opaquely (the image and the background
+        # colour around it): fill only outside it, not a whole extra viewport per frame
+        covered = self._scene.layer.sceneBoundingRect()
+        if covered.contains(rect):
+            return
+        if not covered.intersects(rect):
+            super().drawBackground(painter, rect)
+            return
+        brush = self._scene.backgroundBrush()
+        for r in (QRectF(rect.left(), rect.top(), rect.width(), covered.top() - rect.top()),
+                  QRectF(rect.left(), covered.bottom(), rect.width(), rect.bottom() - covered.bottom()),
+                  QRectF(rect.left(), rect.top(), covered.left() - rect.left(), rect.height()),
+                  QRectF(covered.right(), rect.top(), rect.right() - covered.right(), rect.height())):
+            if r.width() > 0 and r.height() > 0:
+                painter.fillRect(r, brush)
+
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802 (Qt API)
         super().drawForeground(painter, rect)
         if not self._loading:

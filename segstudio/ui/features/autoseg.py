@@ -53,6 +53,16 @@ TOOL_BUTTONS = (("seg_box", "Box"), ("seg_scribble", "Scribble"), ("seg_click", 
                 ("seg_wand", "Wand"), ("seg_scissors", "Scissors"), ("seg_roi", "ROI"))
 
 
+def preview_image_job(method: str, image: Any, prompt: Any, params: Any) -> Any:
+    """:func:`preview_job` plus the overlay as a QImage, made here in the worker (QImage, unlike
+    QPixmap, may be built off the GUI thread): the GUI thread only uploads it."""
+    result = yield from preview_job(method, image, prompt, params)
+    ov = result["overlay"]
+    h, w = ov.shape[:2]
+    result["qimage"] = QImage(ov.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    return result
+
+
 class AutoSegPanel(BatchMixin, QWidget):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -278,7 +288,7 @@ class AutoSegPanel(BatchMixin, QWidget):
         request, sig = self._request, (key, self.spec.name, params, self.state.version)
         self.show_message(f"Running {self.spec.title}…")
         self._preview = start_job(
-            preview_job, self.spec.name, image, prompt, params,
+            preview_image_job, self.spec.name, image, prompt, params,
             on_result=lambda r: self._preview_done(request, sig, r),
             on_error=lambda exc, tb: self._failed(request, exc))
 
@@ -286,14 +296,11 @@ class AutoSegPanel(BatchMixin, QWidget):
         if request != self._request or sig[0] != self.controller.current_key:
             return
         self._result, self._result_sig = result, sig
-        ov = result["overlay"]
-        h, w = ov.shape[:2]
-        img = QImage(ov.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
-        self.overlay.setPixmap(QPixmap.fromImage(img))
+        # the QImage was made in the worker: all that is left here is the pixmap upload
+        self.overlay.setPixmap(QPixmap.fromImage(result["qimage"]))
         self.overlay.setScale(result["scale"])
         self.overlay.setVisible(True)
-        n = len(set(result["label_map"][:: max(1, h // 256), :: max(1, w // 256)].ravel().tolist()) - {0})
-        self.show_message(f"Preview ready ({self.spec.title}); Apply to keep it." if n else
+        self.show_message(f"Preview ready ({self.spec.title}); Apply to keep it." if result["found"] else
                           "Preview: nothing found with these parameters.")
 
     def _failed(self, request: int, exc: BaseException) -> None:

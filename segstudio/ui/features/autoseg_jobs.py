@@ -47,13 +47,14 @@ def colorize(label_map: np.ndarray, max_side: int = OVERLAY_MAX_SIDE) -> tuple[n
 
 
 def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> Job[dict]:
-    """Runs the method; returns {"label_map", "overlay", "scale"}."""
+    """Runs the method; returns {"label_map", "overlay", "scale", "found"} (found: any region)."""
     yield Progress(0, 2, f"{method}…")
     lm = run_method(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "colouring")
     overlay, scale = colorize(lm)
+    found = bool(cv2.minMaxLoc(overlay[:, :, 3])[1] > 0)   # alpha > 0 where a region is
     yield Progress(2, 2, "done")
-    return {"label_map": lm, "overlay": overlay, "scale": scale}
+    return {"label_map": lm, "overlay": overlay, "scale": scale, "found": found}
 
 
 def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any, options: ApplyOptions,
