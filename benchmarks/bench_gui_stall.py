@@ -51,6 +51,7 @@ TICK_MS = 5
 TARGET_S = 3.0
 MAX_SIDE = 9000
 METHODS = ("grabcut", "felzenszwalb", "kmeans", "watershed", "slic")
+PREVIEW_RUNS = 3   # previews per method: the stall is reported as the median and the worst run
 
 
 def image_for(method: str, size: int) -> np.ndarray:
@@ -85,13 +86,13 @@ def calibrate(method: str) -> tuple[int, dict]:
     size, values = (6000, {"sample": 200_000}) if method == "kmeans" else (512, {})
     while True:
         dt = _job_seconds(method, size, values)
-        if dt >= TARGET_S * 1.15:
+        if dt >= TARGET_S * 1.25:   # margin: the shared machine's speed varies from run to run
             return size, values
         if method == "kmeans" and values["sample"] < 10**7:
-            values = {"sample": int(min(10**7, values["sample"] * max(2.0, TARGET_S * 1.3 / max(dt, 1e-3))))}
+            values = {"sample": int(min(10**7, values["sample"] * max(2.0, TARGET_S * 1.5 / max(dt, 1e-3))))}
         elif size < MAX_SIDE:
-            # aim 30 % over the target: the machine is shared and noisy
-            size = min(MAX_SIDE, int(size * max(1.2, min(3.0, (TARGET_S * 1.3 / max(dt, 1e-3)) ** 0.5))))
+            # aim 50 % over the target: the machine is shared and noisy
+            size = min(MAX_SIDE, int(size * max(1.2, min(3.0, (TARGET_S * 1.5 / max(dt, 1e-3)) ** 0.5))))
         else:
             return size, values
 
@@ -161,11 +162,15 @@ def measure(app: QApplication, method: str, size: int, values: dict) -> dict:
             panel.form.set_value(k, v)
         panel.state.box = box_for(method, size)
         ticker = Ticker()
-        with ticker:
-            t0 = time.perf_counter()
-            panel.run_preview()
-            t_ready = spin(app, lambda: panel.overlay.isVisible() or "failed" in panel.message.text())
-        preview = (t_ready - t0, ticker.longest(), ticker.median())
+        runs = []
+        for _ in range(PREVIEW_RUNS):
+            panel.clear_overlay()
+            with ticker:
+                t0 = time.perf_counter()
+                panel.run_preview()
+                t_ready = spin(app, lambda: panel.overlay.isVisible() or "failed" in panel.message.text())
+            runs.append((t_ready - t0, ticker.longest(), ticker.median()))
+        preview = tuple(statistics.median(r[i] for r in runs) for i in range(3)) + (max(r[1] for r in runs),)
         ann = win.controller.current_annotation()
         with ticker:
             t0 = time.perf_counter()
@@ -233,16 +238,16 @@ def main() -> int:
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     cv2.setNumThreads(2)
     methods = sys.argv[1:] or list(METHODS)
-    print("| method | image | params | preview job (s) | longest GUI stall, preview (ms) | median tick (ms) "
-          "| apply (s) | shapes | longest GUI stall, apply (ms) |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| method | image | params | preview job (s) | longest GUI stall, preview (ms): median of {PREVIEW_RUNS} "
+          "| worst run (ms) | median tick (ms) | apply (s) | shapes | longest GUI stall, apply (ms) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for m in methods:
         size, values = calibrate(m)
         r = measure(app, m, size, values)
-        (job_s, longest, median), (apply_s, apply_longest, n) = r["preview"], r["apply"]
+        (job_s, longest, median, worst), (apply_s, apply_longest, n) = r["preview"], r["apply"]
         params = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
-        print(f"| {m} | {size}x{size} | {params} | {job_s:.2f} | {longest * 1000:.1f} | {median * 1000:.1f} "
-              f"| {apply_s:.2f} | {n} | {apply_longest * 1000:.1f} |", flush=True)
+        print(f"| {m} | {size}x{size} | {params} | {job_s:.2f} | {longest * 1000:.1f} | {worst * 1000:.1f} "
+              f"| {median * 1000:.1f} | {apply_s:.2f} | {n} | {apply_longest * 1000:.1f} |", flush=True)
     print("\n| prompt gesture on 6000x4000 | GUI thread, median (ms) | note |")
     print("|---|---:|---|")
     for name, t, note in prompt_gestures(app):

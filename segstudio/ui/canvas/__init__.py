@@ -21,7 +21,10 @@ Public API (stable; used by the main window)::
 Views observe the model: items follow ImageAnnotation signals (shapes_inserted / removed /
 changed, mask_changed → only that bbox, order_changed → z) and Project.classes_changed
 (colour, class visibility); Shape.visible and LabelClass.visible hide items. Tools only push
-edits. Keys the canvas keeps for its tools while focused: Escape, Return, Backspace, Delete,
+edits. Painting: the shape items sit in a private scene and reach the screen through one
+tile-cached layer (image + shapes rendered at the view scale; see layer.py), so a repaint or a
+pan costs pixel copies, not a pass over thousands of items; every model event re-renders just
+the stale region, and a zoom shows the old tiles scaled until it settles (60 ms). Keys the canvas keeps for its tools while focused: Escape, Return, Backspace, Delete,
 "[" / "]" (brush size). Navigation: Ctrl+wheel zooms around the cursor, wheel scrolls,
 middle-drag or Space+drag pans.
 

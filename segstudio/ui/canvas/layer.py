@@ -5,8 +5,9 @@ them costs a per-item pass (and a smooth downscale of the whole image) on every 
 shape items live in a private ``store`` scene that no view shows; this one item paints
 ``TILE``-pixel QImages rendered from the image plus ``store.render`` (Qt's own C++ item painter:
 z-order, per-item visibility and styles exactly as the view would paint them) at the view
-scale, so a repaint copies pixels and a pan renders only the tiles it has not seen yet (tiles
-missing from one frame are rendered as one block, then cut).
+scale, so a repaint copies pixels and a pan renders only the strips it has not seen yet (what
+a frame needs and no tile holds is rendered in one pass into a scratch image, then copied into
+the tiles; parts of a tile off screen stay "dirty" until shown).
 
 Staleness rules: ``invalidate(scene_rect)`` re-renders just that region of the cached tiles (the
 scene calls it for every model event, selection change and restyle, with the old and the new
@@ -18,10 +19,10 @@ blocky frame, like a map viewer); ``SETTLE_MS`` after the last change — or at 
 the old tiles are a poor fit (zoomed out more than 2× or in more than 4×) — everything is
 rendered at the new scale. ``settle()`` forces that now (tests, screenshots).
 
-The image is drawn from a lazily built pyramid of RGB32 QImages (Qt scales RGB32 several times
-faster than RGB888): level L keeps every 2^L-th pixel and serves scales in (2^-L-1, 2^-L], so at
-fit a 6000×4000 image is rendered from a 3000×2000 level and the full-size conversion is only
-paid once the user zooms past 1:2.
+The image is drawn from :class:`ImagePyramid` (RGB32 levels, every 2^L-th pixel): at fit a
+6000×4000 image is rendered from a 1500×1000 level built in milliseconds, and the full-size
+RGB32 copy is made in a background thread after the first paint, so the first paint never
+waits for it.
 
 May import: PySide6, numpy, segstudio.core, segstudio.tools.
 """
@@ -29,6 +30,7 @@ May import: PySide6, numpy, segstudio.core, segstudio.tools.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer
@@ -44,6 +46,61 @@ MARGIN_PX = 4
 MAX_LEVEL = 4
 
 
+class ImagePyramid:
+    """RGB32 copies of an HxWx3 uint8 image at full size (level 0) and every 2^L-th pixel (level
+    L ≥ 1). Level L serves view scales in (2^-L-1, 2^-L] (Qt scales RGB32 several times faster
+    than RGB888, and a small level faster than a big one).
+
+    ``level_for`` builds a missing coarse level on the spot (milliseconds); level 0, a copy of
+    the whole image, is made by ``start_background`` in a daemon thread (Qt and numpy release
+    the GIL while copying) and only waited for if a render needs it sooner.
+    """
+
+    def __init__(self, image_rgb8: np.ndarray) -> None:
+        self._rgb = np.ascontiguousarray(image_rgb8)
+        self._levels: dict[int, tuple[QImage, np.ndarray]] = {}   # level → (image, its pixels)
+        self._thread: threading.Thread | None = None
+        self.scheduled = False     # start_background is due (set by the layer)
+
+    def _from_rgb(self, lv: int) -> tuple[QImage, np.ndarray]:
+        a = self._rgb if lv == 0 else np.ascontiguousarray(self._rgb[::1 << lv, ::1 << lv])
+        rgb = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_RGB888)
+        return rgb.convertToFormat(QImage.Format.Format_RGB32), np.empty(0)   # owns its pixels
+
+    def _build_all(self) -> None:
+        """Level 0, then each coarser level as a strided view of the one before (no conversion)."""
+        prev = self._levels.get(0) or self._from_rgb(0)
+        self._levels.setdefault(0, prev)
+        for lv in range(1, MAX_LEVEL + 1):
+            if lv not in self._levels:
+                img = prev[0]
+                px = np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), -1)[:, :img.width()]
+                sub = np.ascontiguousarray(px[::2, ::2])
+                self._levels.setdefault(lv, (QImage(sub.data, sub.shape[1], sub.shape[0], sub.strides[0],
+                                                    QImage.Format.Format_RGB32), sub))
+            prev = self._levels[lv]
+
+    def start_background(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._build_all, name="canvas-pyramid", daemon=True)
+            self._thread.start()
+
+    def level_for(self, scale: float) -> tuple[QImage, float, float]:
+        """The level image for ``scale``, its size step (image px per level px) and the scene
+        offset of its pixel grid."""
+        lv = 0 if scale >= 0.5 else min(MAX_LEVEL, int(math.floor(-math.log2(scale))))
+        entry = self._levels.get(lv)
+        if entry is None:
+            if lv == 0 and self._thread is not None:
+                self._thread.join()
+                entry = self._levels[0]
+            else:
+                entry = self._levels.setdefault(lv, self._from_rgb(lv))
+        step = float(1 << lv)
+        # level pixel i is image pixel step*i: its centre sits at scene step*i + 0.5
+        return entry[0], step, -(step - 1.0) / 2.0
+
+
 class ShapeLayerItem(QGraphicsItem):
     TILE = 256
     MAX_TILES = 320          # 256² × 4 B × 320 ≈ 84 MB at most
@@ -54,8 +111,7 @@ class ShapeLayerItem(QGraphicsItem):
         super().__init__()
         self.store = store
         self._bg = QBrush(background)
-        self._array: np.ndarray | None = None    # HxWx3 uint8 image
-        self._levels: dict[int, QImage] = {}      # pyramid level → RGB32 image
+        self._pyramid: ImagePyramid | None = None
         self._rect = QRectF()
         self._scale = 0.0                         # the scale the cached tiles were rendered at
         self._tiles: dict[tuple[int, int], QImage] = {}
@@ -63,12 +119,17 @@ class ShapeLayerItem(QGraphicsItem):
         #: invalidate(), and by a render limited to what was on screen
         self._dirty: dict[tuple[int, int], QRegion] = {}
         self._scratch = QImage()                  # reused render target, cut into tiles
+        self._dpr = 1.0                           # device pixels per logical pixel of the tiles
+        self._view_scale = 0.0                    # view scale (logical) the tiles were made for
         self._seen_scale = 0.0                    # the view scale at the last paint
         self._settle_now = False
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.settle)
         self.renders = 0     # tile renders (whole or dirty part), for tests and benchmarks
+        #: the paint event's region in viewport pixels, set by the view around each paint
+        #: (exposedRect is only its bounding rect)
+        self.exposed_region: QRegion | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(-0.5)
@@ -77,8 +138,7 @@ class ShapeLayerItem(QGraphicsItem):
     def set_content(self, image_rgb8: np.ndarray | None, rect: QRectF) -> None:
         """The image (HxWx3 uint8, or None) and the scene area the layer covers."""
         self.prepareGeometryChange()
-        self._array = None if image_rgb8 is None else image_rgb8
-        self._levels = {}
+        self._pyramid = None if image_rgb8 is None else ImagePyramid(image_rgb8)
         self._rect = QRectF(rect)
         self.invalidate_all()
 
@@ -120,8 +180,8 @@ class ShapeLayerItem(QGraphicsItem):
 
     @property
     def tile_scale(self) -> float:
-        """The scale the cached tiles hold (differs from the view's during a zoom preview)."""
-        return self._scale
+        """The view scale the cached tiles were rendered for (another one during a zoom preview)."""
+        return self._view_scale
 
     # -- QGraphicsItem ---------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
@@ -129,14 +189,24 @@ class ShapeLayerItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         world = painter.worldTransform()
-        s = world.m11()
-        if world.m12() or world.m21() or s <= 0 or abs(world.m22() - s) > 1e-9 * s:
+        vs = world.m11()
+        if world.m12() or world.m21() or vs <= 0 or abs(world.m22() - vs) > 1e-9 * vs:
             self._paint_direct(painter, option.exposedRect)   # rotated/sheared: no cache
             return
+        # Tile space is device pixels: scene × view scale × device pixel ratio (HiDPI screens get
+        # full resolution; the tile images carry the ratio so items size their markers as on
+        # screen). Painting in tile space on the view's painter: world = (1/dpr) × tile → device.
+        device = painter.device()
+        dpr = round(device.devicePixelRatioF(), 3) if device is not None else 1.0
+        if dpr != self._dpr:
+            self._dpr = dpr
+            self._tiles.clear()
+            self._dirty.clear()
+        s = vs * dpr
         if s != self._scale:
             k = s / self._scale if self._scale else 0.0
             if self._settle_now or not self._tiles or not 0.5 <= k <= 4.0:
-                self._scale = s
+                self._scale, self._view_scale = s, vs
                 self._tiles.clear()
                 self._dirty.clear()
                 self._timer.stop()
@@ -152,47 +222,65 @@ class ShapeLayerItem(QGraphicsItem):
         t = self.TILE
         x0, y0 = math.floor(exposed.left() * ts), math.floor(exposed.top() * ts)
         x1, y1 = math.ceil(exposed.right() * ts), math.ceil(exposed.bottom() * ts)
+        rects = [QRect(x0, y0, x1 - x0, y1 - y0)]   # tile space, to show
         if k == 1.0:
             # pixel copies: an integer device offset keeps them crisp
-            painter.setWorldTransform(QTransform.fromTranslate(round(world.dx()), round(world.dy())))
+            ox, oy = round(world.dx() * dpr), round(world.dy() * dpr)
+            painter.setWorldTransform(QTransform(1 / dpr, 0, 0, 1 / dpr, ox / dpr, oy / dpr))
+            if self.exposed_region is not None and self.exposed_region.rectCount() <= 8:
+                # a scroll exposes two thin strips whose bounding rect is the whole viewport
+                region = QRegion()
+                for r in self.exposed_region:
+                    region = region.united(QRect(math.floor(r.x() * dpr) - ox, math.floor(r.y() * dpr) - oy,
+                                                 math.ceil(r.width() * dpr) + 1, math.ceil(r.height() * dpr) + 1))
+                rects = list(region.intersected(rects[0]))
         else:   # zoom preview: a transient frame, nearest-pixel scaling is the cheap one
-            painter.setWorldTransform(QTransform(k, 0, 0, k, world.dx(), world.dy()))
-        want = QRect(x0, y0, x1 - x0, y1 - y0)
-        keys = [(tx, ty) for ty in range(y0 // t, (y1 - 1) // t + 1) for tx in range(x0 // t, (x1 - 1) // t + 1)]
+            painter.setWorldTransform(QTransform(k / dpr, 0, 0, k / dpr, world.dx(), world.dy()))
+        keys: dict[tuple[int, int], None] = {}
+        wanted = QRegion()
+        for r in rects:
+            wanted = wanted.united(r)
+            for ty in range(r.top() // t, r.bottom() // t + 1):
+                for tx in range(r.left() // t, r.right() // t + 1):
+                    keys[(tx, ty)] = None
         todo = QRegion()   # what this frame shows and no tile holds yet
         for key in keys:
             if key not in self._tiles:
-                todo = todo.united(QRegion(QRect(key[0] * t, key[1] * t, t, t).intersected(want)))
+                todo = todo.united(wanted.intersected(QRect(key[0] * t, key[1] * t, t, t)))
             elif key in self._dirty:
-                todo = todo.united(self._dirty[key].intersected(want))
+                todo = todo.united(self._dirty[key].intersected(wanted))
         if not todo.isEmpty():
-            self._render_into_tiles(todo, keys)
+            self._render_into_tiles(todo, list(keys))
         for key in keys:
             img = self._tiles.pop(key)
             self._tiles[key] = img   # re-inserted last: the dict order is the LRU order
-            part = want.intersected(QRect(key[0] * t, key[1] * t, t, t))
-            if not part.isEmpty():
-                painter.drawImage(part.topLeft(), img, part.translated(-key[0] * t, -key[1] * t))
+            tile_rect = QRect(key[0] * t, key[1] * t, t, t)
+            for r in rects:
+                part = r.intersected(tile_rect)
+                if not part.isEmpty():
+                    painter.drawImage(QRectF(part), img, QRectF(part.translated(-tile_rect.topLeft())))
         painter.setWorldTransform(world)
+        if self._pyramid is not None and not self._pyramid.scheduled:
+            # once the first frame is on screen, not inside it: starting a thread can stall
+            # the GUI thread for milliseconds on a busy machine
+            self._pyramid.scheduled = True
+            QTimer.singleShot(0, self._pyramid.start_background)
         while len(self._tiles) > self.MAX_TILES:
             old = next(iter(self._tiles))
             del self._tiles[old]
             self._dirty.pop(old, None)
 
     # -- rendering -------------------------------------------------------------------------
-    def _level(self, scale: float) -> tuple[QImage, float, float]:
-        """The pyramid image for ``scale`` with its (scene px per level px, scene offset)."""
-        lv = 0 if scale >= 0.5 else min(MAX_LEVEL, int(math.floor(-math.log2(scale))))
-        img = self._levels.get(lv)
-        if img is None:
-            step = 1 << lv
-            a = np.ascontiguousarray(self._array[::step, ::step])
-            rgb = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_RGB888)
-            img = rgb.convertToFormat(QImage.Format.Format_RGB32)   # a copy: ``a`` may go
-            self._levels[lv] = img
-        step = float(1 << lv)
-        # level pixel i is image pixel step*i: its centre sits at scene step*i + 0.5
-        return img, step, -(step - 1.0) / 2.0
+    def _image(self, w: int, h: int) -> QImage:
+        img = QImage(w, h, self.TILE_FORMAT)
+        img.setDevicePixelRatio(self._dpr)
+        return img
+
+    def _painter(self, img: QImage) -> QPainter:
+        """A painter on ``img`` whose coordinates are the image's pixels."""
+        p = QPainter(img)
+        p.setWorldTransform(QTransform.fromScale(1 / self._dpr, 1 / self._dpr))
+        return p
 
     def _render_into_tiles(self, todo: QRegion, keys: list[tuple[int, int]]) -> None:
         """Renders ``todo`` (tile space) in one pass — one walk over the image and the shapes, a
@@ -200,9 +288,10 @@ class ShapeLayerItem(QGraphicsItem):
         (creating missing ones; what they hold outside ``todo`` stays dirty)."""
         t = self.TILE
         box = todo.boundingRect()
-        if self._scratch.width() < box.width() or self._scratch.height() < box.height():
-            self._scratch = QImage(max(box.width(), self._scratch.width()),
-                                   max(box.height(), self._scratch.height()), self.TILE_FORMAT)
+        if (self._scratch.width() < box.width() or self._scratch.height() < box.height()
+                or self._scratch.devicePixelRatio() != self._dpr):
+            self._scratch = self._image(max(box.width(), self._scratch.width()),
+                                        max(box.height(), self._scratch.height()))
         self._render(self._scratch, box.topLeft(), todo)
         for key in keys:
             rect = QRect(key[0] * t, key[1] * t, t, t)
@@ -211,14 +300,15 @@ class ShapeLayerItem(QGraphicsItem):
                 continue
             tile = self._tiles.get(key)
             if tile is None:
-                tile = self._tiles[key] = QImage(t, t, self.TILE_FORMAT)
+                tile = self._tiles[key] = self._image(t, t)
                 dirty = QRegion(rect)
             else:
                 dirty = self._dirty.get(key, QRegion())
-            p = QPainter(tile)
+            p = self._painter(tile)
             p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             p.setClipRegion(part.translated(-rect.topLeft()))
-            p.drawImage(box.topLeft() - rect.topLeft(), self._scratch)
+            src = QRectF(0, 0, self._scratch.width(), self._scratch.height())
+            p.drawImage(src.translated(QPointF(box.topLeft() - rect.topLeft())), self._scratch, src)
             p.end()
             dirty = dirty.subtracted(part)
             if dirty.isEmpty():
@@ -230,19 +320,21 @@ class ShapeLayerItem(QGraphicsItem):
         """Renders image + shapes into ``img``, whose pixel (0, 0) is tile-space pixel ``origin``,
         inside ``region`` (tile space) only."""
         self.renders += 1
-        s = self._scale
+        s, d = self._scale, self._dpr
         ox, oy = origin.x(), origin.y()
         local = region.translated(-ox, -oy)
         box = local.boundingRect()
-        p = QPainter(img)
+        p = self._painter(img)
         p.setClipRegion(local)
         p.fillRect(box, self._bg)
-        if self._array is not None:
-            level, step, off = self._level(s)
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 1.0)   # crisp pixels zoomed in
-            p.setTransform(QTransform(s * step, 0, 0, s * step, s * off - ox, s * off - oy))
+        if self._pyramid is not None:
+            level, step, off = self._pyramid.level_for(s)
+            # crisp image pixels once they are bigger than screen pixels
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 1.0)
+            f = s * step / d
+            p.setWorldTransform(QTransform(f, 0, 0, f, (s * off - ox) / d, (s * off - oy) / d))
             p.drawImage(QPointF(0, 0), level)
-            p.resetTransform()
+            p.setWorldTransform(QTransform.fromScale(1 / d, 1 / d))
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         m = MARGIN_PX
         # one render per rect of the region: a pan exposes an L of two thin strips, whose
@@ -260,8 +352,8 @@ class ShapeLayerItem(QGraphicsItem):
         painter.save()
         painter.setClipRect(exposed)
         painter.fillRect(exposed, self._bg)
-        if self._array is not None:
+        if self._pyramid is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(QPointF(0, 0), self._level(1.0)[0])
+            painter.drawImage(QPointF(0, 0), self._pyramid.level_for(1.0)[0])
         self.store.render(painter, exposed, exposed, Qt.AspectRatioMode.IgnoreAspectRatio)
         painter.restore()

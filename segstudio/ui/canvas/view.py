@@ -4,6 +4,8 @@ See :mod:`segstudio.ui.canvas` for the public API. Qt mouse/key events become
 :class:`~segstudio.tools.base.PointerEvent` / key names for the active tool; the tool's
 preview is redrawn only when its version changes; navigation (Ctrl+wheel zoom around the
 cursor, wheel scroll, middle-drag and Space+drag pan) is handled here and never reaches tools.
+The scene's tile-cached layer paints the image and the shapes (see layer.py); the view only
+fills the background outside it.
 
 May import: PySide6, numpy, segstudio.core, segstudio.tools.
 """
@@ -117,6 +119,14 @@ class CanvasView(QGraphicsView):
     @property
     def loading(self) -> bool:
         return bool(self._loading)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        layer = self._scene.layer
+        layer.exposed_region = event.region()   # a scroll's two strips, not their bounding box
+        try:
+            super().paintEvent(event)
+        finally:
+            layer.exposed_region = None
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt API)
         # the shape layer paints every pixel of its rect opaquely (the image and the background

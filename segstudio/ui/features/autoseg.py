@@ -88,6 +88,8 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setZValue(50)
         self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        # hit tests must not build a mask of the 2048 px overlay's alpha on the GUI thread
+        self.overlay.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.canvas.scene().addItem(self.overlay)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
