@@ -201,7 +201,7 @@ def bench_canvas(app, img, shapes, classes, n_pan, repeats):
     view.viewport().repaint()   # warm-up: first-use costs of Qt and numpy are not the canvas's
     first = []
     for _ in range(FIRST_PAINT_REPEATS):
-        app.processEvents()
+        _settle(app)   # background work of the previous round (the canvas's pyramid) is done
         t0 = CLOCK()
         view.set_document(project, "k", ann, img, history.push, lambda: ("class0", None), lambda: "class0")
         view.viewport().repaint()

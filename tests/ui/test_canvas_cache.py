@@ -13,8 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPointF  # noqa: E402
-from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF  # noqa: E402
+from PySide6.QtGui import QImage, QPainter  # noqa: E402
 
 from segstudio.core.edits import (  # noqa: E402
     AddShapes,
@@ -27,7 +27,7 @@ from segstudio.core.edits import (  # noqa: E402
 from segstudio.core.history import History  # noqa: E402
 from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape  # noqa: E402
 from segstudio.ui.canvas import CanvasView  # noqa: E402
-from segstudio.ui.canvas.layer import ShapeLayerItem  # noqa: E402
+from segstudio.ui.canvas.layer import ImagePyramid, ShapeLayerItem  # noqa: E402
 
 W, H = 400, 300
 GRAY = 90
@@ -226,3 +226,38 @@ def test_rotated_view_paints_without_the_cache(doc):
     doc.view.rotate(90)
     img = doc.grab()
     assert is_reddish(doc.rgb(img, 80, 80)) and is_gray(doc.rgb(img, 300, 200))
+
+
+def test_image_pyramid_levels_hold_every_nth_pixel():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    direct = ImagePyramid(rgb)
+    background = ImagePyramid(rgb)
+    background.start_background()
+    background.wait()
+    for scale, lv in ((1.5, 0), (0.6, 0), (0.4, 1), (0.2, 2), (0.1, 3), (0.01, 4)):
+        img, step, _ = direct.level_for(scale)
+        assert step == 2 ** lv
+        expect = rgb[::2 ** lv, ::2 ** lv]
+        got = pixels(img).astype(np.uint32)
+        assert got.shape == expect.shape[:2]
+        want = (expect[..., 0].astype(np.uint32) << 16) | (expect[..., 1].astype(np.uint32) << 8) | expect[..., 2]
+        np.testing.assert_array_equal(got, want)
+        # levels made in the background thread (from the level above) are the same pixels
+        bg = background.level_for(scale)[0]
+        np.testing.assert_array_equal(pixels(bg), got)
+
+
+def test_scene_render_to_an_image_bypasses_the_cache(doc):
+    """Rendering the canvas scene elsewhere (an export, a thumbnail) neither uses nor disturbs the
+    tiles made for the view's scale."""
+    doc.history.push(AddShapes("k", [Shape("cat", SQUARE)]))
+    doc.grab()
+    tiles, scale = doc.layer.tile_count(), doc.layer.tile_scale
+    out = QImage(W, H, QImage.Format.Format_RGB32)
+    p = QPainter(out)
+    doc.view.canvas_scene.render(p, QRectF(0, 0, W, H), QRectF(0, 0, W, H))
+    p.end()
+    assert is_reddish(tuple(out.pixelColor(80, 80).getRgb()[:3]))
+    assert out.pixelColor(300, 200).getRgb()[:3] == (GRAY, GRAY, GRAY)
+    assert doc.layer.tile_count() == tiles and doc.layer.tile_scale == scale

@@ -17,7 +17,9 @@ tiles are kept (least recently painted dropped first).
 Zoom: right after a scale change the tiles of the previous scale are drawn scaled (a cheap,
 blocky frame, like a map viewer); ``SETTLE_MS`` after the last change — or at once when
 the old tiles are a poor fit (zoomed out more than 2× or in more than 4×) — everything is
-rendered at the new scale. ``settle()`` forces that now (tests, screenshots).
+rendered at the new scale. ``settle()`` forces that now (tests, screenshots). Tiles hold device
+pixels (HiDPI screens get full resolution). Painting for anything but a view (``render`` into
+an image) and rotated views bypass the cache.
 
 The image is drawn from :class:`ImagePyramid` (RGB32 levels, every 2^L-th pixel): at fit a
 6000×4000 image is rendered from a 1500×1000 level built in milliseconds, and the full-size
@@ -46,6 +48,11 @@ MARGIN_PX = 4
 MAX_LEVEL = 4
 
 
+def _pixels(img: QImage) -> np.ndarray:
+    """A writable (rows, columns) uint32 view of a 32-bit QImage's pixels."""
+    return np.frombuffer(img.bits(), np.uint32).reshape(img.height(), img.bytesPerLine() // 4)[:, :img.width()]
+
+
 class ImagePyramid:
     """RGB32 copies of an HxWx3 uint8 image at full size (level 0) and every 2^L-th pixel (level
     L ≥ 1). Level L serves view scales in (2^-L-1, 2^-L] (Qt scales RGB32 several times faster
@@ -61,6 +68,7 @@ class ImagePyramid:
         self._levels: dict[int, tuple[QImage, np.ndarray]] = {}   # level → (image, its pixels)
         self._thread: threading.Thread | None = None
         self.scheduled = False     # start_background is due (set by the layer)
+        self.cancelled = False     # the image is no longer shown: stop between levels
 
     def _from_rgb(self, lv: int) -> tuple[QImage, np.ndarray]:
         a = self._rgb if lv == 0 else np.ascontiguousarray(self._rgb[::1 << lv, ::1 << lv])
@@ -69,9 +77,13 @@ class ImagePyramid:
 
     def _build_all(self) -> None:
         """Level 0, then each coarser level as a strided view of the one before (no conversion)."""
+        if self.cancelled:
+            return
         prev = self._levels.get(0) or self._from_rgb(0)
         self._levels.setdefault(0, prev)
         for lv in range(1, MAX_LEVEL + 1):
+            if self.cancelled:
+                return
             if lv not in self._levels:
                 img = prev[0]
                 px = np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), -1)[:, :img.width()]
@@ -81,9 +93,14 @@ class ImagePyramid:
             prev = self._levels[lv]
 
     def start_background(self) -> None:
-        if self._thread is None:
+        if self._thread is None and not self.cancelled:
             self._thread = threading.Thread(target=self._build_all, name="canvas-pyramid", daemon=True)
             self._thread.start()
+
+    def wait(self) -> None:
+        """Blocks until the background build (if started) is done."""
+        if self._thread is not None:
+            self._thread.join()
 
     def level_for(self, scale: float) -> tuple[QImage, float, float]:
         """The level image for ``scale``, its size step (image px per level px) and the scene
@@ -92,8 +109,8 @@ class ImagePyramid:
         entry = self._levels.get(lv)
         if entry is None:
             if lv == 0 and self._thread is not None:
-                self._thread.join()
-                entry = self._levels[0]
+                self.wait()
+                entry = self._levels.get(0) or self._levels.setdefault(0, self._from_rgb(0))
             else:
                 entry = self._levels.setdefault(lv, self._from_rgb(lv))
         step = float(1 << lv)
@@ -103,7 +120,7 @@ class ImagePyramid:
 
 class ShapeLayerItem(QGraphicsItem):
     TILE = 256
-    MAX_TILES = 320          # 256² × 4 B × 320 ≈ 84 MB at most
+    MAX_TILES = 160          # 256² × 4 B × 160 ≈ 42 MB at most (a 1600×1000 view shows ~40)
     SETTLE_MS = 60
     TILE_FORMAT = QImage.Format.Format_RGB32
 
@@ -138,6 +155,8 @@ class ShapeLayerItem(QGraphicsItem):
     def set_content(self, image_rgb8: np.ndarray | None, rect: QRectF) -> None:
         """The image (HxWx3 uint8, or None) and the scene area the layer covers."""
         self.prepareGeometryChange()
+        if self._pyramid is not None:
+            self._pyramid.cancelled = True
         self._pyramid = None if image_rgb8 is None else ImagePyramid(image_rgb8)
         self._rect = QRectF(rect)
         self.invalidate_all()
@@ -190,8 +209,9 @@ class ShapeLayerItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         world = painter.worldTransform()
         vs = world.m11()
-        if world.m12() or world.m21() or vs <= 0 or abs(world.m22() - vs) > 1e-9 * vs:
-            self._paint_direct(painter, option.exposedRect)   # rotated/sheared: no cache
+        if widget is None or world.m12() or world.m21() or vs <= 0 or abs(world.m22() - vs) > 1e-9 * vs:
+            # not for a view (QGraphicsScene.render into an image), or rotated/sheared: no cache
+            self._paint_direct(painter, option.exposedRect)
             return
         # Tile space is device pixels: scene × view scale × device pixel ratio (HiDPI screens get
         # full resolution; the tile images carry the ratio so items size their markers as on
@@ -293,6 +313,7 @@ class ShapeLayerItem(QGraphicsItem):
             self._scratch = self._image(max(box.width(), self._scratch.width()),
                                         max(box.height(), self._scratch.height()))
         self._render(self._scratch, box.topLeft(), todo)
+        src = _pixels(self._scratch)
         for key in keys:
             rect = QRect(key[0] * t, key[1] * t, t, t)
             part = todo.intersected(rect)
@@ -304,12 +325,10 @@ class ShapeLayerItem(QGraphicsItem):
                 dirty = QRegion(rect)
             else:
                 dirty = self._dirty.get(key, QRegion())
-            p = self._painter(tile)
-            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-            p.setClipRegion(part.translated(-rect.topLeft()))
-            src = QRectF(0, 0, self._scratch.width(), self._scratch.height())
-            p.drawImage(src.translated(QPointF(box.topLeft() - rect.topLeft())), self._scratch, src)
-            p.end()
+            dst = _pixels(tile)
+            for r in part:   # plain pixel copies: cheaper than a QPainter per tile
+                dst[r.top() - rect.top():r.bottom() + 1 - rect.top(), r.left() - rect.left():r.right() + 1 - rect.left()] = \
+                    src[r.top() - box.top():r.bottom() + 1 - box.top(), r.left() - box.left():r.right() + 1 - box.left()]
             dirty = dirty.subtracted(part)
             if dirty.isEmpty():
                 self._dirty.pop(key, None)
