@@ -35,6 +35,7 @@ import math
 import threading
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QImage, QPainter, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
@@ -140,9 +141,10 @@ class ShapeLayerItem(QGraphicsItem):
         self._view_scale = 0.0                    # view scale (logical) the tiles were made for
         self._seen_scale = 0.0                    # the view scale at the last paint
         self._settle_now = False
-        self._timer = QTimer()
+        # parented to the store scene so it dies with the canvas; a QGraphicsItem is no QObject
+        self._timer = QTimer(store)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.settle)
+        self._timer.timeout.connect(self._on_settle_timer)
         self.renders = 0     # tile renders (whole or dirty part), for tests and benchmarks
         #: the paint event's region in viewport pixels, set by the view around each paint
         #: (exposedRect is only its bounding rect)
@@ -187,6 +189,11 @@ class ShapeLayerItem(QGraphicsItem):
                         old = self._dirty.get((tx, ty))
                         self._dirty[(tx, ty)] = part if old is None else old.united(part)
         self.update(r)
+
+    def _on_settle_timer(self) -> None:
+        # the scene (and this item's C++ side) may be gone when a late timer fires
+        if shiboken6.isValid(self):
+            self.settle()
 
     def settle(self) -> None:
         """Renders at the view's current scale at the next paint (ends a zoom preview)."""
