@@ -58,16 +58,35 @@ def label_components(mask: np.ndarray, min_area: int = 0, connectivity: int = 8)
     return lut[labels]
 
 
+def _counts_u8(labels: np.ndarray) -> np.ndarray:
+    """np.bincount of a uint8 map with OpenCV's histogram, in chunks of < 2²⁴ pixels so that the
+    float32 counts stay exact. np.bincount holds the GIL (tens of ms on a big image: the GUI
+    thread would stall while a worker runs it); calcHist releases it and is faster."""
+    flat = labels.reshape(-1)
+    counts = np.zeros(256, np.int64)
+    step = (1 << 24) - 1
+    for s in range(0, len(flat), step):
+        chunk = flat[s:s + step].reshape(1, -1)
+        counts += cv2.calcHist([chunk], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return np.trim_zeros(counts, "b") if counts.any() else counts[:1]
+
+
 def relabel_by_size(labels: np.ndarray, drop_largest: bool) -> np.ndarray:
     """Renumbers values 0..k-1 of ``labels`` to 1..k by decreasing pixel count (deterministic);
-    with ``drop_largest`` the largest becomes 0 (background)."""
-    counts = np.bincount(labels.ravel())
+    with ``drop_largest`` the largest becomes 0 (background). A uint8 map stays uint8."""
+    small = labels.dtype == np.uint8
+    counts = _counts_u8(labels) if small else np.bincount(labels.ravel())
     order = np.argsort(-counts, kind="stable")
     lut = np.zeros(len(counts), np.int32)
     lut[order] = np.arange(1, len(counts) + 1, dtype=np.int32)
     if drop_largest:
         lut -= 1
     lut[counts == 0] = 0
+    if small:   # cv2.LUT releases the GIL too; values ≤ 256 do not fit uint8 only with 256 labels
+        if len(counts) < 256:
+            table = np.zeros(256, np.uint8)
+            table[:len(lut)] = lut
+            return cv2.LUT(np.ascontiguousarray(labels), table)
     return lut[labels]
 
 
