@@ -9,6 +9,11 @@ and the longest gap between ticks is the longest stall a user would feel. The im
 for k-means the fit sample) of each method is calibrated headlessly so that its job runs at
 least 3 s. Target: longest GUI-thread stall ≤ 50 ms.
 
+A third table pushes one AddShapes with 1,800 and 9,000 small polygons (the size of a
+felzenszwalb / k-means apply) into an open window and reports the longest GUI-thread stall
+until the canvas and the Shapes dock have caught up, and the same for its undo
+(``--bulk`` runs only that table).
+
 A second table times the prompt gestures on a 6000x4000 image on the GUI thread: a scribble
 stroke (prompt snapshot) and intelligent-scissors clicks/moves (live-wire window built in a
 worker).
@@ -42,7 +47,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from segstudio.algorithms import synthetic  # noqa: E402
 from segstudio.algorithms.registry import Prompt, get_method  # noqa: E402
+from segstudio.core.edits import AddShapes  # noqa: E402
 from segstudio.core.jobs import run_to_end  # noqa: E402
+from segstudio.core.model import Shape  # noqa: E402
 from segstudio.core.settings import Preferences  # noqa: E402
 from segstudio.tools.base import pointer  # noqa: E402
 from segstudio.ui.features.autoseg_jobs import preview_job  # noqa: E402
@@ -239,10 +246,65 @@ def prompt_gestures(app: QApplication) -> list[tuple[str, float, str]]:
     return rows
 
 
+def bulk_shapes(app: QApplication, counts: tuple[int, ...] = (1800, 9000)) -> list[tuple[int, float, float, float, float]]:
+    """(n, push s, longest stall push ms, undo s, longest stall undo ms) for AddShapes of n polygons."""
+    side = 3000
+    img = np.full((side, side, 3), 90, np.uint8)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        cv2.imwrite(os.path.join(folder, "image.bmp"), img)
+        win = open_window(app, folder)
+        c = win.controller
+        ann = c.current_annotation()
+        ticker = Ticker()
+
+        scene = win.canvas.canvas_scene
+
+        def shown(n: int) -> bool:   # dock rows and canvas items both caught up (without forcing the queue)
+            pending = scene.pending_count() if hasattr(scene, "pending_count") else 0
+            return win.shape_dock.model.rowCount() == n and pending == 0 and len(ann.shapes) == n
+
+        for n in counts:
+            per_row = int(np.ceil(np.sqrt(n)))
+            step = side / per_row
+            shapes = []
+            for i in range(n):
+                x, y = (i % per_row) * step, (i // per_row) * step
+                pts = np.array([[x, y], [x + step * 0.8, y], [x + step * 0.8, y + step * 0.7],
+                                [x + step * 0.4, y + step * 0.8], [x, y + step * 0.6]], float)
+                shapes.append(Shape("object", pts))
+            gc.collect()
+            with ticker:
+                spin(app, lambda: True, 1, 0.05)   # ticker running before the push
+                t0 = time.perf_counter()
+                c.push(AddShapes(c.current_key, shapes))
+                t1 = spin(app, lambda n=n: shown(n), 60, 0.3)
+            push = (t1 - t0, ticker.longest())
+            with ticker:
+                spin(app, lambda: True, 1, 0.05)
+                t0 = time.perf_counter()
+                c.undo()
+                t1 = spin(app, lambda: not ann.shapes and shown(0), 60, 0.3)
+            rows.append((n, *push, t1 - t0, ticker.longest()))
+        close_window(app, win)
+    return rows
+
+
+def print_bulk(app: QApplication) -> None:
+    print("\n| AddShapes of n polygons | push → shown (s) | longest GUI stall, push (ms) "
+          "| undo (s) | longest GUI stall, undo (ms) |")
+    print("|---:|---:|---:|---:|---:|")
+    for n, push_s, push_ms, undo_s, undo_ms in bulk_shapes(app):
+        print(f"| {n} | {push_s:.2f} | {push_ms * 1000:.1f} | {undo_s:.2f} | {undo_ms * 1000:.1f} |", flush=True)
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     cv2.setNumThreads(2)
+    if "--bulk" in sys.argv:
+        print_bulk(app)
+        return 0
     methods = sys.argv[1:] or list(METHODS)
     print(f"| method | image | params | preview job (s) | longest GUI stall, preview (ms): median of {PREVIEW_RUNS} "
           "| worst run (ms) | median tick (ms) | apply (s) | shapes | longest GUI stall, apply (ms) |")
@@ -258,6 +320,7 @@ def main() -> int:
     print("|---|---:|---|")
     for name, t, note in prompt_gestures(app):
         print(f"| {name} | {t * 1000:.1f} | {note} |", flush=True)
+    print_bulk(app)
     return 0
 
 

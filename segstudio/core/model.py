@@ -191,9 +191,15 @@ class ImageAnnotation:
 
     def remove_shapes(self, shapes: list[Shape]) -> list[int]:
         """Removes ``shapes``; returns their former indices (for re-insertion)."""
-        indices = [self.index_of(s) for s in shapes]
-        for i in sorted(indices, reverse=True):
-            del self.shapes[i]
+        # one position map, not index_of per shape: undoing a 9,000-shape apply was O(n²)
+        pos = {id(s): i for i, s in enumerate(self.shapes)}
+        indices = []
+        for s in shapes:
+            if id(s) not in pos:
+                raise KeyError(f"shape {s.uid} not in annotation")
+            indices.append(pos[id(s)])
+        gone = set(indices)
+        self.shapes[:] = [s for i, s in enumerate(self.shapes) if i not in gone]
         self.shapes_removed.emit(list(shapes))
         return indices
 

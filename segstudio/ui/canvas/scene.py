@@ -9,6 +9,13 @@ The shape items live in ``store``, a scene no view shows; the view scene holds o
 at the view scale, plus the live handles and tool preview. Every handler below therefore tells
 the layer which scene rects went stale (old and new bounds), so the cache never shows old pixels.
 
+Bulk inserts (a pre-annotation of thousands of shapes) create their items in chunks of
+``CHUNK`` from a zero-timer, invalidating the layer per chunk, so the GUI thread never blocks
+on all of them at once. Shapes still queued have no item yet; every outside reader goes through
+``items_by_uid`` / ``item_for`` / ``shape_items`` / ``set_selection``, which first finish the
+queue synchronously, so selection and handles always see every shape (tools hit-test the model,
+not items). ``clear_document`` and removals drop queued shapes.
+
 May import: PySide6, numpy, segstudio.core, segstudio.tools.
 """
 
@@ -18,7 +25,7 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -29,6 +36,9 @@ from segstudio.ui.canvas.layer import ShapeLayerItem
 log = logging.getLogger(__name__)
 
 FALLBACK_COLOR = (255, 0, 0)
+#: inserts of more shapes than this are queued and their items created ``CHUNK`` per timer tick
+BULK = 500
+CHUNK = 300
 
 
 def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
@@ -72,7 +82,12 @@ class CanvasScene(QGraphicsScene):
         self.preview = PreviewItem()
         self.addItem(self.handles)
         self.addItem(self.preview)
-        self.items_by_uid: dict[int, ShapeItem | MaskItem] = {}
+        self._items: dict[int, ShapeItem | MaskItem] = {}
+        self._pending: dict[int, Shape] = {}   # queued for item creation, in insertion order
+        self._chunk_timer = QTimer(self)
+        self._chunk_timer.setSingleShot(True)
+        self._chunk_timer.setInterval(0)
+        self._chunk_timer.timeout.connect(self._create_chunk)
         self._selected: list[Shape] = []
         self._connections: list[tuple[object, object]] = []
         #: called after shapes left the model (the view prunes its selection)
@@ -105,9 +120,11 @@ class CanvasScene(QGraphicsScene):
             except (ValueError, RuntimeError):   # already gone: nothing to undo
                 pass
         self._connections.clear()
-        for item in self.items_by_uid.values():
+        self._pending.clear()
+        self._chunk_timer.stop()
+        for item in self._items.values():
             self.store.removeItem(item)
-        self.items_by_uid.clear()
+        self._items.clear()
         self._selected = []
         self.handles.set_shapes([])
         self.layer.set_content(None, QRectF())
@@ -124,11 +141,26 @@ class CanvasScene(QGraphicsScene):
         cls = self.project.get_class(shape.label) if self.project else None
         return cls is None or cls.visible
 
+    @property
+    def items_by_uid(self) -> dict[int, ShapeItem | MaskItem]:
+        """uid → item of every shape (finishes any queued bulk insert first)."""
+        self.flush_pending()
+        return self._items
+
     def item_for(self, shape: Shape) -> ShapeItem | MaskItem | None:
         return self.items_by_uid.get(shape.uid)
 
     def shape_items(self) -> list[ShapeItem | MaskItem]:
         return list(self.items_by_uid.values())
+
+    def pending_count(self) -> int:
+        """Shapes whose items a bulk insert has not created yet."""
+        return len(self._pending)
+
+    def flush_pending(self) -> None:
+        """Creates every queued item now (anything that needs all items calls this)."""
+        while self._pending:
+            self._create_chunk()
 
     # -- model events ----------------------------------------------------------------------
     def _stale(self, item: ShapeItem | MaskItem) -> None:
@@ -136,35 +168,61 @@ class CanvasScene(QGraphicsScene):
         self.layer.invalidate(item.sceneBoundingRect())
 
     def _on_inserted(self, shapes: list[Shape]) -> None:
-        many = len(shapes) > 64   # then one full invalidation beats many small ones
+        new = [s for s in shapes if s.uid not in self._items and s.uid not in self._pending]
+        if self._pending or len(new) > BULK:
+            # queued: order matters only for z, which each chunk sets from the model
+            self._pending.update((s.uid, s) for s in new)
+            self._chunk_timer.start()
+            return
+        self._create(new)
+
+    def _create_chunk(self) -> None:
+        uids = list(self._pending)[:CHUNK]
+        self._create([self._pending.pop(u) for u in uids], chunk=True)
+        if self._pending:
+            self._chunk_timer.start()
+
+    def _create(self, shapes: list[Shape], chunk: bool = False) -> None:
+        many = len(shapes) > 64   # then one invalidation of their bounds beats many small ones
+        created = []
         for s in shapes:
-            if s.uid in self.items_by_uid:
-                continue
             kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
             item: ShapeItem | MaskItem = kind(s, self.color_of(s))
             item.setVisible(self.is_visible(s))
             self.store.addItem(item)
-            self.items_by_uid[s.uid] = item
+            self._items[s.uid] = item
+            created.append(item)
             if not many:
                 self._stale(item)
-        self._restack()
+        if chunk and self.annotation is not None:   # z of just these: a restack would redraw all
+            z_of = {s.uid: z for z, s in enumerate(self.annotation.shapes)}
+            for item in created:
+                item.setZValue(z_of.get(item.shape_ref.uid, 0))
+        else:
+            self._restack()
         if many:
             self.layer.invalidate(_shapes_bounds(shapes))   # grows the layer over them, then
-            self.layer.invalidate_all()                     # all tiles: masks are anywhere
+            if not chunk or any(s.shape_type == "mask" for s in shapes):
+                self.layer.invalidate_all()                 # all tiles: masks are anywhere
 
     def _on_removed(self, shapes: list[Shape]) -> None:
+        many = len(shapes) > 64
         for s in shapes:
-            item = self.items_by_uid.pop(s.uid, None)
+            self._pending.pop(s.uid, None)
+            item = self._items.pop(s.uid, None)
             if item is not None:
-                self._stale(item)
+                if not many:
+                    self._stale(item)
                 self.store.removeItem(item)
+        if many:
+            self.layer.invalidate_all()   # the layer rect already holds them
         if self.removed_hook is not None:
             self.removed_hook(shapes)
 
     def _on_changed(self, shapes: list[Shape]) -> None:
         for s in shapes:
-            item = self.items_by_uid.get(s.uid)
-            if item is None:
+            item = self._items.get(s.uid)
+            if item is None:   # still queued: it is created from the shape as it is then
                 continue
             self._stale(item)
             if isinstance(item, ShapeItem):
@@ -176,7 +234,7 @@ class CanvasScene(QGraphicsScene):
             self.handles.refresh()
 
     def _on_mask_changed(self, shape: Shape, bounds: tuple[int, int, int, int]) -> None:
-        item = self.items_by_uid.get(shape.uid)
+        item = self._items.get(shape.uid)
         if isinstance(item, MaskItem):
             item.update_region(bounds)
             y0, y1, x0, x1 = bounds
@@ -187,7 +245,7 @@ class CanvasScene(QGraphicsScene):
             return
         moved = []
         for z, s in enumerate(self.annotation.shapes):
-            item = self.items_by_uid.get(s.uid)
+            item = self._items.get(s.uid)
             if item is not None and item.zValue() != z:
                 item.setZValue(z)
                 moved.append(item)
@@ -198,7 +256,7 @@ class CanvasScene(QGraphicsScene):
                 self._stale(item)
 
     def _restyle(self) -> None:
-        for item in self.items_by_uid.values():
+        for item in self._items.values():
             s = item.shape_ref
             item.set_color(self.color_of(s))
             item.setVisible(self.is_visible(s))
@@ -206,6 +264,7 @@ class CanvasScene(QGraphicsScene):
 
     # -- selection display -----------------------------------------------------------------
     def set_selection(self, shapes: list[Shape]) -> None:
+        self.flush_pending()
         for s in self._selected:
             item = self.items_by_uid.get(s.uid)
             if item is not None:

@@ -1,6 +1,9 @@
 """ShapeListDock: the shapes of the current image — class colour, label, type, visibility.
 
-Rebuilt from the current annotation's signals (inserted / removed / changed / reordered).
+A model/view list: :class:`ShapeListModel` mirrors the current annotation (topmost shape
+first) and turns its signals into row-level notifications (inserted / removed runs, changed
+rows, a layout change on reorder), so a pre-annotation pushing thousands of shapes costs one
+``beginInsertRows`` and the view lays out only what is visible — no widget item per shape.
 Selection is synced both ways through ``selection_changed`` / :meth:`set_selection`, wired by
 the main window to the canvas (widgets never reach into each other). The visibility checkbox
 pushes an undoable SetShapeAttributes; a double click asks to change the class
@@ -11,9 +14,20 @@ May import: PySide6, segstudio.core, segstudio.ui.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QListView, QWidget
 
 from segstudio.core.edits import SetShapeAttributes
 from segstudio.core.model import ImageAnnotation, Shape
@@ -21,6 +35,7 @@ from segstudio.ui.controller import DocumentController
 from segstudio.ui.dialogs.label_dialog import color_icon
 
 _UID_ROLE = Qt.ItemDataRole.UserRole
+_MAX_RUNS = 32   # more separate row runs than this in one event: a single reset is cheaper
 
 
 def describe(shape: Shape) -> str:
@@ -28,6 +43,190 @@ def describe(shape: Shape) -> str:
     if shape.shape_type == "mask" and shape.mask is not None:
         return f"{shape.label}{extra}  (mask, {int(shape.mask.sum())} px)"
     return f"{shape.label}{extra}  ({shape.shape_type}, {len(shape.points)} pts)"
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers → [(first, last)] of consecutive runs."""
+    out: list[tuple[int, int]] = []
+    for r in sorted(rows):
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _is_checked(value: Any) -> bool:
+    raw = getattr(value, "value", value)   # Qt.CheckState or the int a view passes
+    return int(raw) == Qt.CheckState.Checked.value
+
+
+class ShapeListModel(QAbstractListModel):
+    """Rows = shapes of one annotation, topmost (last drawn) first."""
+
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.ann: ImageAnnotation | None = None
+        self._uids: list[int] = []
+        self._shapes: dict[int, Shape] = {}
+        self._rows: dict[int, int] | None = {}   # uid → row, rebuilt lazily after a change
+        self._icons: dict[tuple[int, ...], QIcon] = {}
+
+    # -- queries -------------------------------------------------------------------------------
+    def shape_at(self, row: int) -> Shape | None:
+        return self._shapes.get(self._uids[row]) if 0 <= row < len(self._uids) else None
+
+    def row_of(self, uid: int) -> int | None:
+        if self._rows is None:
+            self._rows = {u: i for i, u in enumerate(self._uids)}
+        return self._rows.get(uid)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._uids)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        shape = self.shape_at(index.row()) if index.isValid() else None
+        if shape is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return describe(shape)
+        if role == Qt.ItemDataRole.DecorationRole:
+            cls = self.controller.project.get_class(shape.label)
+            if cls is None:
+                return None
+            key = tuple(int(c) for c in cls.color[:3])
+            icon = self._icons.get(key)
+            if icon is None:
+                icon = self._icons[key] = color_icon(key)
+            return icon
+        if role == Qt.ItemDataRole.CheckStateRole:
+            return Qt.CheckState.Checked if shape.visible else Qt.CheckState.Unchecked
+        if role == _UID_ROLE:
+            return shape.uid
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """The checkbox: one undoable edit; the row updates from the model's shapes_changed."""
+        shape = self.shape_at(index.row()) if index.isValid() else None
+        if role != Qt.ItemDataRole.CheckStateRole or shape is None:
+            return False
+        visible = _is_checked(value)
+        key = self.controller.current_key
+        if shape.visible != visible and key:
+            self.controller.push(SetShapeAttributes(key, [shape], {"visible": visible},
+                                                    "Show shape" if visible else "Hide shape"))
+        return True
+
+    # -- annotation → rows -------------------------------------------------------------------
+    def _order(self) -> list[Shape]:
+        return [] if self.ann is None else list(reversed(self.ann.shapes))
+
+    def set_annotation(self, ann: ImageAnnotation | None) -> None:
+        self.ann = ann
+        self.reset_rows()
+
+    def reset_rows(self) -> None:
+        self.beginResetModel()
+        order = self._order()
+        self._uids = [s.uid for s in order]
+        self._shapes = {s.uid: s for s in order}
+        self._rows = None
+        self.endResetModel()
+
+    def on_inserted(self, shapes: list[Shape]) -> None:
+        order = self._order()
+        new_uids = [s.uid for s in order]
+        added = {s.uid for s in shapes} - self._shapes.keys()
+        rows = [i for i, u in enumerate(new_uids) if u in added]
+        runs = _runs(rows)
+        if [u for u in new_uids if u not in added] != self._uids or len(runs) > _MAX_RUNS:
+            self.reset_rows()
+            return
+        for s in shapes:
+            self._shapes[s.uid] = s
+        for first, last in runs:   # ascending: every earlier run is already in place
+            self.beginInsertRows(QModelIndex(), first, last)
+            self._uids[first:first] = new_uids[first:last + 1]
+            self._rows = None
+            self.endInsertRows()
+
+    def on_removed(self, shapes: list[Shape]) -> None:
+        rows = [r for r in (self.row_of(s.uid) for s in shapes) if r is not None]
+        runs = _runs(rows)
+        if len(runs) > _MAX_RUNS:
+            for s in shapes:
+                self._shapes.pop(s.uid, None)
+            self.reset_rows()
+            return
+        for first, last in reversed(runs):   # descending: earlier rows keep their numbers
+            self.beginRemoveRows(QModelIndex(), first, last)
+            for uid in self._uids[first:last + 1]:
+                self._shapes.pop(uid, None)
+            del self._uids[first:last + 1]
+            self._rows = None
+            self.endRemoveRows()
+
+    def on_changed(self, shapes: list[Shape]) -> None:
+        rows = [r for r in (self.row_of(s.uid) for s in shapes) if r is not None]
+        runs = _runs(rows)
+        if len(runs) > _MAX_RUNS:
+            runs = [(min(rows), max(rows))]
+        for first, last in runs:
+            self.dataChanged.emit(self.index(first), self.index(last))
+
+    def on_reordered(self) -> None:
+        """Same rows, new order: persistent indexes (the selection) follow their shapes."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        old_uids = [self._uids[i.row()] for i in old]
+        self._uids = [s.uid for s in self._order()]
+        self._shapes = {s.uid: s for s in self._order()}
+        self._rows = None
+        new = [self.index(r) if (r := self.row_of(u)) is not None else QModelIndex() for u in old_uids]
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    def all_changed(self) -> None:
+        if self._uids:
+            self.dataChanged.emit(self.index(0), self.index(len(self._uids) - 1))
+
+
+class ShapeListView(QListView):
+    """The list, plus the few QListWidget-style accessors the tests drive it with."""
+
+    class Row:
+        def __init__(self, view: ShapeListView, row: int) -> None:
+            self.view, self.index = view, view.model().index(row, 0)
+
+        def text(self) -> str:
+            return self.index.data(Qt.ItemDataRole.DisplayRole)
+
+        def data(self, role: int) -> Any:
+            return self.index.data(role)
+
+        def checkState(self) -> Qt.CheckState:
+            return Qt.CheckState(self.index.data(Qt.ItemDataRole.CheckStateRole))
+
+        def setCheckState(self, state: Qt.CheckState) -> None:
+            self.view.model().setData(self.index, state, Qt.ItemDataRole.CheckStateRole)
+
+        def isSelected(self) -> bool:
+            return self.view.selectionModel().isSelected(self.index)
+
+    def count(self) -> int:
+        return self.model().rowCount()
+
+    def item(self, row: int) -> ShapeListView.Row:
+        return ShapeListView.Row(self, row)
+
+    def visualItemRect(self, item: ShapeListView.Row) -> QRect:
+        return self.visualRect(item.index)
 
 
 class ShapeListDock(QDockWidget):
@@ -38,14 +237,19 @@ class ShapeListDock(QDockWidget):
         super().__init__("Shapes", parent)
         self.setObjectName("ShapeListDock")
         self.controller = controller
-        self.list = QListWidget()
+        self.model = ShapeListModel(controller, self)
+        self.list = ShapeListView()
+        self.list.setModel(self.model)
+        self.list.setUniformItemSizes(True)   # layout is O(1) per row, not a size hint each
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWidget(self.list)
         self._ann: ImageAnnotation | None = None
         self._updating = False
-        self.list.itemSelectionChanged.connect(self._selection_from_list)
-        self.list.itemChanged.connect(self._item_changed)
-        self.list.itemDoubleClicked.connect(self._double_clicked)
+        self.list.selectionModel().selectionChanged.connect(self._selection_from_list)
+        self.list.doubleClicked.connect(self._double_clicked)
+        for sig in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            sig.connect(self._update_title)
         controller.current_changed.connect(self._document_changed)
         controller.project_changed.connect(self._project_changed)
         self._project = None
@@ -59,107 +263,81 @@ class ShapeListDock(QDockWidget):
         self._project.classes_changed.connect(self.rebuild)
         self._document_changed(self.controller.current_key or "")
 
+    def _signals(self, ann: ImageAnnotation) -> list[tuple[Any, Any]]:
+        return [(ann.shapes_inserted, self._on_inserted), (ann.shapes_removed, self._on_removed),
+                (ann.shapes_changed, self.model.on_changed), (ann.order_changed, self._on_reordered),
+                (ann.mask_changed, self._mask_event)]
+
     def _document_changed(self, _key: str) -> None:
         ann = self.controller.current_annotation()
         if ann is not self._ann:
             if self._ann is not None:
-                for sig in (self._ann.shapes_inserted, self._ann.shapes_removed, self._ann.shapes_changed):
-                    sig.disconnect(self._shapes_event)
-                self._ann.order_changed.disconnect(self.rebuild)
-                self._ann.mask_changed.disconnect(self._mask_event)
+                for sig, slot in self._signals(self._ann):
+                    sig.disconnect(slot)
             self._ann = ann
             if ann is not None:
-                for sig in (ann.shapes_inserted, ann.shapes_removed, ann.shapes_changed):
-                    sig.connect(self._shapes_event)
-                ann.order_changed.connect(self.rebuild)
-                ann.mask_changed.connect(self._mask_event)
-        self.rebuild()
+                for sig, slot in self._signals(ann):
+                    sig.connect(slot)
+            self._quietly(self.model.set_annotation, ann)
+        else:
+            self.rebuild()
 
-    def _shapes_event(self, _shapes: list) -> None:
-        self.rebuild()
-
-    def _mask_event(self, shape: Shape, _bounds: object) -> None:
-        # only the pixel count in the text changes: update that row instead of rebuilding
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(_UID_ROLE) == shape.uid:
-                item.setText(describe(shape))
-                return
-
-    def rebuild(self) -> None:
-        selected = {s.uid for s in self.selected_shapes()}
+    def _quietly(self, fn: Any, *args: Any) -> None:
+        """Runs a structural change without echoing the selection it drops to the canvas."""
         self._updating = True
         try:
-            ann = self._ann
-            if ann is not None and self._rows() == [s.uid for s in reversed(ann.shapes)]:
-                self._refresh_rows(ann)   # in place: this may run inside itemChanged (checkbox)
-                return
-            self.list.clear()
-            if ann is None:
-                return
-            project = self.controller.project
-            # topmost first, as in a layer list
-            for shape in reversed(ann.shapes):
-                cls = project.get_class(shape.label)
-                item = QListWidgetItem(describe(shape))
-                if cls is not None:
-                    item.setIcon(color_icon(cls.color))
-                item.setData(_UID_ROLE, shape.uid)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if shape.visible else Qt.CheckState.Unchecked)
-                self.list.addItem(item)
-                item.setSelected(shape.uid in selected)
+            fn(*args)
         finally:
             self._updating = False
-        self.setWindowTitle(f"Shapes ({self.list.count()})")
 
-    def _rows(self) -> list[int]:
-        return [self.list.item(i).data(_UID_ROLE) for i in range(self.list.count())]
+    def _on_inserted(self, shapes: list) -> None:
+        self._quietly(self.model.on_inserted, shapes)
 
-    def _refresh_rows(self, ann: ImageAnnotation) -> None:
-        project = self.controller.project
-        for i, shape in enumerate(reversed(ann.shapes)):
-            item = self.list.item(i)
-            cls = project.get_class(shape.label)
-            item.setText(describe(shape))
-            item.setIcon(color_icon(cls.color) if cls is not None else QIcon())
-            item.setCheckState(Qt.CheckState.Checked if shape.visible else Qt.CheckState.Unchecked)
+    def _on_removed(self, shapes: list) -> None:
+        self._quietly(self.model.on_removed, shapes)
+
+    def _on_reordered(self) -> None:
+        self._quietly(self.model.on_reordered)
+
+    def _mask_event(self, shape: Shape, _bounds: object) -> None:
+        self.model.on_changed([shape])   # only the pixel count in the text changes
+
+    def rebuild(self) -> None:
+        """Class list changed (colour, name): every row re-reads its data; rows stay."""
+        if self.model.ann is not self._ann or len(self.model._uids) != (len(self._ann.shapes) if self._ann else 0):
+            self._quietly(self.model.set_annotation, self._ann)
+        else:
+            self.model.all_changed()
+        self._update_title()
+
+    def _update_title(self, *_args: object) -> None:
+        self.setWindowTitle(f"Shapes ({self.model.rowCount()})")
 
     def set_selection(self, shapes: list[Shape]) -> None:
         """Mirrors the canvas selection (does not re-emit ``selection_changed``)."""
-        uids = {s.uid for s in shapes}
+        rows = [r for r in (self.model.row_of(s.uid) for s in shapes) if r is not None]
+        sel = QItemSelection()
+        for first, last in _runs(rows):
+            sel.select(self.model.index(first), self.model.index(last))
         self._updating = True
         try:
-            for i in range(self.list.count()):
-                item = self.list.item(i)
-                item.setSelected(item.data(_UID_ROLE) in uids)
-                if item.data(_UID_ROLE) in uids:
-                    self.list.scrollToItem(item)
+            self.list.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            if rows:
+                self.list.scrollTo(self.model.index(rows[-1]))
         finally:
             self._updating = False
 
     # -- view → controller ----------------------------------------------------------------------
-    def _shape(self, item: QListWidgetItem) -> Shape | None:
-        return None if self._ann is None else self._ann.find(item.data(_UID_ROLE))
-
     def selected_shapes(self) -> list[Shape]:
-        shapes = [self._shape(it) for it in self.list.selectedItems()]
+        rows = sorted(i.row() for i in self.list.selectionModel().selectedRows())
+        shapes = [self.model.shape_at(r) for r in rows]
         return [s for s in shapes if s is not None]
 
-    def _selection_from_list(self) -> None:
+    def _selection_from_list(self, *_args: object) -> None:
         if not self._updating:
             self.selection_changed.emit(self.selected_shapes())
 
-    def _item_changed(self, item: QListWidgetItem) -> None:
-        if self._updating:
-            return
-        shape = self._shape(item)
-        visible = item.checkState() == Qt.CheckState.Checked
-        if shape is not None and shape.visible != visible and self.controller.current_key:
-            self.controller.push(SetShapeAttributes(self.controller.current_key, [shape], {"visible": visible},
-                                                    "Show shape" if visible else "Hide shape"))
-
-    def _double_clicked(self, item: QListWidgetItem) -> None:
-        shape = self._shape(item)
+    def _double_clicked(self, index: QModelIndex) -> None:
+        shape = self.model.shape_at(index.row())
         if shape is not None:
             self.label_edit_requested.emit(shape)
