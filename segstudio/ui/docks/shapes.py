@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QTreeView, QWidget
 
 from segstudio.core.edits import SetShapeAttributes
 from segstudio.core.model import ImageAnnotation, Shape
@@ -36,6 +36,8 @@ from segstudio.ui.dialogs.label_dialog import color_icon
 
 _UID_ROLE = Qt.ItemDataRole.UserRole
 _MAX_RUNS = 32   # more separate row runs than this in one event: a single reset is cheaper
+#: rows inserted / removed at once above which one reset is cheaper than the row bookkeeping
+_RESET_ROWS = 2000
 
 
 def describe(shape: Shape) -> str:
@@ -197,8 +199,18 @@ class ShapeListModel(QAbstractListModel):
             self.dataChanged.emit(self.index(0), self.index(len(self._uids) - 1))
 
 
-class ShapeListView(QListView):
-    """The list, plus the few QListWidget-style accessors the tests drive it with."""
+class ShapeListView(QTreeView):
+    """The list, plus the few QListWidget-style accessors the tests drive it with.
+
+    A header-less QTreeView rather than a QListView: with uniform row heights it lays out only
+    what is on screen, where QListView asks the model for every row (a Python call each)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(False)
+        self.setUniformRowHeights(True)
 
     class Row:
         def __init__(self, view: ShapeListView, row: int) -> None:
@@ -240,7 +252,6 @@ class ShapeListDock(QDockWidget):
         self.model = ShapeListModel(controller, self)
         self.list = ShapeListView()
         self.list.setModel(self.model)
-        self.list.setUniformItemSizes(True)   # layout is O(1) per row, not a size hint each
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWidget(self.list)
@@ -291,10 +302,25 @@ class ShapeListDock(QDockWidget):
             self._updating = False
 
     def _on_inserted(self, shapes: list) -> None:
-        self._quietly(self.model.on_inserted, shapes)
+        if len(shapes) > _RESET_ROWS:
+            self._reset_keeping_selection()
+        else:
+            self._quietly(self.model.on_inserted, shapes)
 
     def _on_removed(self, shapes: list) -> None:
-        self._quietly(self.model.on_removed, shapes)
+        if len(shapes) > _RESET_ROWS:
+            self._reset_keeping_selection()
+        else:
+            self._quietly(self.model.on_removed, shapes)
+
+    def _reset_keeping_selection(self) -> None:
+        kept = [s for s in self.selected_shapes() if self._ann is not None and s.uid in self._live_uids()]
+        self._quietly(self.model.reset_rows)
+        if kept:
+            self.set_selection(kept)
+
+    def _live_uids(self) -> set[int]:
+        return {s.uid for s in self._ann.shapes} if self._ann is not None else set()
 
     def _on_reordered(self) -> None:
         self._quietly(self.model.on_reordered)
