@@ -93,9 +93,7 @@ def test_selection_works_before_the_queued_items_exist(window, qtbot):
     shapes = grid(N)
     c.push(AddShapes(c.current_key, shapes))
     # the dock row of the very first shape (bottom of the list): picked before any event loop turn
-    dock.list.scrollTo(dock.list.item(N - 1).index)
-    rect = dock.list.visualItemRect(dock.list.item(N - 1))
-    qtbot.mouseClick(dock.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    dock.list.setCurrentIndex(dock.list.item(N - 1).index)   # as a click / arrow key would
     assert window.canvas.selected_shapes() == [shapes[0]]
     window.canvas.select_shapes([shapes[-1]])                 # canvas → dock
     assert window.canvas.selected_shapes() == [shapes[-1]]
