@@ -161,15 +161,7 @@ def bench_whole_image(width: int, height: int, repeat: int, skip: set[str]) -> l
 
 
 def _scribbles(gt: np.ndarray) -> Prompt:
-    fg = np.zeros(gt.shape, np.uint8)
-    bg = np.zeros(gt.shape, np.uint8)
-    ys, xs = np.nonzero(gt)
-    cy, cx = int(ys.mean()), int(xs.mean())
-    cv2.line(fg, (cx - 40, cy), (cx + 40, cy), 1, 5)
-    cv2.line(fg, (cx, cy - 40), (cx, cy + 40), 1, 5)
-    h, w = gt.shape
-    cv2.rectangle(bg, (4, 4), (w - 5, h - 5), 1, 5)
-    return Prompt(fg_scribble=fg.astype(bool), bg_scribble=bg.astype(bool))
+    return synthetic.cross_and_frame_scribbles(gt, arm=40, thickness=5, margin=4)
 
 
 def bench_interactive(repeat: int, seeds: range) -> tuple[list[tuple], list[tuple]]:

@@ -91,6 +91,22 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
+def cross_and_frame_scribbles(gt: np.ndarray, arm: int, thickness: int, margin: int):
+    """A person's scribbles for ``gt``: a foreground cross of half-length ``arm`` at the object's
+    centroid and a background frame ``margin`` px inside the image border."""
+    from segstudio.algorithms.registry import Prompt
+
+    fg = np.zeros(gt.shape, np.uint8)
+    bg = np.zeros(gt.shape, np.uint8)
+    ys, xs = np.nonzero(gt)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    cv2.line(fg, (cx - arm, cy), (cx + arm, cy), 1, thickness)
+    cv2.line(fg, (cx, cy - arm), (cx, cy + arm), 1, thickness)
+    h, w = gt.shape
+    cv2.rectangle(bg, (margin, margin), (w - 1 - margin, h - 1 - margin), 1, thickness)
+    return Prompt(fg_scribble=fg.astype(bool), bg_scribble=bg.astype(bool))
+
+
 def default_prompt(needs: str, height: int, width: int):
     """A plausible prompt for a method needing ``needs`` (see registry.NEEDS) on an image of this
     size: a centred box, a centre click, a centre stroke vs. top/bottom strokes, or 4 anchors."""

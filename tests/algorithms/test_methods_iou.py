@@ -171,15 +171,7 @@ def test_box_cut_obeys_scribbles():
 
 
 def _scribbles(gt: np.ndarray) -> Prompt:
-    fg = np.zeros(gt.shape, np.uint8)
-    bg = np.zeros(gt.shape, np.uint8)
-    ys, xs = np.nonzero(gt)
-    cy, cx = int(ys.mean()), int(xs.mean())
-    cv2.line(fg, (cx - 12, cy), (cx + 12, cy), 1, 3)
-    cv2.line(fg, (cx, cy - 12), (cx, cy + 12), 1, 3)
-    h, w = gt.shape
-    cv2.rectangle(bg, (2, 2), (w - 3, h - 3), 1, 3)
-    return Prompt(fg_scribble=fg.astype(bool), bg_scribble=bg.astype(bool))
+    return synthetic.cross_and_frame_scribbles(gt, arm=12, thickness=3, margin=2)
 
 
 def test_scribble_graph_cut():
