@@ -325,19 +325,28 @@ def load_all(project: Project) -> list[str]:
     return errors
 
 
+def read_image_or_embedded(image_path: str | Path, annotation_path: str | Path) -> np.ndarray:
+    """Raw pixels of an image file or, when the file is missing, of the ``imageData`` embedded in
+    its labelme JSON. Reads files only (no project), so workers can call it."""
+    image_path, annotation_path = Path(image_path), Path(annotation_path)
+    if image_path.is_file():
+        return load_image(image_path)
+    image_data = None
+    if annotation_path.is_file():
+        data, _ = _peek(annotation_path)
+        image_data = data.get("imageData") if data else None
+    if isinstance(image_data, str) and image_data:
+        return decode_image_data(image_data, f"{annotation_path}: imageData")
+    raise ImageReadError(f"{image_path}: file not found")
+
+
 def load_entry_image(project: Project, key: str) -> np.ndarray:
     """The raw pixels of entry ``key`` (see :func:`load_image`), from imageData if no file."""
     entry = project.entry(key)
-    if entry.image_path.is_file():
-        return load_image(entry.image_path)
     ann = project.annotations.get(key)
-    image_data = ann.image_data if ann is not None else None
-    if image_data is None and entry.annotation_path.is_file():
-        data, _ = _peek(entry.annotation_path)
-        image_data = data.get("imageData") if data else None
-    if isinstance(image_data, str) and image_data:
-        return decode_image_data(image_data, f"{entry.annotation_path}: imageData")
-    raise ImageReadError(f"{entry.image_path}: file not found")
+    if not entry.image_path.is_file() and ann is not None and ann.image_data:
+        return decode_image_data(ann.image_data, f"{entry.annotation_path}: imageData")
+    return read_image_or_embedded(entry.image_path, entry.annotation_path)
 
 
 def iter_labelled(project: Project, include_pre_annotated: bool = False

@@ -11,7 +11,6 @@ May import: numpy, OpenCV, segstudio.core, segstudio.algorithms.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -19,9 +18,10 @@ import numpy as np
 
 from segstudio.algorithms.apply import ApplyOptions, label_map_shapes
 from segstudio.algorithms.registry import Prompt, run_method
-from segstudio.core.io.images import decode_image_data, load_image, to_rgb8
+from segstudio.core.io.images import to_rgb8
 from segstudio.core.jobs import Job, Progress
 from segstudio.core.model import Shape, default_color
+from segstudio.core.project_io import read_image_or_embedded
 
 OVERLAY_MAX_SIDE = 2048
 OVERLAY_ALPHA = 110
@@ -79,13 +79,4 @@ def call_job(fn: Callable[[], Any]) -> Job[Any]:
 def load_entry_pixels(source: tuple[str, str]) -> np.ndarray:
     """rgb8 pixels of a batch item ``(image path, annotation path)`` — from the file, else the
     JSON's embedded imageData (read here, in the worker, so the project is never touched)."""
-    image_path, annotation_path = Path(source[0]), Path(source[1])
-    if image_path.is_file() or not annotation_path.is_file():
-        return to_rgb8(load_image(image_path))
-    import json
-
-    data = json.loads(annotation_path.read_text(encoding="utf-8-sig"))
-    image_data = data.get("imageData") if isinstance(data, dict) else None
-    if not image_data:
-        raise OSError(f"{image_path}: file not found")
-    return to_rgb8(decode_image_data(image_data, f"{annotation_path}: imageData"))
+    return to_rgb8(read_image_or_embedded(*source))

@@ -65,18 +65,10 @@ def predict_batch_job(model, meta, items: list, device: str, options: ModelOptio
 
 def load_pixels(image_path: str, annotation_path: str) -> np.ndarray:
     """rgb8 pixels of an entry, from the image file or else the JSON's embedded imageData."""
-    import json
+    from segstudio.core.io.images import to_rgb8
+    from segstudio.core.project_io import read_image_or_embedded
 
-    from segstudio.core.io.images import decode_image_data, load_image, to_rgb8
-
-    ip, ap = Path(image_path), Path(annotation_path)
-    if ip.is_file() or not ap.is_file():
-        return to_rgb8(load_image(ip))
-    data = json.loads(ap.read_text(encoding="utf-8-sig"))
-    image_data = data.get("imageData") if isinstance(data, dict) else None
-    if not image_data:
-        raise OSError(f"{ip}: file not found")
-    return to_rgb8(decode_image_data(image_data, f"{ap}: imageData"))
+    return to_rgb8(read_image_or_embedded(image_path, annotation_path))
 
 
 def confidence_image(confidence: np.ndarray) -> tuple[QImage, float]:
