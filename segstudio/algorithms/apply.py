@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -43,6 +43,10 @@ class ApplyOptions:
     tolerance: float = 0.5         # polygon simplification (px); the ring is inscribed, keep it small
     min_area: float = 10.0         # pieces smaller than this (px) are dropped
     class_names: tuple[str, ...] = ()   # value v → class_names[v - 1] (else ``label``)
+    #: polygon mode, through :func:`convert_label_map`: a result with more pieces than this
+    #: becomes one mask layer per class instead (0 = no limit) — 10⁵ tiny polygons (k-means on
+    #: a big photo) are not editable by hand, and every repaint would draw each of them
+    max_polygons: int = 0
 
     def name_for(self, value: int) -> str:
         if 0 < value <= len(self.class_names) and self.class_names[value - 1]:
@@ -186,6 +190,21 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
             m = np.isin(lm, values) if len(values) > 1 else lm == values[0]
             shapes += mask_to_shapes(m, name, "mask", options.tolerance, options.min_area)
         return shapes
+    return _polygon_shapes(lm, hi, options)
+
+
+def convert_label_map(label_map: np.ndarray, options: ApplyOptions) -> tuple[list[Shape], int]:
+    """:func:`label_map_shapes` honouring ``options.max_polygons``: (shapes, n) where n > 0 is
+    the number of polygons that was over the limit (the shapes are then mask layers)."""
+    shapes = label_map_shapes(label_map, options)
+    if options.mode == "polygon" and options.max_polygons and len(shapes) > options.max_polygons:
+        log.info("%d polygons > max_polygons %d: mask layers instead", len(shapes), options.max_polygons)
+        return label_map_shapes(label_map, replace(options, mode="mask")), len(shapes)
+    return shapes, 0
+
+
+def _polygon_shapes(lm: np.ndarray, hi: int, options: ApplyOptions) -> list[Shape]:
+    height, width = lm.shape
     if hi <= 1:   # binary (the common case): no per-value pass at all
         return mask_pieces_to_shapes(lm.astype(np.uint8, copy=False), options.name_for(1),
                                      options.tolerance, options.min_area, (0, 0), (height, width))
@@ -218,7 +237,7 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
 def segment_to_shapes(method: str, image_rgb8: np.ndarray, prompt: Prompt | None, params: Any,
                       options: ApplyOptions) -> list[Shape]:
     """Runs ``method`` and converts its label map — the app's whole path for one image."""
-    return label_map_shapes(run_method(method, image_rgb8, prompt, params, dtype=None), options)
+    return convert_label_map(run_method(method, image_rgb8, prompt, params, dtype=None), options)[0]
 
 
 @dataclass

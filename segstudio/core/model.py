@@ -12,6 +12,7 @@ tight bounding box when written to disk, where labelme stores the cropped mask).
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,12 @@ class ImageAnnotation:
 
     def remove_shapes(self, shapes: list[Shape]) -> list[int]:
         """Removes ``shapes``; returns their former indices (for re-insertion)."""
+        n, k = len(shapes), len(self.shapes)
+        if 0 < n <= k and all(map(operator.is_, self.shapes[k - n:], shapes)):
+            # the last n shapes, in order (undoing an append): no position map needed
+            del self.shapes[k - n:]
+            self.shapes_removed.emit(list(shapes))
+            return list(range(k - n, k))
         # one position map, not index_of per shape: undoing a 9,000-shape apply was O(n²)
         pos = {id(s): i for i, s in enumerate(self.shapes)}
         indices = []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segstudio.algorithms import synthetic
-from segstudio.algorithms.apply import ApplyOptions, batch_segment, label_map_shapes
+from segstudio.algorithms.apply import ApplyOptions, batch_segment, convert_label_map, label_map_shapes
 from segstudio.core.jobs import run_to_end
 from segstudio.core.rasterize import shape_mask
 
@@ -64,6 +64,25 @@ def test_mask_mode_one_layer_per_class():
         assert np.array_equal(s.mask, lm == (1 if s.label == "a" else 2))
     same = label_map_shapes(lm, ApplyOptions(mode="mask", label="x"))
     assert len(same) == 1 and np.array_equal(same[0].mask, lm > 0)
+
+
+def test_more_polygons_than_the_limit_become_mask_layers():
+    # 2 classes alternating over a 12x12 grid of separate 6x6-px squares: 144 pieces
+    lm = np.zeros((96, 96), np.int32)
+    for i in range(12):
+        for j in range(12):
+            lm[8 * i + 1:8 * i + 7, 8 * j + 1:8 * j + 7] = (i + j) % 2 + 1
+    names = ("a", "b")
+    shapes, over = convert_label_map(lm, ApplyOptions(class_names=names, tolerance=0, max_polygons=200))
+    assert over == 0 and len(shapes) == 144 and {s.shape_type for s in shapes} == {"polygon"}
+    shapes, over = convert_label_map(lm, ApplyOptions(class_names=names, tolerance=0, max_polygons=100))
+    assert over == 144
+    assert sorted(s.label for s in shapes) == ["a", "b"] and {s.shape_type for s in shapes} == {"mask"}
+    for s in shapes:   # nothing is lost: each layer is exactly its class
+        assert np.array_equal(s.mask, lm == names.index(s.label) + 1)
+    # 0 = no limit; mask mode is never "over"
+    assert convert_label_map(lm, ApplyOptions(max_polygons=0))[1] == 0
+    assert convert_label_map(lm, ApplyOptions(mode="mask", max_polygons=1))[1] == 0
 
 
 def test_bad_mode_and_map():

@@ -313,3 +313,37 @@ def test_history_changed_signal():
     history.undo()
     history.redo()
     assert seen == [1, 0, 1]
+
+
+def test_removing_the_last_shapes_in_order_and_anywhere_gives_the_same_model():
+    """remove_shapes has a fast path for the tail (undoing an append); both paths must return
+    the former indices and leave the same list."""
+    ann = ImageAnnotation("a.png", 10, 10)
+    shapes = [Shape("a", np.array([[i, 0], [i + 1, 0], [i, 1]], float)) for i in range(6)]
+    ann.insert_shapes(shapes)
+    seen = []
+    ann.shapes_removed.connect(lambda removed: seen.append([s.uid for s in removed]))
+    assert ann.remove_shapes(shapes[3:]) == [3, 4, 5]                 # the tail
+    assert ann.shapes == shapes[:3] and seen == [[s.uid for s in shapes[3:]]]
+    ann.insert_shapes(shapes[3:])
+    assert ann.remove_shapes([shapes[5], shapes[4]]) == [5, 4]       # tail, other order
+    assert ann.shapes == shapes[:4]
+    ann.insert_shapes([shapes[4], shapes[5]], [4, 5])
+    assert ann.remove_shapes([shapes[1], shapes[5]]) == [1, 5]
+    assert ann.shapes == [shapes[0], shapes[2], shapes[3], shapes[4]]
+    with pytest.raises(KeyError):
+        ann.remove_shapes([shapes[1]])
+
+
+def test_add_shapes_measures_its_memory_once():
+    project = Project()
+    project.annotations["k"] = ImageAnnotation("a.png", 10, 10)
+    shapes = [Shape("a", np.zeros((100, 2))), Shape("b", np.zeros((3, 2)))]
+    edit = E.AddShapes("k", shapes).prepare()
+    assert edit.labels == ["a", "b"]
+    assert edit.nbytes == sum(s.nbytes for s in shapes) >= 100 * 2 * 8
+    history = History(project)
+    history.push(edit)
+    assert project.annotations["k"].shapes == shapes and project.class_names() == ["a", "b"]
+    history.undo()
+    assert project.annotations["k"].shapes == [] and project.class_names() == []

@@ -84,6 +84,23 @@ def test_apply_otsu_then_undo(qtbot, window, project):
     assert synthetic.iou(_union(ann.shapes), _truth_for_current(window, project)) >= 0.95
 
 
+def test_apply_over_the_polygon_limit_adds_mask_layers_and_says_so(qtbot, window, project):
+    panel = window.features["autoseg"]
+    panel.live.setChecked(False)
+    panel.set_method("otsu")
+    panel.class_combo.setCurrentText("blob")
+    panel.min_area.setValue(0)
+    panel.max_polygons.setValue(1)            # the synthetic image has several blobs
+    ann = window.controller.current_annotation()
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    assert [s.shape_type for s in ann.shapes] == ["mask"] and ann.shapes[0].label == "blob"
+    assert "mask layer" in panel.message.text() and "Max polygons" in panel.message.text()
+    assert synthetic.iou(ann.shapes[0].mask, _truth_for_current(window, project)) >= 0.95
+    window.controller.undo()
+    assert ann.shapes == []
+
+
 def test_box_drawn_with_the_mouse_then_apply(qtbot, window, project):
     panel = window.features["autoseg"]
     panel.set_method("box_cut")

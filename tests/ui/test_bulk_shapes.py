@@ -155,3 +155,42 @@ def test_chunked_insert_draws_the_same_pixels_as_a_fresh_render(qtbot):
     col = cached.pixelColor(round(p.x() * d), round(p.y() * d))
     assert col.red() > GRAY + 20 and col.green() < GRAY
     view.clear_document()
+
+
+def _color_at(view, img: QImage, xy) -> tuple[int, int, int]:
+    p = view.mapFromScene(QPointF(*xy))
+    d = img.devicePixelRatio()
+    c = img.pixelColor(round(p.x() * d), round(p.y() * d))
+    return c.red(), c.green(), c.blue()
+
+
+def test_bulk_removal_hides_the_shapes_at_once_and_keeps_the_survivors(window, qtbot):
+    """Deleting / undoing most of 10⁴ shapes moves the survivors to a fresh store scene: the
+    removed ones vanish from the next frame while the old store is taken apart on later ticks."""
+    c, view = window.controller, window.canvas
+    scene, ann = view.canvas_scene, c.current_annotation()
+    shapes = grid(N)
+    c.push(AddShapes(c.current_key, shapes))
+    qtbot.waitUntil(lambda: scene.pending_count() == 0)
+    first, removed = shapes[0], shapes[N // 2]
+    c.push(DeleteShapes(c.current_key, shapes[1:]))        # all but one: the bulk path
+    assert view.item_count() == 1 and scene.item_for(first) is not None
+    assert scene.retiring_count() > 0                      # still being taken apart
+    img = view.viewport().grab().toImage()
+    r, g, _ = _color_at(view, img, removed.points.mean(axis=0))
+    assert abs(r - GRAY) < 12 and abs(g - GRAY) < 12, "a removed shape is still drawn"
+    assert _color_at(view, img, first.points.mean(axis=0))[0] > GRAY + 20, "the survivor is not drawn"
+    qtbot.waitUntil(lambda: scene.retiring_count() == 0)
+
+    c.undo()                                               # they come back, drawn again
+    qtbot.waitUntil(lambda: scene.pending_count() == 0)
+    assert view.item_count() == N and ann.shapes == shapes
+    img = view.viewport().grab().toImage()
+    assert _color_at(view, img, removed.points.mean(axis=0))[0] > GRAY + 20
+    c.undo()                                               # the insert itself: nothing survives
+    assert view.item_count() == 0 and not ann.shapes
+    img = view.viewport().grab().toImage()
+    assert abs(_color_at(view, img, first.points.mean(axis=0))[0] - GRAY) < 12
+    c.redo()
+    qtbot.waitUntil(lambda: scene.pending_count() == 0 and scene.retiring_count() == 0)
+    assert view.item_count() == N

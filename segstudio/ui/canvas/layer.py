@@ -36,7 +36,7 @@ import threading
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QImage, QPainter, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
@@ -125,7 +125,7 @@ class ShapeLayerItem(QGraphicsItem):
     SETTLE_MS = 60
     TILE_FORMAT = QImage.Format.Format_RGB32
 
-    def __init__(self, store: QGraphicsScene, background: QBrush) -> None:
+    def __init__(self, store: QGraphicsScene, background: QBrush, owner: QObject | None = None) -> None:
         super().__init__()
         self.store = store
         self._bg = QBrush(background)
@@ -141,8 +141,8 @@ class ShapeLayerItem(QGraphicsItem):
         self._view_scale = 0.0                    # view scale (logical) the tiles were made for
         self._seen_scale = 0.0                    # the view scale at the last paint
         self._settle_now = False
-        # parented to the store scene so it dies with the canvas; a QGraphicsItem is no QObject
-        self._timer = QTimer(store)
+        # parented to the canvas scene (``owner``) so it dies with it; a QGraphicsItem is no QObject
+        self._timer = QTimer(owner if owner is not None else store)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_settle_timer)
         self.renders = 0     # tile renders (whole or dirty part), for tests and benchmarks
@@ -161,6 +161,11 @@ class ShapeLayerItem(QGraphicsItem):
             self._pyramid.cancelled = True
         self._pyramid = None if image_rgb8 is None else ImagePyramid(image_rgb8)
         self._rect = QRectF(rect)
+        self.invalidate_all()
+
+    def set_store(self, store: QGraphicsScene) -> None:
+        """Paints the items of ``store`` from now on (the canvas swapped its store scene)."""
+        self.store = store
         self.invalidate_all()
 
     def invalidate_all(self) -> None:

@@ -14,6 +14,7 @@ May import: PySide6, segstudio.core, segstudio.ui.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from PySide6.QtCore import (
@@ -70,22 +71,21 @@ class ShapeListModel(QAbstractListModel):
         super().__init__(parent)
         self.controller = controller
         self.ann: ImageAnnotation | None = None
-        self._uids: list[int] = []
-        self._shapes: dict[int, Shape] = {}
+        self._list: list[Shape] = []               # the rows, topmost shape first
         self._rows: dict[int, int] | None = {}   # uid → row, rebuilt lazily after a change
         self._icons: dict[tuple[int, ...], QIcon] = {}
 
     # -- queries -------------------------------------------------------------------------------
     def shape_at(self, row: int) -> Shape | None:
-        return self._shapes.get(self._uids[row]) if 0 <= row < len(self._uids) else None
+        return self._list[row] if 0 <= row < len(self._list) else None
 
     def row_of(self, uid: int) -> int | None:
         if self._rows is None:
-            self._rows = {u: i for i, u in enumerate(self._uids)}
+            self._rows = {s.uid: i for i, s in enumerate(self._list)}
         return self._rows.get(uid)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._uids)
+        return 0 if parent.isValid() else len(self._list)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         shape = self.shape_at(index.row()) if index.isValid() else None
@@ -135,26 +135,22 @@ class ShapeListModel(QAbstractListModel):
 
     def reset_rows(self) -> None:
         self.beginResetModel()
-        order = self._order()
-        self._uids = [s.uid for s in order]
-        self._shapes = {s.uid: s for s in order}
+        self._list = self._order()   # no per-row work: 10⁵ rows cost a list copy
         self._rows = None
         self.endResetModel()
 
     def on_inserted(self, shapes: list[Shape]) -> None:
         order = self._order()
-        new_uids = [s.uid for s in order]
-        added = {s.uid for s in shapes} - self._shapes.keys()
-        rows = [i for i, u in enumerate(new_uids) if u in added]
+        added = {s.uid for s in shapes} - {s.uid for s in self._list}
+        rows = [i for i, s in enumerate(order) if s.uid in added]
         runs = _runs(rows)
-        if [u for u in new_uids if u not in added] != self._uids or len(runs) > _MAX_RUNS:
+        kept = [s for s in order if s.uid not in added]
+        if len(kept) != len(self._list) or not all(map(operator.is_, kept, self._list)) or len(runs) > _MAX_RUNS:
             self.reset_rows()
             return
-        for s in shapes:
-            self._shapes[s.uid] = s
         for first, last in runs:   # ascending: every earlier run is already in place
             self.beginInsertRows(QModelIndex(), first, last)
-            self._uids[first:first] = new_uids[first:last + 1]
+            self._list[first:first] = order[first:last + 1]
             self._rows = None
             self.endInsertRows()
 
@@ -162,15 +158,11 @@ class ShapeListModel(QAbstractListModel):
         rows = [r for r in (self.row_of(s.uid) for s in shapes) if r is not None]
         runs = _runs(rows)
         if len(runs) > _MAX_RUNS:
-            for s in shapes:
-                self._shapes.pop(s.uid, None)
             self.reset_rows()
             return
         for first, last in reversed(runs):   # descending: earlier rows keep their numbers
             self.beginRemoveRows(QModelIndex(), first, last)
-            for uid in self._uids[first:last + 1]:
-                self._shapes.pop(uid, None)
-            del self._uids[first:last + 1]
+            del self._list[first:last + 1]
             self._rows = None
             self.endRemoveRows()
 
@@ -186,17 +178,16 @@ class ShapeListModel(QAbstractListModel):
         """Same rows, new order: persistent indexes (the selection) follow their shapes."""
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
-        old_uids = [self._uids[i.row()] for i in old]
-        self._uids = [s.uid for s in self._order()]
-        self._shapes = {s.uid: s for s in self._order()}
+        old_uids = [self._list[i.row()].uid for i in old]
+        self._list = self._order()
         self._rows = None
         new = [self.index(r) if (r := self.row_of(u)) is not None else QModelIndex() for u in old_uids]
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
 
     def all_changed(self) -> None:
-        if self._uids:
-            self.dataChanged.emit(self.index(0), self.index(len(self._uids) - 1))
+        if self._list:
+            self.dataChanged.emit(self.index(0), self.index(len(self._list) - 1))
 
 
 class ShapeListView(QListView):
@@ -314,7 +305,9 @@ class ShapeListDock(QDockWidget):
             self._quietly(self.model.on_removed, shapes)
 
     def _reset_keeping_selection(self) -> None:
-        kept = [s for s in self.selected_shapes() if self._ann is not None and s.uid in self._live_uids()]
+        selected = self.selected_shapes()
+        live = self._live_uids() if selected else set()
+        kept = [s for s in selected if s.uid in live]
         self._quietly(self.model.reset_rows)
         if kept:
             self.set_selection(kept)
@@ -330,7 +323,7 @@ class ShapeListDock(QDockWidget):
 
     def rebuild(self) -> None:
         """Class list changed (colour, name): every row re-reads its data; rows stay."""
-        if self.model.ann is not self._ann or len(self.model._uids) != (len(self._ann.shapes) if self._ann else 0):
+        if self.model.ann is not self._ann or self.model.rowCount() != (len(self._ann.shapes) if self._ann else 0):
             self._quietly(self.model.set_annotation, self._ann)
         else:
             self.model.all_changed()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -40,12 +41,14 @@ from segstudio.core.edits import AddShapes
 from segstudio.tools.prompts import PromptState, prompt_tools
 from segstudio.ui.features.autoseg_batch import BatchMixin
 from segstudio.ui.features.autoseg_form import ParamsForm
-from segstudio.ui.features.autoseg_jobs import apply_job, call_job, preview_job
+from segstudio.ui.features.autoseg_jobs import apply_edit_job, call_job, preview_job
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
 
 PREVIEW_DELAY_MS = 250
+#: default of "Max polygons": more pieces than this are applied as mask layers (see ApplyOptions)
+MAX_POLYGONS = 20_000
 #: the canvas tool a method's prompt is drawn with
 TOOL_FOR_NEEDS = {"box": "seg_box", "box_or_scribbles": "seg_box", "seed": "seg_click",
                   "scribbles": "seg_scribble", "anchors": "seg_scissors", "none": "seg_roi"}
@@ -151,6 +154,14 @@ class AutoSegPanel(BatchMixin, QWidget):
         form.addRow("Shapes", self.mode_combo)
         form.addRow("Simplify (px)", self.tolerance)
         form.addRow("Minimum area (px)", self.min_area)
+        self.max_polygons = QSpinBox(out)
+        self.max_polygons.setRange(0, 10_000_000)
+        self.max_polygons.setSingleStep(1000)
+        self.max_polygons.setValue(MAX_POLYGONS)
+        self.max_polygons.setSpecialValueText("no limit")
+        self.max_polygons.setToolTip("A polygon result with more pieces than this is applied as one mask "
+                                     "layer per class instead (0: no limit)")
+        form.addRow("Max polygons", self.max_polygons)
         lay.addWidget(out)
 
         row = QHBoxLayout()
@@ -215,7 +226,8 @@ class AutoSegPanel(BatchMixin, QWidget):
     def options(self) -> ApplyOptions:
         label = self.class_combo.currentText().strip() or self.controller.selected_class() or "object"
         return ApplyOptions(label=label, mode=self.mode_combo.currentText(),
-                            tolerance=self.tolerance.value(), min_area=self.min_area.value())
+                            tolerance=self.tolerance.value(), min_area=self.min_area.value(),
+                            max_polygons=self.max_polygons.value())
 
     def refresh_classes(self) -> None:
         current = self.class_combo.currentText()
@@ -326,23 +338,30 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.apply_button.setEnabled(False)
         title = self.spec.title
         self._apply = start_job(
-            apply_job, self.spec.name, None if cached is not None else image, prompt, params, options, cached,
-            on_result=lambda shapes: self._apply_done(key, title, shapes),
+            apply_edit_job, key, f"Auto-segment ({title})",
+            self.spec.name, None if cached is not None else image, prompt, params, options, cached,
+            on_result=lambda result: self._apply_done(key, *result),
             on_error=lambda exc, tb: self.show_message(f"{title} failed: {exc}", error=True),
             on_finished=lambda: self.apply_button.setEnabled(True))
 
-    def _apply_done(self, key: str, title: str, shapes: list) -> None:
+    def _apply_done(self, key: str, edit: AddShapes | None, over: int = 0) -> None:
         if key != self.controller.current_key:
             return   # the image changed meanwhile: drop it
-        if not shapes:
+        if edit is None:
             self.show_message("Nothing to apply: no region large enough.")
             return
-        self.controller.push(AddShapes(key, shapes, None, f"Auto-segment ({title})"))
+        shapes = edit.shapes
+        self.controller.push(edit)
         self.clear_overlay()
         self.state.clear(keep_roi=True, notify=False)
         if self.canvas.tool_name.startswith("seg_"):
             self.state.draw(self.canvas.tool())
-        self.show_message(f"Added {len(shapes)} shape(s) of class '{shapes[0].label}'.")
+        if over:
+            self.show_message(f"{over:,} regions are more than the {self.max_polygons.value():,} polygons "
+                              f"allowed: added {len(shapes)} mask layer(s) instead (raise 'Minimum area' "
+                              f"or 'Max polygons' for polygons).")
+        else:
+            self.show_message(f"Added {len(shapes)} shape(s) of class '{shapes[0].label}'.")
 
     def shutdown(self) -> None:
         """Stops the pending preview timer and cancels running jobs; called by

@@ -16,8 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from segstudio.algorithms.apply import ApplyOptions, label_map_shapes
+from segstudio.algorithms.apply import ApplyOptions, convert_label_map
 from segstudio.algorithms.registry import Prompt, run_method
+from segstudio.core.edits import AddShapes
 from segstudio.core.io.images import to_rgb8
 from segstudio.core.jobs import Job, Progress
 from segstudio.core.model import Shape, default_color
@@ -58,16 +59,25 @@ def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> 
 
 
 def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any, options: ApplyOptions,
-              label_map: np.ndarray | None = None) -> Job[list[Shape]]:
-    """Shapes for the image: from ``label_map`` when the preview already has it, else runs the method."""
+              label_map: np.ndarray | None = None) -> Job[tuple[list[Shape], int]]:
+    """(shapes, polygons over the limit — see :func:`convert_label_map`) for the image: from
+    ``label_map`` when the preview already has it, else runs the method."""
     yield Progress(0, 2, f"{method}…")
     if label_map is None:
         assert image is not None
         label_map = run_method(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "shapes")
-    shapes = label_map_shapes(label_map, options)
+    shapes, over = convert_label_map(label_map, options)
     yield Progress(2, 2, "done")
-    return shapes
+    return shapes, over
+
+
+def apply_edit_job(key: str, text: str, *args: Any) -> Job[tuple[AddShapes | None, int]]:
+    """:func:`apply_job` as (one ``AddShapes`` for ``key`` or None when no region qualified,
+    polygons over ``max_polygons``), the edit's bookkeeping done here: pushing 10⁴ shapes then
+    costs the GUI thread no per-shape pass."""
+    shapes, over = yield from apply_job(*args)
+    return (AddShapes(key, shapes, None, text).prepare() if shapes else None), over
 
 
 def call_job(fn: Callable[[], Any]) -> Job[Any]:
