@@ -9,7 +9,7 @@ and the longest gap between ticks is the longest stall a user would feel. The im
 for k-means the fit sample) of each method is calibrated headlessly so that its job runs at
 least 3 s. Target: longest GUI-thread stall ≤ 50 ms.
 
-A third table pushes one AddShapes with 1,800 and 9,000 small polygons (the size of a
+A third table pushes one AddShapes with 1,800, 9,000 and 20,000 small polygons (the size of a
 felzenszwalb / k-means apply) into an open window and reports the longest GUI-thread stall
 until the canvas and the Shapes dock have caught up, and the same for its undo
 (``--bulk`` runs only that table).
@@ -59,6 +59,7 @@ TICK_MS = 5
 TARGET_S = 3.0
 MAX_SIDE = 9000
 METHODS = ("grabcut", "felzenszwalb", "kmeans", "watershed", "slic")
+BULK_COUNTS = (1800, 9000, 20000)   # 20 000: the Auto-segment panel's default "Max polygons"
 PREVIEW_RUNS = 3   # previews per method: the stall is reported as the median and the worst run
 
 
@@ -184,12 +185,17 @@ def measure(app: QApplication, method: str, size: int, values: dict) -> dict:
             runs.append((t_ready - t0, ticker.longest(), ticker.median()))
         preview = tuple(statistics.median(r[i] for r in runs) for i in range(3)) + (max(r[1] for r in runs),)
         ann = win.controller.current_annotation()
+        scene = win.canvas.canvas_scene
         with ticker:
             t0 = time.perf_counter()
             panel.apply()
-            t_applied = spin(app, lambda: len(ann.shapes) > 0 or "Nothing" in panel.message.text()
-                             or "failed" in panel.message.text())
-        applied = (t_applied - t0, ticker.longest(), len(ann.shapes))
+            # until the shapes are in the model and every canvas item exists (bulk inserts are
+            # created in chunks), then 0.3 s more
+            t_applied = spin(app, lambda: (len(ann.shapes) > 0 and scene.pending_count() == 0)
+                             or "Nothing" in panel.message.text() or "failed" in panel.message.text(),
+                             after_s=0.3)
+        kinds = sorted({s.shape_type for s in ann.shapes})
+        applied = (t_applied - t0, ticker.longest(), f"{len(ann.shapes)} {'/'.join(kinds)}")
         message = panel.message.text()
         close_window(app, win)
     return {"preview": preview, "apply": applied, "message": message}
@@ -246,7 +252,7 @@ def prompt_gestures(app: QApplication) -> list[tuple[str, float, str]]:
     return rows
 
 
-def bulk_shapes(app: QApplication, counts: tuple[int, ...] = (1800, 9000)) -> list[tuple[int, float, float, float, float]]:
+def bulk_shapes(app: QApplication, counts: tuple[int, ...] = BULK_COUNTS) -> list[tuple[int, float, float, float, float]]:
     """(n, push s, longest stall push ms, undo s, longest stall undo ms) for AddShapes of n polygons."""
     side = 3000
     img = np.full((side, side, 3), 90, np.uint8)
@@ -261,8 +267,8 @@ def bulk_shapes(app: QApplication, counts: tuple[int, ...] = (1800, 9000)) -> li
         scene = win.canvas.canvas_scene
 
         def shown(n: int) -> bool:   # dock rows and canvas items both caught up (without forcing the queue)
-            pending = scene.pending_count() if hasattr(scene, "pending_count") else 0
-            return win.shape_dock.model.rowCount() == n and pending == 0 and len(ann.shapes) == n
+            return (win.shape_dock.model.rowCount() == n and scene.pending_count() == 0
+                    and scene.retiring_count() == 0 and len(ann.shapes) == n)
 
         for n in counts:
             per_row = int(np.ceil(np.sqrt(n)))
@@ -277,7 +283,8 @@ def bulk_shapes(app: QApplication, counts: tuple[int, ...] = (1800, 9000)) -> li
             with ticker:
                 spin(app, lambda: True, 1, 0.05)   # ticker running before the push
                 t0 = time.perf_counter()
-                c.push(AddShapes(c.current_key, shapes))
+                # as Apply does: the edit's per-shape bookkeeping is done in the worker
+                c.push(AddShapes(c.current_key, shapes).prepare())
                 t1 = spin(app, lambda n=n: shown(n), 60, 0.3)
             push = (t1 - t0, ticker.longest())
             with ticker:
@@ -290,11 +297,11 @@ def bulk_shapes(app: QApplication, counts: tuple[int, ...] = (1800, 9000)) -> li
     return rows
 
 
-def print_bulk(app: QApplication) -> None:
+def print_bulk(app: QApplication, counts: tuple[int, ...] = BULK_COUNTS) -> None:
     print("\n| AddShapes of n polygons | push → shown (s) | longest GUI stall, push (ms) "
           "| undo (s) | longest GUI stall, undo (ms) |")
     print("|---:|---:|---:|---:|---:|")
-    for n, push_s, push_ms, undo_s, undo_ms in bulk_shapes(app):
+    for n, push_s, push_ms, undo_s, undo_ms in bulk_shapes(app, counts):
         print(f"| {n} | {push_s:.2f} | {push_ms * 1000:.1f} | {undo_s:.2f} | {undo_ms * 1000:.1f} |", flush=True)
 
 
@@ -303,7 +310,9 @@ def main() -> int:
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     cv2.setNumThreads(2)
     if "--bulk" in sys.argv:
-        print_bulk(app)
+        i = sys.argv.index("--bulk")
+        arg = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        print_bulk(app, tuple(int(n) for n in arg.split(",")) if arg else BULK_COUNTS)
         return 0
     methods = sys.argv[1:] or list(METHODS)
     print(f"| method | image | params | preview job (s) | longest GUI stall, preview (ms): median of {PREVIEW_RUNS} "
@@ -316,6 +325,8 @@ def main() -> int:
         params = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
         print(f"| {m} | {size}x{size} | {params} | {job_s:.2f} | {longest * 1000:.1f} | {worst * 1000:.1f} "
               f"| {median * 1000:.1f} | {apply_s:.2f} | {n} | {apply_longest * 1000:.1f} |", flush=True)
+        if "mask" in n and m == "kmeans":
+            print(f"|   | (message: {r['message']}) |||||||||", flush=True)
     print("\n| prompt gesture on 6000x4000 | GUI thread, median (ms) | note |")
     print("|---|---:|---|")
     for name, t, note in prompt_gestures(app):

@@ -194,3 +194,44 @@ def test_bulk_removal_hides_the_shapes_at_once_and_keeps_the_survivors(window, q
     c.redo()
     qtbot.waitUntil(lambda: scene.pending_count() == 0 and scene.retiring_count() == 0)
     assert view.item_count() == N
+
+
+def test_a_big_mask_layer_builds_its_tiles_over_several_ticks(qtbot, monkeypatch):
+    from segstudio.ui.canvas import scene as scene_mod
+
+    monkeypatch.setattr(scene_mod, "MASK_SLICE_S", 0.0)     # one tile per tick: many ticks
+    h, w = 2100, 2000                                      # 4.2 Mpixel > LAZY_MASK_PX
+    project = Project()
+    project.classes = [LabelClass("cat", (255, 0, 0))]
+    ann = ImageAnnotation("img.png", w, h)
+    project.annotations["k"] = ann
+    history = History(project)
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(500, 520)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_document(project, "k", ann, np.full((h, w, 3), GRAY, np.uint8), history.push,
+                      lambda: ("cat", None), lambda: "cat")
+    view.zoom_fit()
+    mask = np.zeros((h, w), bool)
+    mask[100:600, 100:700] = True          # top-left: among the first tiles
+    mask[1500:2000, 1300:1900] = True      # bottom-right: the last tiles
+    shape = Shape("cat", np.zeros((0, 2)), "mask", mask=mask)
+    history.push(AddShapes("k", [shape]))
+    scene = view.canvas_scene
+    assert scene.pending_count() == 1      # queued, not built on the push
+    ticks = 0
+    while scene.pending_count():
+        qtbot.wait(1)
+        ticks += 1
+    assert ticks > 3
+    img = view.viewport().grab().toImage()
+    for x, y, inside in ((400, 350, True), (1600, 1750, True), (1000, 1000, False)):
+        r, g, _ = _color_at(view, img, (x, y))
+        assert (r > GRAY + 20 and g < GRAY) == inside, (x, y)
+    item = scene.item_for(shape)
+    assert item.tile_pixel(1600, 1750) != 0 and item.tile_pixel(1000, 1000) == 0
+    history.undo()
+    assert view.item_count() == 0 and scene.pending_count() == 0
+    view.clear_document()

@@ -11,6 +11,8 @@ May import: PySide6, numpy, segstudio.core, segstudio.tools.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -150,11 +152,15 @@ class MaskItem(QGraphicsItem):
 
     ``update_region(bounds)`` rewrites only the pixels of that bbox in the tiles it touches, so a
     brush stroke costs O(stroke bbox), never O(image), wherever on the image it lands.
+
+    With ``lazy`` the tiles are only queued; :meth:`build_some` makes them a time slice at a
+    time (the canvas does, from a timer), so a 75-Mpixel layer (~150 ms of tiles) never blocks
+    the GUI thread in one go; it appears tile by tile.
     """
 
     TILE = 512
 
-    def __init__(self, shape: Shape, color: tuple[int, int, int]) -> None:
+    def __init__(self, shape: Shape, color: tuple[int, int, int], lazy: bool = False) -> None:
         super().__init__()
         self.shape_ref = shape
         self.selected = False
@@ -162,10 +168,14 @@ class MaskItem(QGraphicsItem):
         self._tiles: dict[tuple[int, int], QImage] = {}
         self._rect = QRectF()
         self._bbox: tuple[float, float, float, float] | None = None   # of the True pixels, lazily
+        self._todo: list[tuple[int, int]] = []   # tiles still to build, the next one last
         self.setAcceptHoverEvents(False)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
-        self.rebuild()
+        if lazy:
+            self.start_rebuild()
+        else:
+            self.rebuild()
 
     def _value(self) -> np.uint32:
         r, g, b = self._color
@@ -214,17 +224,44 @@ class MaskItem(QGraphicsItem):
 
     def rebuild(self) -> None:
         """Recreates every tile from the mask."""
+        self.start_rebuild()
+        self.build_some()
+        self.update()
+
+    def start_rebuild(self) -> None:
+        """Drops the tiles and queues every tile of the mask for :meth:`build_some`."""
         self._tiles.clear()
         self._bbox = None
         m = self.shape_ref.mask
-        if m is not None and m.any():
-            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-            bbox = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-            for ty, tx, tb, _ in self._tiles_over(bbox):
-                if m[tb[0]:tb[1], tb[2]:tb[3]].any():
-                    self._add_tile(ty, tx, tb)
+        self._todo = []
+        if m is not None:
+            t = self.TILE
+            self._todo = [(ty, tx) for ty in range(-(-m.shape[0] // t)) for tx in range(-(-m.shape[1] // t))]
+            self._todo.reverse()   # popped from the end: raster order
         self._update_rect()
-        self.update()
+
+    @property
+    def building(self) -> bool:
+        """True while tiles queued by :meth:`start_rebuild` are still to be made."""
+        return bool(self._todo)
+
+    def build_some(self, deadline: float | None = None) -> QRectF:
+        """Makes queued tiles until ``time.perf_counter()`` passes ``deadline`` (None: all of
+        them); returns the scene rect of the tiles made (the caller repaints it)."""
+        m = self.shape_ref.mask
+        made = QRectF()
+        while self._todo and m is not None:
+            ty, tx = self._todo.pop()
+            tb = self._tile_bounds(ty, tx)
+            if (ty, tx) not in self._tiles and m[tb[0]:tb[1], tb[2]:tb[3]].any():
+                self._add_tile(ty, tx, tb)
+                made = made.united(QRectF(tb[2], tb[0], tb[3] - tb[2], tb[1] - tb[0]))
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        if not made.isEmpty():
+            self._update_rect()
+            self.update(made)
+        return made
 
     def update_region(self, bounds: tuple[int, int, int, int]) -> None:
         if self.shape_ref.mask is None:

@@ -17,6 +17,9 @@ queued have no item yet; every outside reader goes through ``items_by_uid`` / ``
 and handles always see every shape (tools hit-test the model, not items). ``clear_document``
 and removals drop queued shapes.
 
+Mask layers of more than ``LAZY_MASK_PX`` pixels build their display tiles from the same timer,
+``MASK_SLICE_S`` per tick (a 75-Mpixel layer is ~150 ms of tiles), appearing tile by tile.
+
 Bulk removals (undoing such an insert, switching away from an image with 10⁵ shapes) would
 spend ~3 µs per ``removeItem``; instead the survivors move to a fresh store scene and the old
 one, with the removed items, is taken apart ``RETIRE_CHUNK`` items per timer tick.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -48,6 +52,9 @@ BULK = 500
 CHUNK = 300
 #: items of a retired store scene removed per timer tick
 RETIRE_CHUNK = 1000
+#: mask layers bigger than this (pixels) build their tiles in time slices of MASK_SLICE_S
+LAZY_MASK_PX = 4_000_000
+MASK_SLICE_S = 0.02
 
 
 def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
@@ -97,7 +104,8 @@ class CanvasScene(QGraphicsScene):
         self._chunk_timer = QTimer(self)
         self._chunk_timer.setSingleShot(True)
         self._chunk_timer.setInterval(0)
-        self._chunk_timer.timeout.connect(self._create_chunk)
+        self._chunk_timer.timeout.connect(self._on_chunk_timer)
+        self._building: list[MaskItem] = []   # big mask layers still making their tiles
         self._retired: list[tuple[QGraphicsScene, list]] = []   # old stores being taken apart
         self._retire_timer = QTimer(self)
         self._retire_timer.setSingleShot(True)
@@ -136,6 +144,7 @@ class CanvasScene(QGraphicsScene):
                 pass
         self._connections.clear()
         self._queue.clear()
+        self._building.clear()
         self._z_of = None
         self._chunk_timer.stop()
         if len(self._items) > BULK:
@@ -173,8 +182,9 @@ class CanvasScene(QGraphicsScene):
         return list(self.items_by_uid.values())
 
     def pending_count(self) -> int:
-        """Shapes whose items a bulk insert has not created yet."""
-        return len(self._queue)
+        """Shapes whose items a bulk insert has not created yet, plus big mask layers still
+        building their tiles."""
+        return len(self._queue) + len(self._building)
 
     def retiring_count(self) -> int:
         """Items of retired store scenes not taken apart yet."""
@@ -184,6 +194,8 @@ class CanvasScene(QGraphicsScene):
         """Creates every queued item now (anything that needs all items calls this)."""
         while self._queue:
             self._create_chunk()
+        while self._building:
+            self._build_masks(None)
 
     # -- model events ----------------------------------------------------------------------
     def _stale(self, item: ShapeItem | MaskItem) -> None:
@@ -199,12 +211,29 @@ class CanvasScene(QGraphicsScene):
             return
         self._create([s for s in shapes if s.uid not in self._items])
 
+    def _on_chunk_timer(self) -> None:
+        if self._queue:
+            self._create_chunk()
+        elif self._building:
+            self._build_masks(time.perf_counter() + MASK_SLICE_S)
+        if self._queue or self._building:
+            self._chunk_timer.start()
+
     def _create_chunk(self) -> None:
         q = self._queue
         batch = [q.popleft() for _ in range(min(CHUNK, len(q)))]
         self._create([s for s in batch if s.uid not in self._items], chunk=True)
-        if q:
-            self._chunk_timer.start()
+
+    def _build_masks(self, deadline: float | None) -> None:
+        while self._building:
+            item = self._building[0]
+            made = item.build_some(deadline)
+            if not made.isEmpty():
+                self.layer.invalidate(item.mapRectToScene(made))
+            if not item.building:
+                self._building.pop(0)
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
 
     def _z_map(self) -> dict[int, int]:
         """uid → stacking index in the model (built once per model change, not per chunk)."""
@@ -217,8 +246,14 @@ class CanvasScene(QGraphicsScene):
         many = len(shapes) > 64   # then one invalidation of their bounds beats many small ones
         created = []
         for s in shapes:
-            kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
-            item: ShapeItem | MaskItem = kind(s, self.color_of(s))
+            item: ShapeItem | MaskItem
+            if s.shape_type == "mask" and s.mask is not None and s.mask.size > LAZY_MASK_PX:
+                item = MaskItem(s, self.color_of(s), lazy=True)
+                self._building.append(item)
+                self._chunk_timer.start()
+            else:
+                kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
+                item = kind(s, self.color_of(s))
             item.setVisible(self.is_visible(s))
             self.store.addItem(item)
             self._items[s.uid] = item
@@ -238,9 +273,10 @@ class CanvasScene(QGraphicsScene):
 
     def _on_removed(self, shapes: list[Shape]) -> None:
         self._z_of = None
-        if self._queue:
+        if self._queue or self._building:
             gone = {s.uid for s in shapes}
             self._queue = deque(s for s in self._queue if s.uid not in gone)
+            self._building = [it for it in self._building if it.shape_ref.uid not in gone]
         many = len(shapes) > 64
         if len(shapes) > BULK and 2 * len(shapes) >= len(self._items) and self.annotation is not None:
             self._retire_store(self.annotation.shapes)
