@@ -193,14 +193,38 @@ def label_map_shapes(label_map: np.ndarray, options: ApplyOptions) -> list[Shape
     return _polygon_shapes(lm, hi, options)
 
 
+#: class maps at least this big are counted (one connected-components pass per class) before
+#: polygons are made, when ``max_polygons`` applies
+COUNT_FIRST_PX = 4_000_000
+
+
 def convert_label_map(label_map: np.ndarray, options: ApplyOptions) -> tuple[list[Shape], int]:
     """:func:`label_map_shapes` honouring ``options.max_polygons``: (shapes, n) where n > 0 is
     the number of polygons that was over the limit (the shapes are then mask layers)."""
-    shapes = label_map_shapes(label_map, options)
-    if options.mode == "polygon" and options.max_polygons and len(shapes) > options.max_polygons:
-        log.info("%d polygons > max_polygons %d: mask layers instead", len(shapes), options.max_polygons)
-        return label_map_shapes(label_map, replace(options, mode="mask")), len(shapes)
+    limit = options.max_polygons if options.mode == "polygon" else 0
+    big = label_map.ndim == 2 and label_map.size >= COUNT_FIRST_PX
+    pieces = _count_pieces(label_map, options.min_area) if limit and big else None
+    shapes = label_map_shapes(label_map, options) if pieces is None or pieces <= limit else []
+    if limit and max(len(shapes), pieces or 0) > limit:
+        n = max(len(shapes), pieces or 0)
+        log.info("%d polygons > max_polygons %d: mask layers instead", n, limit)
+        return label_map_shapes(label_map, replace(options, mode="mask")), n
     return shapes, 0
+
+
+def _count_pieces(label_map: np.ndarray, min_area: float) -> int | None:
+    """Connected pieces of at least ``min_area`` px over the values of a class map (None for a
+    region map, whose polygons are counted by making them): on a big k-means map this decides
+    "mask layers" before 10⁵ polygons are built for nothing."""
+    lm = np.asarray(label_map)
+    _, hi = _value_range(lm)
+    if hi > FEW_VALUES:
+        return None
+    count = 0
+    for i in range(1, hi + 1):
+        _, _, stats, _ = cv2.connectedComponentsWithStats((lm == i).view(np.uint8), connectivity=8)
+        count += int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area))
+    return count
 
 
 def _polygon_shapes(lm: np.ndarray, hi: int, options: ApplyOptions) -> list[Shape]:

@@ -129,6 +129,20 @@ def simplify(points: np.ndarray, tolerance: float, closed: bool = True) -> np.nd
     return out if len(out) >= 3 else pts.reshape(-1, 2).astype(np.float64)
 
 
+def drop_small_components(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """A new bool array: ``mask`` without its 8-connected components of fewer than ``min_area``
+    pixels."""
+    m = np.ascontiguousarray(mask, dtype=bool)
+    if min_area <= 0:
+        return m.copy()
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(m.view(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < min_area
+    small[0] = False   # the background
+    if not small.any():
+        return m.copy()
+    return m & ~small[labels]
+
+
 def mask_to_regions(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0,
                     keep_hole_masks: bool = True) -> list[Region]:
     """Connected components of ``mask`` as outer rings with their holes.

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from segstudio.core.geometry import mask_to_regions, shape_footprint
+from segstudio.core.geometry import drop_small_components, mask_to_regions, shape_footprint
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, Shape
 
 IGNORE_VALUE = 255
@@ -78,22 +78,15 @@ def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", toleranc
     mask shape so the holes survive exactly (a polygon cannot carry holes in labelme's format).
     ``mode="mask"``: one mask shape holding every component at least ``min_area`` large.
     """
-    regions = mask_to_regions(mask, tolerance=tolerance, min_area=min_area, keep_hole_masks=True)
     if mode == "mask":
-        if not regions:
+        # one pass over the pixels: no polygons (k-means on a big photo has 10⁵ pieces)
+        keep = drop_small_components(mask, min_area)
+        if not keep.any():
             return []
-        keep = np.zeros(mask.shape, dtype=bool)
-        if min_area > 0:
-            for r in regions:
-                if r.mask is not None:
-                    keep |= r.mask
-                else:
-                    keep |= shape_mask(Shape(label, r.outer, "polygon"), *mask.shape) & mask.astype(bool)
-        else:
-            keep = mask.astype(bool).copy()
         return [Shape(label, np.zeros((0, 2)), "mask", group_id, description, mask=keep)]
     if mode != "polygon":
         raise ValueError(f"unknown conversion mode {mode!r} (polygon or mask)")
+    regions = mask_to_regions(mask, tolerance=tolerance, min_area=min_area, keep_hole_masks=True)
     shapes: list[Shape] = []
     for r in regions:
         if r.holes and r.mask is not None:

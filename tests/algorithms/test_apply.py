@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from segstudio.algorithms import apply as apply_mod
 from segstudio.algorithms import synthetic
 from segstudio.algorithms.apply import ApplyOptions, batch_segment, convert_label_map, label_map_shapes
 from segstudio.core.jobs import run_to_end
@@ -66,7 +67,7 @@ def test_mask_mode_one_layer_per_class():
     assert len(same) == 1 and np.array_equal(same[0].mask, lm > 0)
 
 
-def test_more_polygons_than_the_limit_become_mask_layers():
+def test_more_polygons_than_the_limit_become_mask_layers(monkeypatch):
     # 2 classes alternating over a 12x12 grid of separate 6x6-px squares: 144 pieces
     lm = np.zeros((96, 96), np.int32)
     for i in range(12):
@@ -80,6 +81,14 @@ def test_more_polygons_than_the_limit_become_mask_layers():
     assert sorted(s.label for s in shapes) == ["a", "b"] and {s.shape_type for s in shapes} == {"mask"}
     for s in shapes:   # nothing is lost: each layer is exactly its class
         assert np.array_equal(s.mask, lm == names.index(s.label) + 1)
+    # a big class map is counted before any polygon is made: same result, no polygons built
+    monkeypatch.setattr(apply_mod, "COUNT_FIRST_PX", 0)
+    built = []
+    real = apply_mod.label_map_shapes
+    monkeypatch.setattr(apply_mod, "label_map_shapes", lambda lm, o: built.append(o.mode) or real(lm, o))
+    counted, over = convert_label_map(lm, ApplyOptions(class_names=names, tolerance=0, max_polygons=100))
+    assert over == 144 and built == ["mask"]
+    assert [np.array_equal(a.mask, b.mask) for a, b in zip(counted, shapes)] == [True, True]
     # 0 = no limit; mask mode is never "over"
     assert convert_label_map(lm, ApplyOptions(max_polygons=0))[1] == 0
     assert convert_label_map(lm, ApplyOptions(mode="mask", max_polygons=1))[1] == 0

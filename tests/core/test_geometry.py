@@ -226,3 +226,16 @@ def test_hit_tests():
     i, d, p = nearest_edge(square, 15, 5)       # beyond the segment: clamped to its end
     assert i == 1 and d == pytest.approx(5)
     assert polygon_area(square) == 100
+
+
+def test_mask_mode_keeps_exactly_the_components_of_min_area_pixels():
+    from skimage.morphology import remove_small_objects
+
+    rng = np.random.default_rng(3)
+    mask = rng.random((120, 160)) > 0.62          # thousands of specks of every size
+    shapes = mask_to_shapes(mask, "a", mode="mask", min_area=6)
+    expected = remove_small_objects(mask, max_size=5, connectivity=2)   # drops ≤ 5 px
+    assert len(shapes) == 1
+    np.testing.assert_array_equal(shapes[0].mask, expected)
+    assert 0 < expected.sum() < mask.sum()
+    assert mask_to_shapes(np.zeros((5, 5), bool), "a", mode="mask", min_area=1) == []
