@@ -54,6 +54,7 @@ from segstudio.core.settings import Preferences  # noqa: E402
 from segstudio.tools.base import pointer  # noqa: E402
 from segstudio.ui.features.autoseg_jobs import preview_job  # noqa: E402
 from segstudio.ui.main_window import MainWindow  # noqa: E402
+from segstudio.ui.workers import leave_a_core_for_the_gui  # noqa: E402
 
 TICK_MS = 5
 TARGET_S = 3.0
@@ -308,7 +309,7 @@ def print_bulk(app: QApplication, counts: tuple[int, ...] = BULK_COUNTS) -> None
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
-    cv2.setNumThreads(2)
+    leave_a_core_for_the_gui()   # as the app's window does
     if "--bulk" in sys.argv:
         i = sys.argv.index("--bulk")
         arg = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""

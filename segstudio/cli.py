@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import multiprocessing
 import sys
 
 #: subcommand name → module under segstudio.commands
@@ -51,6 +52,7 @@ def build_parser(mods: dict[str, object]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()   # a frozen (PyInstaller) build starts worker processes via this
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")) or argv[0] == "gui":
         if argv and argv[0] == "gui":

@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from segstudio.algorithms.registry import Prompt, get_method, run_method
+from segstudio.algorithms.registry import Prompt, get_method, run_method, run_method_isolated
 from segstudio.core.jobs import Job, Progress
 from segstudio.core.model import Shape
 from segstudio.core.rasterize import mask_to_shapes
@@ -259,9 +259,11 @@ def _polygon_shapes(lm: np.ndarray, hi: int, options: ApplyOptions) -> list[Shap
 
 
 def segment_to_shapes(method: str, image_rgb8: np.ndarray, prompt: Prompt | None, params: Any,
-                      options: ApplyOptions) -> list[Shape]:
-    """Runs ``method`` and converts its label map — the app's whole path for one image."""
-    return convert_label_map(run_method(method, image_rgb8, prompt, params, dtype=None), options)[0]
+                      options: ApplyOptions, isolate: bool = False) -> list[Shape]:
+    """Runs ``method`` and converts its label map — the app's whole path for one image
+    (``isolate``: through :func:`run_method_isolated`, as the app does)."""
+    run = run_method_isolated if isolate else run_method
+    return convert_label_map(run(method, image_rgb8, prompt, params, dtype=None), options)[0]
 
 
 @dataclass
@@ -271,8 +273,10 @@ class BatchResult:
 
 
 def batch_segment(items: Sequence[tuple[str, Any]], load: Callable[[Any], np.ndarray], method: str,
-                  params: Any, options: ApplyOptions, keep_results: bool = True) -> Job[BatchResult]:
-    """Segments every ``(key, source)`` in ``items``; ``load(source)`` returns the rgb8 image.
+                  params: Any, options: ApplyOptions, keep_results: bool = True,
+                  isolate: bool = False) -> Job[BatchResult]:
+    """Segments every ``(key, source)`` in ``items``; ``load(source)`` returns the rgb8 image
+    (``isolate``: see :func:`segment_to_shapes`).
 
     Yields one Progress per image with ``data={"key", "shapes"}`` or ``{"key", "error"}`` so a
     caller can apply (or write) results as they come; returns a :class:`BatchResult` (with the
@@ -289,7 +293,7 @@ def batch_segment(items: Sequence[tuple[str, Any]], load: Callable[[Any], np.nda
     for n, (key, source) in enumerate(items, start=1):
         try:
             image = load(source)
-            shapes = segment_to_shapes(method, image, None, params, options)
+            shapes = segment_to_shapes(method, image, None, params, options, isolate)
         except Exception as exc:   # one bad image must not stop the batch
             msg = str(exc) if str(source) in str(exc) else f"{source}: {exc}"
             log.info("segment failed: %s", msg)

@@ -132,7 +132,8 @@ def scribble_cut(image: np.ndarray, prompt: Prompt, params: ScribbleCutParams) -
     return seg.astype(np.int32)
 
 
-@register("felzenszwalb", FelzenszwalbParams, "Felzenszwalb regions", "graphcut", output="regions")
+# isolate: scikit-image's felzenszwalb holds the GIL ~40 ms at a stretch (a GUI stall in a thread)
+@register("felzenszwalb", FelzenszwalbParams, "Felzenszwalb regions", "graphcut", output="regions", isolate=True)
 def felzenszwalb(image: np.ndarray, prompt: Prompt, params: FelzenszwalbParams) -> np.ndarray:
     """Efficient graph-based segmentation into regions (every pixel belongs to one)."""
     from skimage.segmentation import felzenszwalb as fz

@@ -148,6 +148,9 @@ class AlgorithmSpec:
     needs: str = "none"       # a key of NEEDS
     output: str = "binary"    # binary (0/1) | classes (0..n-1 by value) | regions (instances)
     description: str = ""
+    #: the app runs it in a worker process (:func:`run_method_isolated`): its library code
+    #: holds the GIL for long stretches, which in a thread would stall the GUI
+    isolate: bool = False
 
     def params_info(self) -> list[ParamInfo]:
         return describe(self.params_cls)
@@ -161,7 +164,7 @@ _loaded = False
 
 
 def register(name: str, params_cls: type, title: str, family: str, needs: str = "none",
-             output: str = "binary", description: str = "") -> Callable:
+             output: str = "binary", description: str = "", isolate: bool = False) -> Callable:
     """Decorator registering ``fn(image_rgb8, prompt, params) -> label map`` under ``name``."""
     if needs not in NEEDS:
         raise ValueError(f"unknown prompt requirement {needs!r}")
@@ -170,7 +173,7 @@ def register(name: str, params_cls: type, title: str, family: str, needs: str = 
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"algorithm {name!r} is registered twice")
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        _REGISTRY[name] = AlgorithmSpec(name, fn, params_cls, title, family, needs, output, doc)
+        _REGISTRY[name] = AlgorithmSpec(name, fn, params_cls, title, family, needs, output, doc, isolate)
         return fn
 
     return deco
@@ -226,6 +229,17 @@ def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int
     if x1 - x0 < 2 or y1 - y0 < 2:
         raise ParamError(f"region of interest {roi} is empty or outside the {width}x{height} image")
     return x0, y0, x1, y1
+
+
+def run_method_isolated(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
+                        params: Any = None, dtype: Any = np.int32) -> np.ndarray:
+    """:func:`run_method`, in a worker process for methods registered with ``isolate=True``
+    (see :mod:`segstudio.core.isolated`); in this thread for the others. Same result."""
+    if not get_method(name).isolate:
+        return run_method(name, image_rgb8, prompt, params, dtype)
+    from segstudio.core.isolated import call_in_process
+
+    return call_in_process(run_method, name, image_rgb8, prompt, params, dtype)
 
 
 def run_method(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,

@@ -13,7 +13,8 @@ Pure: stdlib only.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -53,6 +54,27 @@ class CancelToken:
 
 
 Job = Generator[Progress, None, T]
+
+_local = threading.local()
+
+
+@contextmanager
+def cancel_scope(is_cancelled: Callable[[], bool]) -> Iterator[None]:
+    """Makes ``is_cancelled`` what :func:`cancel_requested` asks, in this thread, inside the
+    block (the GUI's job runner wraps each job in one), so a blocking call deep inside a job —
+    e.g. waiting for a worker process — can give up when the job is cancelled."""
+    prev = getattr(_local, "check", None)
+    _local.check = is_cancelled
+    try:
+        yield
+    finally:
+        _local.check = prev
+
+
+def cancel_requested() -> bool:
+    """True when the job running in this thread was cancelled (False outside any scope)."""
+    check = getattr(_local, "check", None)
+    return bool(check is not None and check())
 
 
 def run_to_end(gen: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T:

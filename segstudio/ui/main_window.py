@@ -44,7 +44,7 @@ from segstudio.ui.docks.file_list import FileListDock
 from segstudio.ui.docks.history import UndoHistoryDock
 from segstudio.ui.docks.shapes import ShapeListDock
 from segstudio.ui.icons import tool_icon
-from segstudio.ui.workers import active_jobs, cancel_all
+from segstudio.ui.workers import active_jobs, cancel_all, leave_a_core_for_the_gui
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
     def __init__(self, prefs: Preferences | None = None, features: list[str] | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
+        leave_a_core_for_the_gui()
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.controller = DocumentController(prefs, self)
         self.canvas = CanvasView(self)

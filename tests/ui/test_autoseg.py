@@ -137,6 +137,20 @@ def test_parameter_error_is_shown_and_app_keeps_working(qtbot, window):
     assert "must be odd" not in panel.message.text()
 
 
+def test_an_isolated_method_previews_and_applies_from_a_worker_process(qtbot, window):
+    from segstudio.core import isolated
+
+    panel = window.features["autoseg"]
+    panel.set_method("felzenszwalb")            # runs in a worker process (holds the GIL)
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=30000)
+    assert isolated.worker_count() >= 1
+    ann = window.controller.current_annotation()
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(ann.shapes) > 1, timeout=30000)
+    window.controller.undo()
+    assert ann.shapes == []
+
+
 def test_method_error_shows_message(qtbot, window, monkeypatch):
     panel = window.features["autoseg"]
     from segstudio.ui.features import autoseg_jobs
@@ -144,7 +158,7 @@ def test_method_error_shows_message(qtbot, window, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("synthetic failure")
 
-    monkeypatch.setattr(autoseg_jobs, "run_method", boom)
+    monkeypatch.setattr(autoseg_jobs, "run_method_isolated", boom)
     panel.set_method("otsu")
     panel.run_preview()
     qtbot.waitUntil(lambda: "synthetic failure" in panel.message.text(), timeout=10000)

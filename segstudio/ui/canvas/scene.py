@@ -41,8 +41,9 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsScene
 
 from segstudio.core.model import ImageAnnotation, Project, Shape
-from segstudio.ui.canvas.items import HandlesItem, MaskItem, PointShapeItem, PreviewItem, ShapeItem
+from segstudio.ui.canvas.items import HandlesItem, PointShapeItem, PreviewItem, ShapeItem
 from segstudio.ui.canvas.layer import ShapeLayerItem
+from segstudio.ui.canvas.mask_item import MaskItem
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ class BatchMixin:
         self.batch_cancel.setEnabled(True)
         self._batch_errors: list[str] = []
         self._batch = start_job(batch_segment, items, load_entry_pixels, self.spec.name, params, self.options(),
-                                keep_results=False, on_progress=self._batch_progress,
+                                keep_results=False, isolate=True, on_progress=self._batch_progress,
                                 on_error=lambda exc, tb: self.show_message(f"Batch failed: {exc}", error=True),
                                 on_finished=self._batch_finished)
 

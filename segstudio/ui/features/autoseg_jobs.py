@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from segstudio.algorithms.apply import ApplyOptions, convert_label_map
-from segstudio.algorithms.registry import Prompt, run_method
+from segstudio.algorithms.registry import Prompt, run_method_isolated
 from segstudio.core.edits import AddShapes
 from segstudio.core.io.images import to_rgb8
 from segstudio.core.jobs import Job, Progress
@@ -50,7 +50,7 @@ def colorize(label_map: np.ndarray, max_side: int = OVERLAY_MAX_SIDE) -> tuple[n
 def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> Job[dict]:
     """Runs the method; returns {"label_map", "overlay", "scale", "found"} (found: any region)."""
     yield Progress(0, 2, f"{method}…")
-    lm = run_method(method, image, prompt, params, dtype=None)
+    lm = run_method_isolated(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "colouring")
     overlay, scale = colorize(lm)
     found = bool(cv2.minMaxLoc(overlay[:, :, 3])[1] > 0)   # alpha > 0 where a region is
@@ -65,7 +65,7 @@ def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any
     yield Progress(0, 2, f"{method}…")
     if label_map is None:
         assert image is not None
-        label_map = run_method(method, image, prompt, params, dtype=None)
+        label_map = run_method_isolated(method, image, prompt, params, dtype=None)
     yield Progress(1, 2, "shapes")
     shapes, over = convert_label_map(label_map, options)
     yield Progress(2, 2, "done")

@@ -1,0 +1,123 @@
+"""Runs a call in a separate worker process, for library code that holds the GIL for long.
+
+scikit-image's ``felzenszwalb`` holds the GIL ~40 ms at a stretch; in a worker *thread* that
+is a 40 ms freeze of the GUI thread each time. In a process it cannot touch the GUI at all, and
+cancelling really stops it (the process is killed; a C loop in a thread runs to its end).
+
+``call_in_process(fn, *args)`` pickles ``fn`` (a module-level function) and ``args`` to a
+worker started with the ``spawn`` method (never ``fork``: the parent runs Qt threads), waits for
+the answer while polling :func:`segstudio.core.jobs.cancel_requested`, and returns the result
+or re-raises the worker's exception. One idle worker is kept warm for the next call (importing
+numpy/OpenCV/scikit-image costs ~1 s); a call while it is busy starts another.
+
+Pure: stdlib only (multiprocessing).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing as mp
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from segstudio.core.jobs import Cancelled, cancel_requested
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+_lock = threading.Lock()
+_idle: list[_Worker] = []
+_all: set[_Worker] = set()
+
+
+def _serve(conn: Connection) -> None:   # the worker process's main loop
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[bool, Any] = (True, fn(*args))
+        except BaseException as exc:   # everything goes back to the caller
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:   # an unpicklable result or exception
+            conn.send((False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}"
+                                           if not reply[0] else f"result cannot be sent back: {exc}")))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="segstudio-worker")
+        self.proc.start()
+        child.close()
+
+    def call(self, fn: Callable[..., Any], args: tuple) -> Any:
+        self.conn.send((fn, args))
+        while not self.conn.poll(POLL_S):
+            if cancel_requested():
+                self.kill()
+                raise Cancelled()
+            if not self.proc.is_alive():
+                self.kill()
+                raise RuntimeError(f"the worker process running {getattr(fn, '__name__', fn)} "
+                                   f"stopped (exit code {self.proc.exitcode})")
+        try:
+            ok, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise RuntimeError(f"the worker process running {getattr(fn, '__name__', fn)} died") from exc
+        if ok:
+            return value
+        raise value
+
+    def kill(self) -> None:
+        with _lock:
+            _all.discard(self)
+            if self in _idle:
+                _idle.remove(self)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+def call_in_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker process (see the module docstring); raises
+    :class:`~segstudio.core.jobs.Cancelled` soon after the calling job is cancelled."""
+    with _lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None or not worker.proc.is_alive():
+        worker = _Worker()
+        with _lock:
+            _all.add(worker)
+    try:
+        return worker.call(fn, args)
+    finally:   # back to idle (also after fn raised: the worker is fine), unless one is idle already
+        with _lock:
+            keep = worker.proc.is_alive() and worker in _all and not _idle
+            if keep:
+                _idle.append(worker)
+        if not keep:
+            worker.kill()
+
+
+def worker_count() -> int:
+    """Worker processes alive (busy or idle) — for tests."""
+    with _lock:
+        return sum(1 for w in _all if w.proc.is_alive())
+
+
+@atexit.register
+def shutdown() -> None:
+    """Stops every worker process (also run at interpreter exit)."""
+    with _lock:
+        workers = list(_all)
+    for w in workers:
+        w.kill()
