@@ -121,19 +121,25 @@ def _pixels(img: QImage) -> np.ndarray:
     return np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), -1)[:, :img.width()] & 0xFFFFFF
 
 
-def test_chunked_insert_draws_the_same_pixels_as_a_fresh_render(qtbot):
+def _canvas(qtbot, w: int, h: int, size: tuple[int, int]) -> tuple[CanvasView, History, ImageAnnotation]:
+    """A bare canvas on a gray w x h image of a one-class ("cat", red) project, image key "k"."""
     project = Project()
     project.classes = [LabelClass("cat", (255, 0, 0))]
-    ann = ImageAnnotation("img.png", W, H)
+    ann = ImageAnnotation("img.png", w, h)
     project.annotations["k"] = ann
     history = History(project)
     view = CanvasView()
     qtbot.addWidget(view)
-    view.resize(640, 440)
+    view.resize(*size)
     view.show()
     qtbot.waitExposed(view)
-    view.set_document(project, "k", ann, np.full((H, W, 3), GRAY, np.uint8), history.push,
+    view.set_document(project, "k", ann, np.full((h, w, 3), GRAY, np.uint8), history.push,
                       lambda: ("cat", None), lambda: "cat")
+    return view, history, ann
+
+
+def test_chunked_insert_draws_the_same_pixels_as_a_fresh_render(qtbot):
+    view, history, _ = _canvas(qtbot, W, H, (640, 440))
     layer = view.canvas_scene.layer
     view.viewport().grab()                       # warm cache, before the shapes
     shapes = grid(1500, "cat", size=8.0)
@@ -201,18 +207,7 @@ def test_a_big_mask_layer_builds_its_tiles_over_several_ticks(qtbot, monkeypatch
 
     monkeypatch.setattr(scene_mod, "MASK_SLICE_S", 0.0)     # one tile per tick: many ticks
     h, w = 2100, 2000                                      # 4.2 Mpixel > LAZY_MASK_PX
-    project = Project()
-    project.classes = [LabelClass("cat", (255, 0, 0))]
-    ann = ImageAnnotation("img.png", w, h)
-    project.annotations["k"] = ann
-    history = History(project)
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(500, 520)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_document(project, "k", ann, np.full((h, w, 3), GRAY, np.uint8), history.push,
-                      lambda: ("cat", None), lambda: "cat")
+    view, history, _ = _canvas(qtbot, w, h, (500, 520))
     view.zoom_fit()
     mask = np.zeros((h, w), bool)
     mask[100:600, 100:700] = True          # top-left: among the first tiles
@@ -235,3 +230,20 @@ def test_a_big_mask_layer_builds_its_tiles_over_several_ticks(qtbot, monkeypatch
     history.undo()
     assert view.item_count() == 0 and scene.pending_count() == 0
     view.clear_document()
+
+
+def test_a_mask_row_shows_its_pixel_count_and_follows_a_brush_stroke(window):
+    from segstudio.core.edits import PaintMask
+
+    c, lst = window.controller, window.shape_dock.list
+    mask = np.zeros((H, W), bool)
+    mask[10:20, 10:20] = True
+    shape = Shape("rock", np.zeros((0, 2)), "mask", mask=mask)
+    c.push(AddShapes(c.current_key, [shape]))
+    assert "(mask, 100 px)" in lst.item(0).text()
+    stroke = np.zeros((H, W), bool)
+    stroke[10:20, 20:25] = True                  # 50 more pixels
+    c.push(PaintMask.from_stroke(c.current_key, shape, stroke))
+    assert "(mask, 150 px)" in lst.item(0).text()
+    c.undo()
+    assert "(mask, 100 px)" in lst.item(0).text()
