@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from segstudio.core import class_edits as CE
 from segstudio.core import edits as E
 from segstudio.core.history import History
 from segstudio.core.model import (
@@ -113,10 +114,10 @@ def _edits(project: Project, key: str) -> dict:
         "prediction_replace": lambda: E.ApplyPrediction(key, ann, [Shape("cat", [[1, 1], [3, 1], [3, 3]])],
                                                         True, replace_labels={"cat"}),
         "prediction_replace_all": lambda: E.ApplyPrediction(key, ann, [], True, state=LABELLED),
-        "add_class": lambda: E.AddClass(LabelClass("new", (1, 2, 3)), 0),
-        "rename_class": lambda: E.ChangeClass("cat", {"name": "feline", "color": (9, 9, 9)}),
-        "hide_class": lambda: E.ChangeClass("dog", {"visible": False}),
-        "delete_class": lambda: E.DeleteClass("cat"),
+        "add_class": lambda: CE.AddClass(LabelClass("new", (1, 2, 3)), 0),
+        "rename_class": lambda: CE.ChangeClass("cat", {"name": "feline", "color": (9, 9, 9)}),
+        "hide_class": lambda: CE.ChangeClass("dog", {"visible": False}),
+        "delete_class": lambda: CE.DeleteClass("cat"),
     }
 
 
@@ -208,7 +209,7 @@ def test_rename_class_relabels_every_loaded_annotation_and_reverts():
     other = project.entries[1].key
     for a in project.annotations.values():
         a.set_dirty(False)
-    edit = E.ChangeClass("cat", {"name": "feline"})
+    edit = CE.ChangeClass("cat", {"name": "feline"})
     edit.apply(project)
     assert "cat" not in project.class_names() and "feline" in project.class_names()
     assert [s.label for s in _ann(project, key).shapes] == ["feline", "dog", "grass", "feline"]
@@ -218,16 +219,16 @@ def test_rename_class_relabels_every_loaded_annotation_and_reverts():
     assert project.class_names() == ["cat", "dog", "grass"]
     assert [s.label for s in _ann(project, key).shapes] == ["cat", "dog", "grass", "cat"]
     with pytest.raises(ValueError, match="exists already"):
-        E.ChangeClass("cat", {"name": "dog"}).apply(project)
+        CE.ChangeClass("cat", {"name": "dog"}).apply(project)
     with pytest.raises(KeyError):
-        E.ChangeClass("unicorn", {"visible": False}).apply(project)
+        CE.ChangeClass("unicorn", {"visible": False}).apply(project)
 
 
 def test_delete_class_removes_shapes_everywhere_and_reverts():
     project, key = _project()
     other = project.entries[1].key
     before = _snapshot(project)
-    edit = E.DeleteClass("cat")
+    edit = CE.DeleteClass("cat")
     edit.apply(project)
     assert [s.label for s in _ann(project, key).shapes] == ["dog", "grass"]
     assert _ann(project, other).shapes == []

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.edits import ChangeClass
+from segstudio.core.class_edits import ChangeClass
 from segstudio.core.history import History
 from segstudio.core.io.formats.base import ExportItem
 from segstudio.core.io.labelme import AnnotationError, annotation_from_dict, read_labelme, write_labelme

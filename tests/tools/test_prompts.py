@@ -13,9 +13,9 @@ from segstudio.tools.prompts import (
     MagicWandTool,
     PromptState,
     RoiPromptTool,
-    ScissorsTool,
     ScribblePromptTool,
 )
+from segstudio.tools.scissors import ScissorsTool
 
 
 def _listen(state):

@@ -12,7 +12,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from segstudio.core.edits import AddShapes, ChangeClass, SetShapeAttributes, bring_to_front  # noqa: E402
+from segstudio.core.class_edits import ChangeClass  # noqa: E402
+from segstudio.core.edits import AddShapes, SetShapeAttributes, bring_to_front  # noqa: E402
 from segstudio.core.history import History  # noqa: E402
 from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape  # noqa: E402
 from segstudio.ui.canvas import CanvasView  # noqa: E402

@@ -16,9 +16,9 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, QRectF  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
 
+from segstudio.core.class_edits import ChangeClass  # noqa: E402
 from segstudio.core.edits import (  # noqa: E402
     AddShapes,
-    ChangeClass,
     PaintMask,
     SetShapeAttributes,
     bring_to_front,

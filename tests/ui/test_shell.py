@@ -112,7 +112,7 @@ def test_controller_state_undo_jumps_and_rename_reaches_unopened_images(qtbot, f
     c.redo()
     # rename a class everywhere, including im2 which was never opened
     from segstudio.core import project_io
-    from segstudio.core.edits import ChangeClass
+    from segstudio.core.class_edits import ChangeClass
     project_io.load_all(c.project)
     c.push(ChangeClass("old", {"name": "new"}))
     assert c.has_unsaved()

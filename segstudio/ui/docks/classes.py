@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core import project_io
-from segstudio.core.edits import AddClass, ChangeClass, DeleteClass
+from segstudio.core.class_edits import AddClass, ChangeClass, DeleteClass
 from segstudio.core.model import LabelClass, default_color
 from segstudio.ui.controller import DocumentController
 from segstudio.ui.dialogs.label_dialog import color_icon
