@@ -49,6 +49,8 @@ class PolygonTool(_LabelledShapeTool):
     name = "polygon"
     cursor = "cross"
     shape_type = "polygon"
+    min_points = 3
+    closed = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,7 +67,7 @@ class PolygonTool(_LabelledShapeTool):
         super().cancel()
 
     def _near_first(self, ev: PointerEvent) -> bool:
-        if len(self.points) < 3:
+        if not self.closed or len(self.points) < 3:
             return False
         fx, fy = self.points[0]
         return float(np.hypot(ev.x - fx, ev.y - fy)) <= ev.tol(CLOSE_PX)
@@ -109,13 +111,13 @@ class PolygonTool(_LabelledShapeTool):
         x, y = self.ctx.clamp(ev.x, ev.y)
         if not self.points or float(np.hypot(x - self.points[-1][0], y - self.points[-1][1])) > ev.tol(2.0):
             self.points.append((x, y))
-        if len(self.points) >= 3:
+        if len(self.points) >= self.min_points:
             self.close()
 
     def key(self, name: str) -> bool:
         if name == "Return":
             had = bool(self.points)
-            if len(self.points) >= 3:
+            if len(self.points) >= self.min_points:
                 self.close()
             return had
         if name == "Backspace" and self.points:
@@ -128,13 +130,23 @@ class PolygonTool(_LabelledShapeTool):
         return super().key(name)
 
     def close(self) -> bool:
-        """Finishes the polygon (needs 3 vertices); returns True if a shape was added.
+        """Finishes the shape (``min_points`` vertices at least); returns True if one was added.
 
         Cancelling the label dialog keeps the polygon in progress (as labelme does): an Esc
         meant for the dialog must not throw away fifty careful clicks; a second Esc does."""
-        if len(self.points) < 3:
+        if len(self.points) < self.min_points:
             return False
         return self._finish(np.array(self.points, dtype=np.float64))
+
+
+class LineStripTool(PolygonTool):
+    """An open polyline (labelme ``linestrip``): click vertices; double-click or Return finishes
+    (2 vertices at least). Backspace removes the last vertex, Escape cancels."""
+
+    name = "linestrip"
+    shape_type = "linestrip"
+    min_points = 2
+    closed = False
 
 
 class _TwoPointTool(_LabelledShapeTool):
@@ -226,6 +238,18 @@ class CircleTool(_TwoPointTool):
         self.preview.ellipses = [(cx, cy, r, r)]
         self.preview.polylines = [(np.array([[cx, cy], [px, py]]), False)]
         self.preview.points = [(cx, cy)]
+
+
+class LineTool(_TwoPointTool):
+    """labelme line: drag (or click, click) from one end to the other."""
+
+    name = "line"
+    shape_type = "line"
+
+    def _draw_preview(self) -> None:
+        assert self.start is not None and self.end is not None
+        self.preview.polylines = [(np.array([self.start, self.end]), False)]
+        self.preview.points = [self.start]
 
 
 class PointTool(_LabelledShapeTool):

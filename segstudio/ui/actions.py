@@ -81,6 +81,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_rectangle", "Tools", "&Rectangle", ("R",), "Drag a rectangle", "tool:rectangle",
                True, True, "tools"),
     ActionSpec("tool_circle", "Tools", "&Circle", ("C",), "Drag from the centre", "tool:circle", True, True, "tools"),
+    ActionSpec("tool_line", "Tools", "&Line", ("L",), "Drag from one end to the other", "tool:line",
+               True, True, "tools"),
+    ActionSpec("tool_linestrip", "Tools", "Line&strip", ("Shift+L",), "Click vertices of an open line; "
+               "Enter or a double-click finishes; Backspace removes the last", "tool:linestrip", True, True, "tools"),
     ActionSpec("tool_point", "Tools", "P&oint", ("O",), "Click to place a point", "tool:point", True, True, "tools"),
     ActionSpec("tool_brush", "Tools", "&Brush", ("B",), "Paint the selected class; [ ] change the size",
                "tool:brush", True, True, "tools"),

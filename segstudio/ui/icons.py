@@ -44,6 +44,15 @@ def tool_icon(name: str) -> QIcon:
         p.drawRect(QRectF(6, 8, 20, 16))
     elif name == "circle":
         p.drawEllipse(QRectF(6, 6, 20, 20))
+    elif name in ("line", "linestrip"):
+        pts = [QPointF(5, 25), QPointF(27, 7)] if name == "line" else \
+            [QPointF(4, 24), QPointF(12, 10), QPointF(20, 20), QPointF(28, 6)]
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPolyline(QPolygonF(pts))
+        p.setBrush(QBrush(_ACCENT))
+        p.setPen(Qt.PenStyle.NoPen)
+        for pt in pts:
+            p.drawEllipse(pt, 2.5, 2.5)
     elif name == "point":
         p.setBrush(QBrush(_ACCENT))
         p.drawEllipse(QPointF(16, 16), 5, 5)

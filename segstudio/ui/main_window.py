@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 FEATURES = ["autoseg", "datasets", "model", "training"]
 MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
 MAX_RECENT = 10
-TOOL_NAMES = ("edit", "polygon", "rectangle", "circle", "point", "brush", "eraser")
+TOOL_NAMES = ("edit", "polygon", "rectangle", "circle", "line", "linestrip", "point", "brush", "eraser")
 
 
 def window_settings() -> QSettings:

@@ -1,4 +1,5 @@
-"""PolygonTool, RectangleTool, CircleTool, PointTool: events in, one AddShapes out."""
+"""PolygonTool, RectangleTool, CircleTool, LineTool, LineStripTool, PointTool: events in, one
+AddShapes out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 
 from segstudio.core.rasterize import shape_mask
-from segstudio.tools import CircleTool, PointTool, PolygonTool, RectangleTool
+from segstudio.tools import CircleTool, LineStripTool, LineTool, PointTool, PolygonTool, RectangleTool
 from segstudio.tools.base import pointer
 
 
@@ -118,6 +119,33 @@ def test_circle_is_centre_and_rim(doc):
     assert abs(area - math.pi * 20 ** 2) < 0.1 * math.pi * 20 ** 2
     doc.history.undo()
     assert doc.ann.shapes == []
+
+
+def test_line_by_drag_and_linestrip_by_clicks(doc):
+    tool = doc.activate(LineTool())
+    tool.press(pointer(10, 10))
+    tool.move(pointer(40, 30))
+    assert tool.preview.polylines and tool.preview.polylines[0][1] is False   # drawn open
+    tool.release(pointer(50, 40))
+    (line,) = doc.ann.shapes
+    assert line.shape_type == "line"
+    np.testing.assert_allclose(line.points, [[10, 10], [50, 40]])
+
+    tool = doc.activate(LineStripTool())
+    click(tool, 5, 5)
+    tool.key("Return")                          # one vertex is not a line yet
+    assert len(doc.ann.shapes) == 1 and tool.busy
+    click(tool, 30, 5)
+    click(tool, 30, 30)
+    click(tool, 6, 6)                           # near the first vertex: a vertex, not a close
+    assert len(doc.ann.shapes) == 1
+    tool.key("Backspace")                       # removes that last vertex
+    tool.double_click(pointer(5, 40))
+    strip = doc.ann.shapes[1]
+    assert strip.shape_type == "linestrip"
+    np.testing.assert_allclose(strip.points, [[5, 5], [30, 5], [30, 30], [5, 40]])
+    doc.history.undo()
+    assert len(doc.ann.shapes) == 1
 
 
 def test_point_tool_one_click_one_point(doc):

@@ -107,6 +107,31 @@ def decode_mask(shape: dict, h: int, w: int) -> np.ndarray:
 
 
 # -- tests -----------------------------------------------------------------------------------------
+def test_line_and_linestrip_drawn_with_the_mouse_are_saved_as_labelme_shapes(qtbot, project: Path):
+    window = open_window(qtbot, project)
+    c = window.controller
+    key(qtbot, window, Qt.Key.Key_L)
+    assert window.canvas.tool_name == "line"
+    answered = answer_label_dialog("dog")
+    drag(qtbot, window, [(20, 20), (60, 40), (100, 60)])
+    assert answered == [True]
+    key(qtbot, window, Qt.Key.Key_L, Qt.KeyboardModifier.ShiftModifier)
+    assert window.canvas.tool_name == "linestrip"
+    for x, y in [(10, 80), (40, 70), (70, 85)]:
+        click(qtbot, window, x, y)
+    answered = answer_label_dialog("dog")
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert answered == [True]
+    line, strip = c.current_annotation().shapes
+    assert (line.shape_type, strip.shape_type) == ("line", "linestrip")
+    np.testing.assert_allclose(line.points, [(20, 20), (100, 60)], atol=1.0)
+    np.testing.assert_allclose(strip.points, [(10, 80), (40, 70), (70, 85)], atol=1.0)
+    assert c.save_current()
+    name = Path(c.project.entry(c.current_key).image_path).name
+    saved = json_of(project, name)["shapes"]
+    assert [s["shape_type"] for s in saved] == ["line", "linestrip"] and len(saved[1]["points"]) == 3
+
+
 def test_draw_polygon_undo_redo_edit_paint_and_find_it_on_disk(qtbot, project: Path):
     window = open_window(qtbot, project)
     c = window.controller

@@ -9,7 +9,7 @@ Public API (stable; used by the main window)::
     canvas.clear_document()                  # disconnects every model signal
     canvas.register_tool(tool)               # a segstudio.tools.base.Tool; replaces by name
     canvas.set_tool(name); canvas.tool_name; canvas.tool(name=None) -> Tool; canvas.tools()
-        # built-in names: edit, polygon, rectangle, circle, point, brush, eraser
+        # built-in names: edit, polygon, rectangle, circle, line, linestrip, point, brush, eraser
     canvas.selected_shapes() -> list[Shape]; canvas.select_shapes(shapes)
     canvas.delete_selected() -> bool         # one DeleteShapes edit (for an Edit → Delete action)
     canvas.zoom_fit(); canvas.zoom_100(); canvas.zoom_by(factor, anchor=None); canvas.zoom()
