@@ -14,6 +14,12 @@ felzenszwalb / k-means apply) into an open window and reports the longest GUI-th
 until the canvas and the Shapes dock have caught up, and the same for its undo
 (``--bulk`` runs only that table).
 
+``--gil [side]`` runs every method without prompts or with a box (scribble methods with the
+synthetic scribbles) in a plain thread on a side x side image while the main thread sleeps
+1 ms at a time, and reports the longest gap: how long the method's library code holds the GIL
+(what a QThread would stall the GUI by), and whether the app runs it in a worker process at
+that size (``isolate_px``).
+
 A second table times the prompt gestures on a 6000x4000 image on the GUI thread: a scribble
 stroke (prompt snapshot) and intelligent-scissors clicks/moves (live-wire window built in a
 worker).
@@ -306,10 +312,60 @@ def print_bulk(app: QApplication, counts: tuple[int, ...] = BULK_COUNTS) -> None
         print(f"| {n} | {push_s:.2f} | {push_ms * 1000:.1f} | {undo_s:.2f} | {undo_ms * 1000:.1f} |", flush=True)
 
 
+def gil_gaps(side: int) -> list[tuple[str, float, float, bool]]:
+    """(method, seconds, longest main-thread gap, isolated in the app) per method."""
+    import threading
+
+    from segstudio.algorithms.registry import list_methods, needs_isolation, run_method
+
+    rows = []
+    for spec in list_methods():
+        if spec.needs in ("box", "box_or_scribbles"):
+            img, _, _ = synthetic.textured_object(side, side, seed=1)
+            prompt = Prompt(box=box_for("grabcut", side))
+        elif spec.needs == "scribbles":
+            img, gt, _ = synthetic.textured_object(side, side, seed=1)
+            prompt = synthetic.cross_and_frame_scribbles(gt, side // 10, max(3, side // 100), side // 20)
+        elif spec.needs == "none":
+            img, prompt = image_for(spec.name, side), Prompt()
+        else:
+            continue   # clicks / anchors: interactive only, measured in the interactive table
+        if spec.name == "grabcut" and side > 1536:
+            continue   # minutes; OpenCV releases the GIL
+        done = threading.Event()
+        took: list[float] = []
+
+        def work(name: str = spec.name, im: np.ndarray = img, pr: Prompt = prompt,
+                 took: list[float] = took, done: threading.Event = done) -> None:
+            t = time.perf_counter()
+            run_method(name, im, pr, None, dtype=None)
+            took.append(time.perf_counter() - t)
+            done.set()
+
+        th = threading.Thread(target=work, daemon=True)
+        th.start()
+        last, longest = time.perf_counter(), 0.0
+        while not done.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+        th.join()
+        rows.append((spec.name, took[0], longest, needs_isolation(spec, img.shape[:2], prompt)))
+    return rows
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     leave_a_core_for_the_gui()   # as the app's window does
+    if "--gil" in sys.argv:
+        i = sys.argv.index("--gil")
+        side = int(sys.argv[i + 1]) if i + 1 < len(sys.argv) else 3000
+        print(f"\n| method ({side}x{side}, plain thread) | run (s) | longest GIL hold seen (ms) | app isolates it |")
+        print("|---|---:|---:|---|")
+        for name, secs, gap, iso in gil_gaps(side):
+            print(f"| {name} | {secs:.2f} | {gap * 1000:.1f} | {'yes' if iso else 'no'} |", flush=True)
+        return 0
     if "--bulk" in sys.argv:
         i = sys.argv.index("--bulk")
         arg = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""

@@ -103,7 +103,8 @@ def _settings(p: FastCutParams | ScribbleCutParams) -> CutSettings:
                        components=p.components)
 
 
-@register("box_cut", FastCutParams, "Box graph cut (fast GrabCut)", "graphcut", needs="box_or_scribbles")
+@register("box_cut", FastCutParams, "Box graph cut (fast GrabCut)", "graphcut", needs="box_or_scribbles",
+          isolate_px=2_000_000)
 def box_cut(image: np.ndarray, prompt: Prompt, params: FastCutParams) -> np.ndarray:
     """GrabCut's energy from a box (and scribbles), solved coarse-to-fine with max-flow."""
     h, w = image.shape[:2]
@@ -122,7 +123,8 @@ def box_cut(image: np.ndarray, prompt: Prompt, params: FastCutParams) -> np.ndar
     return seg.astype(np.int32)
 
 
-@register("scribble_cut", ScribbleCutParams, "Scribble graph cut (max-flow)", "graphcut", needs="scribbles")
+@register("scribble_cut", ScribbleCutParams, "Scribble graph cut (max-flow)", "graphcut", needs="scribbles",
+          isolate_px=2_000_000)
 def scribble_cut(image: np.ndarray, prompt: Prompt, params: ScribbleCutParams) -> np.ndarray:
     """s-t max-flow from fg/bg scribbles: colour GMMs from the strokes + contrast edges."""
     h, w = image.shape[:2]
@@ -132,8 +134,10 @@ def scribble_cut(image: np.ndarray, prompt: Prompt, params: ScribbleCutParams) -
     return seg.astype(np.int32)
 
 
-# isolate: scikit-image's felzenszwalb holds the GIL ~40 ms at a stretch (a GUI stall in a thread)
-@register("felzenszwalb", FelzenszwalbParams, "Felzenszwalb regions", "graphcut", output="regions", isolate=True)
+# isolate_px: scikit-image's felzenszwalb holds the GIL 40-80 ms at a stretch (a GUI stall in a
+# thread); PyMaxflow's maxflow holds it ~27 ms on 4 Mpixel, ~70 ms on 9 Mpixel (box/scribble cut);
+# slic up to ~46 ms on 9 Mpixel (`bench_gui_stall.py --gil`)
+@register("felzenszwalb", FelzenszwalbParams, "Felzenszwalb regions", "graphcut", output="regions", isolate_px=1)
 def felzenszwalb(image: np.ndarray, prompt: Prompt, params: FelzenszwalbParams) -> np.ndarray:
     """Efficient graph-based segmentation into regions (every pixel belongs to one)."""
     from skimage.segmentation import felzenszwalb as fz
@@ -142,7 +146,7 @@ def felzenszwalb(image: np.ndarray, prompt: Prompt, params: FelzenszwalbParams) 
     return seg.astype(np.int32) + 1
 
 
-@register("slic", SlicParams, "SLIC superpixels", "graphcut", output="regions")
+@register("slic", SlicParams, "SLIC superpixels", "graphcut", output="regions", isolate_px=4_000_000)
 def slic(image: np.ndarray, prompt: Prompt, params: SlicParams) -> np.ndarray:
     """SLIC superpixels (k-means in Lab + position), numbered from 1."""
     from skimage.segmentation import slic as sk_slic

@@ -148,9 +148,10 @@ class AlgorithmSpec:
     needs: str = "none"       # a key of NEEDS
     output: str = "binary"    # binary (0/1) | classes (0..n-1 by value) | regions (instances)
     description: str = ""
-    #: the app runs it in a worker process (:func:`run_method_isolated`): its library code
-    #: holds the GIL for long stretches, which in a thread would stall the GUI
-    isolate: bool = False
+    #: the app runs it in a worker process (:func:`run_method_isolated`) when its work area
+    #: (ROI, else box, else image; pixels) is at least this (0: never): its library code holds
+    #: the GIL for stretches that grow with the area, which in a thread would stall the GUI
+    isolate_px: int = 0
 
     def params_info(self) -> list[ParamInfo]:
         return describe(self.params_cls)
@@ -164,7 +165,7 @@ _loaded = False
 
 
 def register(name: str, params_cls: type, title: str, family: str, needs: str = "none",
-             output: str = "binary", description: str = "", isolate: bool = False) -> Callable:
+             output: str = "binary", description: str = "", isolate_px: int = 0) -> Callable:
     """Decorator registering ``fn(image_rgb8, prompt, params) -> label map`` under ``name``."""
     if needs not in NEEDS:
         raise ValueError(f"unknown prompt requirement {needs!r}")
@@ -173,7 +174,7 @@ def register(name: str, params_cls: type, title: str, family: str, needs: str = 
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"algorithm {name!r} is registered twice")
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        _REGISTRY[name] = AlgorithmSpec(name, fn, params_cls, title, family, needs, output, doc, isolate)
+        _REGISTRY[name] = AlgorithmSpec(name, fn, params_cls, title, family, needs, output, doc, isolate_px)
         return fn
 
     return deco
@@ -231,11 +232,24 @@ def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int
     return x0, y0, x1, y1
 
 
+def needs_isolation(spec: AlgorithmSpec, hw: tuple[int, ...], prompt: Prompt | None) -> bool:
+    """True when ``spec`` runs in a worker process for an image of size ``hw`` and ``prompt``."""
+    if not spec.isolate_px or len(hw) < 2:
+        return False
+    h, w = int(hw[0]), int(hw[1])
+    region = None if prompt is None else (prompt.roi if prompt.roi is not None else prompt.box)
+    try:
+        x0, y0, x1, y1 = _roi_bounds(region, h, w)
+    except ParamError:   # run_method reports it, in this thread
+        return False
+    return (x1 - x0) * (y1 - y0) >= spec.isolate_px
+
+
 def run_method_isolated(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
                         params: Any = None, dtype: Any = np.int32) -> np.ndarray:
-    """:func:`run_method`, in a worker process for methods registered with ``isolate=True``
-    (see :mod:`segstudio.core.isolated`); in this thread for the others. Same result."""
-    if not get_method(name).isolate:
+    """:func:`run_method`, in a worker process when the method's ``isolate_px`` says so for
+    this work area (see :mod:`segstudio.core.isolated`); in this thread otherwise. Same result."""
+    if not needs_isolation(get_method(name), np.shape(image_rgb8)[:2], prompt):
         return run_method(name, image_rgb8, prompt, params, dtype)
     from segstudio.core.isolated import call_in_process
 

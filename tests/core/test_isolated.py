@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from segstudio.algorithms import synthetic
-from segstudio.algorithms.registry import ParamError, get_method, run_method, run_method_isolated
+from segstudio.algorithms.registry import (
+    ParamError,
+    Prompt,
+    get_method,
+    needs_isolation,
+    run_method,
+    run_method_isolated,
+)
 from segstudio.core import isolated
 from segstudio.core.jobs import Cancelled, cancel_scope
 
@@ -38,11 +45,32 @@ def test_cancel_kills_the_running_call_at_once():
     assert isolated.call_in_process(math.factorial, 4) == 24     # a fresh worker next time
 
 
+def test_which_runs_are_isolated():
+    felz, cut, otsu = get_method("felzenszwalb"), get_method("box_cut"), get_method("otsu")
+    assert needs_isolation(felz, (10, 10), None) and not needs_isolation(otsu, (6000, 4000), None)
+    # the box graph cut: by the area of its box (a 512 px box stays interactive, in a thread)
+    assert not needs_isolation(cut, (4000, 6000), Prompt(box=(100, 100, 612, 612)))
+    assert needs_isolation(cut, (4000, 6000), Prompt(box=(100, 100, 2100, 2100)))
+    assert not needs_isolation(cut, (4000, 6000), Prompt(box=(100, 100, 2100, 2100), roi=(0, 0, 500, 500)))
+    assert not needs_isolation(cut, (4000, 6000), Prompt(box=(5, 5, 5, 5)))   # run_method says why
+
+
 def test_felzenszwalb_runs_isolated_with_the_same_result():
-    assert get_method("felzenszwalb").isolate and not get_method("otsu").isolate
     img, _ = synthetic.two_tone_shapes(60, 80, noise=10, seed=0)
     here = run_method("felzenszwalb", img)
     there = run_method_isolated("felzenszwalb", img)
     assert there.dtype == here.dtype and np.array_equal(here, there)
     with pytest.raises(ParamError, match="felzenszwalb"):
         run_method_isolated("felzenszwalb", img, params={"scale": -5})
+
+
+def test_a_big_box_cut_runs_isolated_with_the_same_result():
+    img, gt, _ = synthetic.textured_object(1500, 1500, seed=1)
+    prompt = Prompt(box=(150, 150, 1350, 1350))   # 1.44 Mpixel box: just under the limit
+    small = run_method_isolated("box_cut", img, prompt)
+    assert isolated.worker_count() == 0             # ran here, in this thread
+    prompt = Prompt(box=(10, 10, 1490, 1490))       # 2.2 Mpixel: in the worker process
+    there = run_method_isolated("box_cut", img, prompt)
+    assert isolated.worker_count() == 1
+    assert np.array_equal(there, run_method("box_cut", img, prompt))
+    assert synthetic.iou(small > 0, gt > 0) > 0.9
