@@ -232,17 +232,24 @@ def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int
     return x0, y0, x1, y1
 
 
+#: in the app every method runs in the worker process from this work area on: numpy and
+#: scikit-image steps on arrays this big hold the GIL for 20–70 ms (seen: watershed's padding and
+#: input checks on 81 Mpixel), which a worker thread would turn into GUI stalls
+HUGE_PX = 40_000_000
+
+
 def needs_isolation(spec: AlgorithmSpec, hw: tuple[int, ...], prompt: Prompt | None) -> bool:
     """True when ``spec`` runs in a worker process for an image of size ``hw`` and ``prompt``."""
-    if not spec.isolate_px or len(hw) < 2:
+    if len(hw) < 2:
         return False
+    limit = min(spec.isolate_px or HUGE_PX, HUGE_PX)
     h, w = int(hw[0]), int(hw[1])
     region = None if prompt is None else (prompt.roi if prompt.roi is not None else prompt.box)
     try:
         x0, y0, x1, y1 = _roi_bounds(region, h, w)
     except ParamError:   # run_method reports it, in this thread
         return False
-    return (x1 - x0) * (y1 - y0) >= spec.isolate_px
+    return (x1 - x0) * (y1 - y0) >= limit
 
 
 def run_method_isolated(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,

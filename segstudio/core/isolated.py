@@ -10,7 +10,12 @@ the answer while polling :func:`segstudio.core.jobs.cancel_requested`, and retur
 or re-raises the worker's exception. One idle worker is kept warm for the next call (importing
 numpy/OpenCV/scikit-image costs ~1 s); a call while it is busy starts another.
 
-Pure: stdlib only (multiprocessing).
+Arrays of ``SHARE_BYTES`` or more (an 80-Mpixel image is 240 MB) travel through
+``multiprocessing.shared_memory`` both ways instead of the pipe: pickling them would itself hold
+the GIL for ~100 ms. The parent creates and unlinks every segment; the worker only attaches
+(its resource tracking of them is off, so nothing is unlinked twice).
+
+Pure: stdlib (multiprocessing) + numpy.
 """
 
 from __future__ import annotations
@@ -20,27 +25,102 @@ import logging
 import multiprocessing as mp
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from typing import Any
+
+import numpy as np
 
 from segstudio.core.jobs import Cancelled, cancel_requested
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+SHARE_BYTES = 1 << 20
 _lock = threading.Lock()
 _idle: list[_Worker] = []
 _all: set[_Worker] = set()
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """An array in a shared-memory segment: what crosses the pipe instead of its bytes."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def _share(a: np.ndarray, owned: list[shared_memory.SharedMemory]) -> _Shared:
+    shm = shared_memory.SharedMemory(create=True, size=max(1, a.nbytes))
+    owned.append(shm)
+    np.copyto(np.ndarray(a.shape, a.dtype, buffer=shm.buf), a)
+    return _Shared(shm.name, tuple(a.shape), a.dtype.str)
+
+
+def _attach(h: _Shared, attached: list[shared_memory.SharedMemory]) -> np.ndarray:
+    shm = shared_memory.SharedMemory(name=h.name)
+    attached.append(shm)
+    return np.ndarray(h.shape, np.dtype(h.dtype), buffer=shm.buf)
+
+
+def _close(segments: list[shared_memory.SharedMemory], unlink: bool) -> None:
+    for shm in segments:
+        try:
+            shm.close()
+        except BufferError:   # a view is still alive somewhere: the segment goes with the process
+            log.debug("shared segment %s still in use", shm.name)
+        if unlink:
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+    segments.clear()
+
+
+def _untrack_shared_memory() -> None:
+    """In the worker: the parent owns every segment (creates, unlinks); without this the
+    worker's resource tracker would unlink the inputs again, or the results too early."""
+    from multiprocessing import resource_tracker
+
+    register = resource_tracker.register
+
+    def only_others(name: str, rtype: str) -> None:
+        if rtype != "shared_memory":
+            register(name, rtype)
+
+    resource_tracker.register = only_others  # type: ignore[assignment]
+
+
+def _call_shared(fn: Callable[..., Any], args: tuple) -> Any:
+    """Runs ``fn`` on the worker side: shared inputs attached, a big result shared back."""
+    attached: list[shared_memory.SharedMemory] = []
+    try:
+        real = tuple(_attach(a, attached) if isinstance(a, _Shared) else a for a in args)
+        result = fn(*real)
+        del real
+        if isinstance(result, np.ndarray):
+            if result.nbytes >= SHARE_BYTES:
+                out: list[shared_memory.SharedMemory] = []
+                handle = _share(np.ascontiguousarray(result), out)
+                _close(out, unlink=False)   # the parent copies it out and unlinks it
+                return handle
+            return np.array(result)   # never a view of an input segment
+        return result
+    finally:
+        _close(attached, unlink=False)
+
+
 def _serve(conn: Connection) -> None:   # the worker process's main loop
+    _untrack_shared_memory()
     while True:
         try:
             fn, args = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[bool, Any] = (True, fn(*args))
+            reply: tuple[bool, Any] = (True, _call_shared(fn, args))
         except BaseException as exc:   # everything goes back to the caller
             reply = (False, exc)
         try:
@@ -59,6 +139,22 @@ class _Worker:
         child.close()
 
     def call(self, fn: Callable[..., Any], args: tuple) -> Any:
+        owned: list[shared_memory.SharedMemory] = []
+        try:
+            shared = tuple(_share(np.ascontiguousarray(a), owned)
+                           if isinstance(a, np.ndarray) and a.nbytes >= SHARE_BYTES else a for a in args)
+            value = self._call(fn, shared)
+        finally:
+            _close(owned, unlink=True)
+        if isinstance(value, _Shared):
+            back: list[shared_memory.SharedMemory] = []
+            try:
+                value = np.array(_attach(value, back))   # a copy: the segment goes now
+            finally:
+                _close(back, unlink=True)
+        return value
+
+    def _call(self, fn: Callable[..., Any], args: tuple) -> Any:
         self.conn.send((fn, args))
         while not self.conn.poll(POLL_S):
             if cancel_requested():

@@ -35,6 +35,21 @@ def test_result_and_error_come_back_from_the_worker():
     assert isolated.worker_count() == 1                          # and was reused
 
 
+def test_big_arrays_go_through_shared_memory_both_ways():
+    import glob
+
+    before = set(glob.glob("/dev/shm/psm_*"))
+    img = np.random.default_rng(0).integers(0, 255, (700, 900, 3), dtype=np.uint8)   # 1.9 MB
+    assert img.nbytes >= isolated.SHARE_BYTES
+    out = isolated.call_in_process(np.cumsum, img, 1)        # big array in, big array out
+    np.testing.assert_array_equal(out, np.cumsum(img, 1))
+    small = isolated.call_in_process(np.flip, img[:10, :10])   # small: through the pipe
+    np.testing.assert_array_equal(small, np.flip(img[:10, :10]))
+    with pytest.raises(ValueError):                           # segments freed after an error too
+        isolated.call_in_process(np.reshape, img, (7, 7))
+    assert set(glob.glob("/dev/shm/psm_*")) <= before          # nothing left behind
+
+
 def test_cancel_kills_the_running_call_at_once():
     isolated.call_in_process(math.factorial, 3)                  # warm: spawning is not the test
     t0 = time.perf_counter()
@@ -53,6 +68,8 @@ def test_which_runs_are_isolated():
     assert needs_isolation(cut, (4000, 6000), Prompt(box=(100, 100, 2100, 2100)))
     assert not needs_isolation(cut, (4000, 6000), Prompt(box=(100, 100, 2100, 2100), roi=(0, 0, 500, 500)))
     assert not needs_isolation(cut, (4000, 6000), Prompt(box=(5, 5, 5, 5)))   # run_method says why
+    assert needs_isolation(otsu, (8000, 6000), None)   # huge images: every method (HUGE_PX)
+    assert not needs_isolation(otsu, (8000, 6000), Prompt(roi=(0, 0, 3000, 3000)))
 
 
 def test_felzenszwalb_runs_isolated_with_the_same_result():
