@@ -197,7 +197,10 @@ def call_in_process(fn: Callable[..., Any], *args: Any) -> Any:
     :class:`~segstudio.core.jobs.Cancelled` soon after the calling job is cancelled."""
     with _lock:
         worker = _idle.pop() if _idle else None
-    if worker is None or not worker.proc.is_alive():
+    if worker is not None and not worker.proc.is_alive():
+        worker.kill()   # died while idle (e.g. killed from outside): forget it
+        worker = None
+    if worker is None:
         worker = _Worker()
         with _lock:
             _all.add(worker)
