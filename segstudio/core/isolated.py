@@ -8,7 +8,7 @@ cancelling really stops it (the process is killed; a C loop in a thread runs to 
 worker started with the ``spawn`` method (never ``fork``: the parent runs Qt threads), waits for
 the answer while polling :func:`segstudio.core.jobs.cancel_requested`, and returns the result
 or re-raises the worker's exception. One idle worker is kept warm for the next call (importing
-numpy/OpenCV/scikit-image costs ~1 s); a call while it is busy starts another.
+numpy/OpenCV/scikit-image costs ~0.3 s here); a call while it is busy starts another.
 
 Arrays of ``SHARE_BYTES`` or more (an 80-Mpixel image is 240 MB) travel through
 ``multiprocessing.shared_memory`` both ways instead of the pipe: pickling them would itself hold
