@@ -233,8 +233,8 @@ def _roi_bounds(roi: Box | None, height: int, width: int) -> tuple[int, int, int
 
 
 #: in the app every method runs in the worker process from this work area on: numpy and
-#: scikit-image steps on arrays this big hold the GIL for 20–70 ms (seen: watershed's padding and
-#: input checks on 81 Mpixel), which a worker thread would turn into GUI stalls
+#: scikit-image steps on arrays this big stalled the GUI thread 20–70 ms from a worker thread
+#: (sampled: watershed's padding and input checks on 81 Mpixel)
 HUGE_PX = 40_000_000
 
 
