@@ -23,19 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_seconds  # noqa: E402
+
 from segstudio.algorithms import synthetic  # noqa: E402
 from segstudio.algorithms.apply import ApplyOptions, label_map_shapes  # noqa: E402
 from segstudio.algorithms.registry import Prompt, run_method  # noqa: E402
-
-
-def timeit(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time in seconds."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def big_image(width: int, height: int) -> np.ndarray:
@@ -168,7 +160,7 @@ def bench_interactive(repeat: int, seeds: range) -> tuple[list[tuple], list[tupl
     lat_rows = []
     iou_rows = []
     two, _ = synthetic.two_tone_shapes(512, 512, noise=20, seed=0)
-    t_wand = timeit(lambda: run_method("magic_wand", two, Prompt(fg_points=[(170, 170)]),
+    t_wand = median_seconds(lambda: run_method("magic_wand", two, Prompt(fg_points=[(170, 170)]),
                                        {"tolerance": 60, "blur_sigma": 1.5}), repeat)
     lat_rows.append(("magic_wand", t_wand))
     gc_t, box_t, scr_t = [], [], []
@@ -179,9 +171,9 @@ def bench_interactive(repeat: int, seeds: range) -> tuple[list[tuple], list[tupl
         scr = run_method("scribble_cut", img, _scribbles(gt))
         iou_rows.append((seed, synthetic.iou(ref, gt), synthetic.iou(ours, gt), synthetic.iou(scr, gt)))
         box_prompt, scr_prompt = Prompt(box=box), _scribbles(gt)
-        gc_t.append(timeit(lambda i=img, p=box_prompt: run_method("grabcut", i, p), 1))
-        box_t.append(timeit(lambda i=img, p=box_prompt: run_method("box_cut", i, p), repeat))
-        scr_t.append(timeit(lambda i=img, p=scr_prompt: run_method("scribble_cut", i, p), repeat))
+        gc_t.append(median_seconds(lambda i=img, p=box_prompt: run_method("grabcut", i, p), 1))
+        box_t.append(median_seconds(lambda i=img, p=box_prompt: run_method("box_cut", i, p), repeat))
+        scr_t.append(median_seconds(lambda i=img, p=scr_prompt: run_method("scribble_cut", i, p), repeat))
     lat_rows += [("grabcut (OpenCV)", statistics.median(gc_t)), ("box_cut", statistics.median(box_t)),
                  ("scribble_cut", statistics.median(scr_t))]
     return lat_rows, iou_rows

@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from timing import median_seconds
 
 from segstudio.core.io.images import image_size, load_image
 from segstudio.core.io.labelme import read_labelme
 from segstudio.core.project_io import open_project
-
-
-def _median(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _photo(path: Path, w: int, h: int, orientation: int | None) -> None:
@@ -55,19 +45,19 @@ def main() -> None:
         for o in (None, 6):
             p = root / f"photo_{o}.jpg"
             _photo(p, w, h, o)
-            ours = _median(lambda p=p: load_image(p), 5)
-            ref = _median(lambda p=p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED), 5)
+            ours = median_seconds(lambda p=p: load_image(p), 5)
+            ref = median_seconds(lambda p=p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED), 5)
             rows.append((f"load_image JPEG {w}x{h} EXIF={o or 'none'}", ours, "cv2.imread UNCHANGED", ref))
             if o:   # OpenCV's own EXIF-applying decode is the fair reference for rotated photos
-                ref = _median(lambda p=p: cv2.imread(str(p), cv2.IMREAD_COLOR), 5)
+                ref = median_seconds(lambda p=p: cv2.imread(str(p), cv2.IMREAD_COLOR), 5)
                 rows.append((f"load_image JPEG {w}x{h} EXIF={o}", ours, "cv2.imread COLOR (rotates)", ref))
         p = root / "photo_6.jpg"
-        rows.append(("image_size JPEG (header)", _median(lambda: image_size(p), 20),
-                     "PIL Image.open().size", _median(lambda: Image.open(p).size, 20)))
+        rows.append(("image_size JPEG (header)", median_seconds(lambda: image_size(p), 20),
+                     "PIL Image.open().size", median_seconds(lambda: Image.open(p).size, 20)))
         a16 = np.random.default_rng(0).integers(0, 65535, (2000, 2000), dtype=np.uint16)
         cv2.imwrite(str(root / "d16.png"), a16)
-        rows.append(("load_image PNG16 2000x2000", _median(lambda: load_image(root / "d16.png"), 5),
-                     "cv2.imread UNCHANGED", _median(lambda: cv2.imread(str(root / "d16.png"), -1), 5)))
+        rows.append(("load_image PNG16 2000x2000", median_seconds(lambda: load_image(root / "d16.png"), 5),
+                     "cv2.imread UNCHANGED", median_seconds(lambda: cv2.imread(str(root / "d16.png"), -1), 5)))
         proj = root / "proj"
         proj.mkdir()
         small = np.zeros((32, 32, 3), dtype=np.uint8)
@@ -79,10 +69,10 @@ def main() -> None:
             cv2.imwrite(str(proj / f"img{i}.png"), small)
             (proj / f"img{i}.json").write_text(json.dumps(dict(doc, imagePath=f"img{i}.png")))
         one = proj / "img0.json"
-        rows.append(("read_labelme (20 polygons x 50 pts)", _median(lambda: read_labelme(one), 20),
-                     "json.loads", _median(lambda: json.loads(one.read_text()), 20)))
-        rows.append((f"open_project {n_files} images + JSON", _median(lambda: open_project(proj), 3),
-                     "os.walk + json.loads each", _median(
+        rows.append(("read_labelme (20 polygons x 50 pts)", median_seconds(lambda: read_labelme(one), 20),
+                     "json.loads", median_seconds(lambda: json.loads(one.read_text()), 20)))
+        rows.append((f"open_project {n_files} images + JSON", median_seconds(lambda: open_project(proj), 3),
+                     "os.walk + json.loads each", median_seconds(
                          lambda: [json.loads(f.read_text()) for f in proj.glob("*.json")], 3)))
     print(f"{'operation':44} {'segstudio':>10} {'reference':>10} {'ratio':>6}  reference call")
     for name, ours, ref_name, ref in rows:
