@@ -112,11 +112,17 @@ def test_magic_wand_drag_changes_tolerance_live(doc):
     assert state.fg_points == [(40, 40)]
 
 
-def test_scissors_trace_and_close(doc):
+def _bright_disk() -> tuple[np.ndarray, np.ndarray]:
+    """An 80x120 dark image with a bright disk of radius 25 at (60, 40); (image, disk mask)."""
     img = np.full((80, 120, 3), 40, np.uint8)
     yy, xx = np.mgrid[0:80, 0:120]
     disk = np.hypot(xx - 60, yy - 40) <= 25
     img[disk] = 200
+    return img, disk
+
+
+def test_scissors_trace_and_close(doc):
+    img, disk = _bright_disk()
     state = PromptState()
     state.image_provider = lambda: img
     got = _listen(state)
@@ -136,10 +142,7 @@ def test_scissors_trace_and_close(doc):
 def test_scissors_wire_is_built_asynchronously(doc):
     """The live-wire window is built through state.run_async (a worker in the app): the tail is
     a straight segment until it arrives, then follows edges; stale results are dropped."""
-    img = np.full((80, 120, 3), 40, np.uint8)
-    yy, xx = np.mgrid[0:80, 0:120]
-    disk = np.hypot(xx - 60, yy - 40) <= 25
-    img[disk] = 200
+    img, disk = _bright_disk()
     state = PromptState()
     state.image_provider = lambda: img
     pending = []

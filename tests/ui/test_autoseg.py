@@ -61,6 +61,15 @@ def _union(shapes) -> np.ndarray:
     return out
 
 
+def _apply_after_preview(qtbot, window, panel):
+    """Waits for the live preview, applies it, waits for the shapes; returns the annotation."""
+    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
+    panel.apply()
+    ann = window.controller.current_annotation()
+    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    return ann
+
+
 def _truth_for_current(window, project) -> np.ndarray:
     _, truth = project
     return truth[Path(window.controller.project.entry(window.controller.current_key).image_path).name]
@@ -116,10 +125,7 @@ def test_box_drawn_with_the_mouse_then_apply(qtbot, window, project):
     qtbot.mouseMove(view, p1)
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=p1)
     assert panel.state.box is not None
-    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
-    panel.apply()
-    ann = window.controller.current_annotation()
-    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    ann = _apply_after_preview(qtbot, window, panel)
     target = np.zeros_like(gt)
     target[y0:y1, x0:x1] = gt[y0:y1, x0:x1]
     assert synthetic.iou(_union(ann.shapes), target) >= 0.9
@@ -229,10 +235,7 @@ def test_cancelled_close_keeps_live_preview_working(qtbot, window, monkeypatch):
     panel = window.features["autoseg"]
     panel.set_method("otsu")
     panel.class_combo.setCurrentText("blob")
-    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
-    panel.apply()
-    ann = window.controller.current_annotation()
-    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    _apply_after_preview(qtbot, window, panel)
     assert window.controller.has_unsaved()
     asked = []
     monkeypatch.setattr(QMessageBox, "question",
@@ -266,10 +269,7 @@ def test_scribbles_drawn_with_the_mouse_then_apply(qtbot, window, project):
     _drag(qtbot, window, [(2, 2), (W - 3, 2), (W - 3, H - 3)], Qt.MouseButton.RightButton)
     prompt = panel.state.prompt()
     assert prompt.fg_scribble is None and prompt.fg_strokes and prompt.bg_strokes
-    qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
-    panel.apply()
-    ann = window.controller.current_annotation()
-    qtbot.waitUntil(lambda: len(ann.shapes) > 0, timeout=10000)
+    ann = _apply_after_preview(qtbot, window, panel)
     assert synthetic.iou(_union(ann.shapes), gt) >= 0.9
 
 

@@ -19,10 +19,10 @@ from PySide6.QtGui import QImage
 from segstudio.core.edits import AddShapes, DeleteShapes
 from segstudio.core.history import History
 from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape
-from segstudio.core.settings import Preferences
 from segstudio.ui.canvas import CanvasView
 from segstudio.ui.canvas.scene import CHUNK
 from segstudio.ui.main_window import MainWindow
+from tests.ui.windows import make_window
 
 N = 3000
 W, H = 600, 400
@@ -45,12 +45,7 @@ def window(qtbot, tmp_path: Path) -> MainWindow:
     for i in range(2):
         Image.new("RGB", (W, H), (GRAY, GRAY, GRAY)).save(tmp_path / f"pic{i}.png")
     (tmp_path / "labels.txt").write_text("__ignore__\n_background_\nrock\n", encoding="utf-8")
-    w = MainWindow(Preferences(autosave_idle_s=0), features=[])
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_folder(tmp_path)
-    return w
+    return make_window(qtbot, tmp_path)
 
 
 def rows(window: MainWindow) -> list[int]:

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from segstudio.core.edits import AddShapes
 from segstudio.core.model import Shape
-from segstudio.core.settings import Preferences
 from segstudio.ui.app import run_gui
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.main_window import MainWindow
+from tests.ui.windows import make_window
 
 
 @pytest.fixture
@@ -30,15 +30,6 @@ def folder(tmp_path: Path) -> Path:
     (tmp_path / "pic2.json").write_text(json.dumps(doc), encoding="utf-8")
     (tmp_path / "labels.txt").write_text("__ignore__\n_background_\ntree\nrock\n", encoding="utf-8")
     return tmp_path
-
-
-def make_window(qtbot, folder: Path) -> MainWindow:
-    w = MainWindow(Preferences(autosave_idle_s=0), features=[])
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_folder(folder)
-    return w
 
 
 def click_item(qtbot, lst, item) -> None:
