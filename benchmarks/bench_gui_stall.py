@@ -60,7 +60,7 @@ from segstudio.core.settings import Preferences  # noqa: E402
 from segstudio.tools.base import pointer  # noqa: E402
 from segstudio.ui.features.autoseg_jobs import preview_job  # noqa: E402
 from segstudio.ui.main_window import MainWindow  # noqa: E402
-from segstudio.ui.workers import leave_a_core_for_the_gui  # noqa: E402
+from segstudio.ui.responsiveness import leave_a_core_for_the_gui  # noqa: E402
 
 TICK_MS = 5
 TARGET_S = 3.0

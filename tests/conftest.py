@@ -80,7 +80,7 @@ def _no_leaked_threads():
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # each MainWindow freezes the heap it starts with (segstudio.ui.main_window.freeze_startup_heap);
+    # each MainWindow freezes the heap it starts with (segstudio.ui.responsiveness.freeze_startup_heap);
     # give it back to the collector so extension modules see their objects freed at exit
     import gc
 

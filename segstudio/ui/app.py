@@ -94,5 +94,5 @@ def run_gui(argv: list[str]) -> int:
         else:
             window.open_folder(folder)
     code = int(app.exec())
-    gc.unfreeze()   # see main_window.freeze_startup_heap: let extension modules see their objects go
+    gc.unfreeze()   # see responsiveness.freeze_startup_heap: let extension modules see their objects go
     return code

@@ -18,13 +18,12 @@ Plain progress is throttled to ~30 updates a second (a tiled prediction can yiel
 of times a second and would flood the event loop); a Progress carrying ``data`` (e.g. epoch
 metrics) or reaching ``done == total`` is always delivered.
 
-May import: PySide6, OpenCV (thread pool size only), segstudio.core.
+May import: PySide6, segstudio.core.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import traceback
@@ -188,18 +187,6 @@ class JobHandle(QObject):
             fn(*args)
         except Exception:
             log.exception("callback of job %s failed", self.name)
-
-
-def leave_a_core_for_the_gui() -> int:
-    """Caps OpenCV's thread pool at (cores − 1): with every core busy in a worker's
-    ``parallel_for`` the GUI thread waits for a core (28–70 ms gaps during a k-means on a 2-core
-    machine; 2 ms with one core left free). Returns the cap."""
-    import cv2
-
-    n = max(1, (os.cpu_count() or 2) - 1)
-    if cv2.getNumThreads() > n:
-        cv2.setNumThreads(n)
-    return n
 
 
 def start_job(gen_fn: Callable[..., Generator], *args: Any,
