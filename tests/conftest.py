@@ -86,3 +86,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     gc.unfreeze()
     gc.collect()
+
+
+@pytest.fixture
+def torch_two_threads():
+    """torch on 2 threads for the test (as on CI's 2 cores), restored after; imports torch only
+    for the tests that ask for it."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(old)

@@ -32,12 +32,7 @@ TINY = ["--arch", "Unet", "--encoder", "tu-resnet10t", "--encoder-weights", "non
         "--device", "cpu", "--workers", "0", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _two_threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_two_threads")
 
 
 @pytest.fixture

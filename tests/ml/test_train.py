@@ -21,12 +21,7 @@ from segstudio.ml.train_state import load_state  # noqa: E402
 TINY = {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}
 
 
-@pytest.fixture(autouse=True)
-def _two_threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_two_threads")
 
 
 def tiny_config(tmp_path, **kw) -> TrainConfig:
