@@ -3,8 +3,13 @@ the deterministic split, image copying/linking, and the format registry.
 
 Exporters are generator jobs (:mod:`segstudio.core.jobs`) over a list of :class:`ExportItem`
 taken from the in-memory project (unsaved edits included), so the GUI (worker thread) and the
-CLI (tqdm) run the same code. Importers are generator jobs returning :class:`ImportedImage`
-records that :func:`write_project` turns into a segstudio project (images + labelme sidecars).
+CLI (tqdm) run the same code. Every exporter walks its images with
+:func:`segstudio.core.io.formats.export_run.export_each`: one bad image (unreadable file, broken
+annotation, a shape that cannot be drawn) is left out and listed in :attr:`ExportReport.problems`,
+the others are exported, and the split/index files are written even then (and after a cancel),
+listing exactly the images that were exported. Importers are generator jobs returning
+:class:`ImportedImage` records that :func:`write_project` turns into a segstudio project
+(images + labelme sidecars).
 
 Pure: stdlib, numpy, PIL and segstudio.core. No Qt, no torch.
 """
@@ -87,8 +92,11 @@ class ExportItem:
     image_path: Path
     annotation: ImageAnnotation | None = None
     annotation_path: Path | None = None
+    error: str | None = None     # why the project could not load it: exported as a problem
 
     def load(self) -> ImageAnnotation:
+        if self.error is not None:
+            raise DatasetError(self.error)
         if self.annotation is not None:
             return self.annotation
         if self.annotation_path is not None and self.annotation_path.exists():
@@ -121,6 +129,12 @@ class ExportReport:
     classes: list[str] = field(default_factory=list)
     skipped_labels: dict[str, int] = field(default_factory=dict)   # label → shapes not exported
     warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)   # "<image>: <why>" for each image left out
+
+    @property
+    def ok(self) -> bool:
+        """True when every image was exported (the CLI exits non-zero otherwise)."""
+        return not self.problems
 
 
 # -- registry -----------------------------------------------------------------------------------
@@ -167,17 +181,25 @@ def safe_name(rel: str) -> str:
     return re.sub(r'[<>:"|?*\x00-\x1f]', "_", stem) or "image"
 
 
-def items_from_project(project: Project, include_unlabelled: bool = False) -> list[ExportItem]:
+def items_from_project(project: Project, include_unlabelled: bool = False,
+                       with_errors: bool = False) -> list[ExportItem]:
     """Export items for every image of ``project``; call on the GUI thread.
 
     Loaded annotations (possibly with unsaved edits) are snapshotted with deep copies; the rest
-    are read from disk by the worker. Entries that failed to load are skipped with a warning.
+    are read from disk by the worker. Entries that failed to load are skipped with a warning,
+    or, with ``with_errors``, kept as items carrying their error (the exporter then lists them
+    as problems).
     """
     items: list[ExportItem] = []
     used: set[str] = set()
     for e in project.entries:
-        if e.error:
+        if e.error and not (with_errors and (include_unlabelled or e.annotation_path.exists())):
             log.warning("skipping %s: %s", e.image_path, e.error)
+            continue
+        if e.error:
+            root = project.root or e.image_path.parent
+            name = unique_name(safe_name(_relative(e.image_path, root)), used)
+            items.append(ExportItem(name, e.image_path, None, e.annotation_path, error=e.error))
             continue
         ann = project.annotations.get(e.key)
         has_json = e.annotation_path.exists()
@@ -187,14 +209,17 @@ def items_from_project(project: Project, include_unlabelled: bool = False) -> li
                 and not include_unlabelled:
             continue
         root = project.root or e.image_path.parent
-        try:
-            rel = os.path.relpath(e.image_path, root)
-        except ValueError:   # another drive on Windows
-            rel = e.image_path.name
-        name = unique_name(safe_name(rel), used)
+        name = unique_name(safe_name(_relative(e.image_path, root)), used)
         items.append(ExportItem(name, e.image_path, snapshot(ann) if ann is not None else None,
                                 e.annotation_path))
     return items
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:   # another drive on Windows
+        return path.name
 
 
 def unique_name(name: str, used: set[str]) -> str:
@@ -255,11 +280,16 @@ def place_image(item: ExportItem, ann: ImageAnnotation, dest_no_suffix: Path, mo
     """Copies or links the image of ``item`` to ``dest_no_suffix`` + its suffix; returns the path.
 
     ``jpeg=True`` (VOC's JPEGImages) re-encodes other formats as JPEG when copying. Images
-    only embedded in the JSON (imageData) are decoded. ``mode="none"`` places nothing.
+    only embedded in the JSON (imageData) are decoded. ``mode="none"`` places nothing. An image
+    file whose header does not read raises (a dataset must not hand a trainer a broken file).
     """
+    src = item.image_path
+    if src.exists():
+        from segstudio.core.io.images import image_size
+
+        image_size(src)   # the header only: cheap; raises ImageReadError naming the file
     if mode == "none":
         return None
-    src = item.image_path
     suffix = src.suffix.lower() or ".png"
     dest_no_suffix.parent.mkdir(parents=True, exist_ok=True)
     if not src.exists():

@@ -43,6 +43,7 @@ from segstudio.core.io.formats.base import (
     shapes_from_mask,
     value_map,
 )
+from segstudio.core.io.formats.export_run import export_each
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
 
@@ -121,20 +122,30 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
     report.splits = {s: [] for s in SPLITS}
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    yield Progress(0, len(items), "exporting COCO")
-    for k, it in enumerate(items):
+
+    def export_one(it: ExportItem, written: list[Path]) -> None:
         ann = it.load()
-        count_skipped(report, ann.shapes, values)
+        image_id = len(images) + 1
+        records = annotation_records(ann, values, image_id, len(annotations) + 1,
+                                     options.coco_masks == "rle")
         dest = place_image(it, ann, out / "images" / it.name, options.images)
+        if dest is not None:
+            written.append(dest)
         file_name = os.path.relpath(dest if dest is not None else it.image_path.resolve(), out)
-        image_id = k + 1
+        count_skipped(report, ann.shapes, values)
         images.append({"id": image_id, "file_name": Path(file_name).as_posix(), "width": ann.width,
                        "height": ann.height, "split": split[it.name]})
-        annotations += annotation_records(ann, values, image_id, len(annotations) + 1,
-                                          options.coco_masks == "rle")
-        report.splits[split[it.name]].append(it.name)
-        report.images += 1
-        yield Progress(k + 1, len(items), it.name)
+        annotations.extend(records)
+
+    try:
+        yield from export_each(items, report, split, export_one, "exporting COCO")
+    finally:   # also after a cancel: the index lists exactly the images exported
+        _write_index(out, report, classes, values, images, annotations)
+    return report
+
+
+def _write_index(out: Path, report: ExportReport, classes: list[str], values: dict[str, int],
+                 images: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> None:
     data = {
         "info": {"description": "exported by segstudio", "overlap_rule": OVERLAP_RULE},
         "licenses": [],
@@ -151,7 +162,6 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
             part = dict(data, images=[im for im in images if im["id"] in ids],
                         annotations=[a for a in annotations if a["image_id"] in ids])
             atomic_write_text(out / f"annotations_{s}.json", json.dumps(part, ensure_ascii=False))
-    return report
 
 
 def _decode_segmentation(seg: Any, h: int, w: int) -> np.ndarray:

@@ -32,6 +32,7 @@ from segstudio.core.io.formats.base import (
     snapshot,
     value_map,
 )
+from segstudio.core.io.formats.export_run import export_each
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL
@@ -46,24 +47,33 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
     out.mkdir(parents=True, exist_ok=True)
     split = assign_splits([it.name for it in items], options.split, options.seed)
     report.splits = {s: [] for s in SPLITS}
-    yield Progress(0, len(items), "exporting labelme")
-    for k, it in enumerate(items):
+
+    def export_one(it: ExportItem, written: list[Path]) -> None:
         ann = snapshot(it.load())
-        count_skipped(report, ann.shapes, values)
+        skipped = ann.shapes
         ann.shapes = [s for s in ann.shapes if s.label in values]
         dest = place_image(it, ann, out / it.name, options.images) if it.image_path.exists() \
             or not ann.image_data else None
+        if dest is not None:
+            written.append(dest)
         json_path = out / f"{it.name}.json"
         if dest is not None:
             ann.image_path = os.path.relpath(dest, out)
         elif it.image_path.exists():
             ann.image_path = os.path.relpath(it.image_path.resolve(), out)
+        written.append(json_path)
         write_labelme(json_path, ann)   # imageData kept when the image was only embedded
-        report.splits[split[it.name]].append(it.name)
-        report.images += 1
-        yield Progress(k + 1, len(items), it.name)
-    atomic_write_text(out / "labels.txt", "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *classes]) + "\n")
+        count_skipped(report, skipped, values)
+
+    try:
+        yield from export_each(items, report, split, export_one, "exporting labelme")
+    finally:   # also after a cancel
+        _write_labels(out, classes)
     return report
+
+
+def _write_labels(out: Path, classes: list[str]) -> None:
+    atomic_write_text(out / "labels.txt", "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *classes]) + "\n")
 
 
 def import_dataset(src: Path, options: ImportOptions) -> Generator[Progress, None, list[ImportedImage]]:

@@ -17,10 +17,11 @@ import logging
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
 from segstudio.core.io.formats.base import (
     OVERLAP_RULE,
     SPLITS,
@@ -36,6 +37,7 @@ from segstudio.core.io.formats.base import (
     label_maps_to_shapes,
     place_image,
 )
+from segstudio.core.io.formats.export_run import export_each
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, LABELLED, ImageAnnotation, default_color
 from segstudio.core.rasterize import class_value_map, shapes_to_label
@@ -53,16 +55,29 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
     (out / "masks").mkdir(parents=True, exist_ok=True)
     split = assign_splits([it.name for it in items], options.split, options.seed)
     report.splits = {s: [] for s in SPLITS}
-    yield Progress(0, len(items), "exporting masks")
-    for k, it in enumerate(items):
+
+    def export_one(it: ExportItem, written: list[Path]) -> None:
         ann = it.load()
-        count_skipped(report, ann.shapes, values)
         cls, _ = shapes_to_label(ann.shapes, ann.height, ann.width, values, unknown="skip")
-        Image.fromarray(cls.astype(dtype)).save(out / "masks" / f"{it.name}.png")
-        place_image(it, ann, out / "images" / it.name, options.images)
-        report.splits[split[it.name]].append(it.name)
-        report.images += 1
-        yield Progress(k + 1, len(items), it.name)
+        dest = place_image(it, ann, out / "images" / it.name, options.images)
+        if dest is not None:
+            written.append(dest)
+        written.append(out / "masks" / f"{it.name}.png")
+        ok, png = cv2.imencode(".png", cls.astype(dtype))
+        if not ok:
+            raise DatasetError(f"{written[-1]}: cannot encode the mask PNG")
+        atomic_write_bytes(written[-1], png.tobytes())
+        count_skipped(report, ann.shapes, values)
+
+    try:
+        yield from export_each(items, report, split, export_one, "exporting masks")
+    finally:   # also after a cancel: classes.json lists the splits of the images exported
+        _write_classes(out, report, classes, values, options, ignore, wide)
+    return report
+
+
+def _write_classes(out: Path, report: ExportReport, classes: list[str], values: dict[str, int],
+                   options: ExportOptions, ignore: int, wide: bool) -> None:
     colors = options.colors or {}
     meta = {
         "classes": [{"value": 0, "name": BACKGROUND_LABEL, "color": [0, 0, 0]}]
@@ -74,7 +89,6 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         "splits": report.splits,
     }
     atomic_write_text(out / "classes.json", json.dumps(meta, indent=2, ensure_ascii=False))
-    return report
 
 
 def read_class_map(path: Path) -> tuple[list[str], int]:

@@ -35,6 +35,7 @@ from segstudio.core.io.formats.base import (
     place_image,
     value_map,
 )
+from segstudio.core.io.formats.export_run import export_each
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
 
@@ -74,19 +75,28 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
     report = ExportReport(out, "yolo", classes=list(classes))
     split = assign_splits([it.name for it in items], options.split, options.seed)
     report.splits = {s: [] for s in SPLITS}
-    yield Progress(0, len(items), "exporting YOLO")
-    for k, it in enumerate(items):
+
+    def export_one(it: ExportItem, written: list[Path]) -> None:
         ann = it.load()
-        count_skipped(report, ann.shapes, values)
+        lines = label_lines(ann, values)
         sp = split[it.name]
-        place_image(it, ann, out / "images" / sp / it.name, options.images)
+        dest = place_image(it, ann, out / "images" / sp / it.name, options.images)
+        if dest is not None:
+            written.append(dest)
         lbl = out / "labels" / sp / f"{it.name}.txt"
         lbl.parent.mkdir(parents=True, exist_ok=True)
-        lines = label_lines(ann, values)
+        written.append(lbl)
         atomic_write_text(lbl, "".join(f"{ln}\n" for ln in lines))
-        report.splits[sp].append(it.name)
-        report.images += 1
-        yield Progress(k + 1, len(items), it.name)
+        count_skipped(report, ann.shapes, values)
+
+    try:
+        yield from export_each(items, report, split, export_one, "exporting YOLO")
+    finally:   # also after a cancel: data.yaml describes the images exported
+        _write_data_yaml(out, report, classes)
+    return report
+
+
+def _write_data_yaml(out: Path, report: ExportReport, classes: list[str]) -> None:
     # no "path" key: Ultralytics then resolves the folders next to data.yaml, so the dataset
     # can be moved; it needs a val set, so an empty one falls back to the training images
     data = {"train": "images/train", "val": "images/val" if report.splits["val"] else "images/train",
@@ -94,7 +104,6 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
     if report.splits["test"]:
         data["test"] = "images/test"
     atomic_write_text(out / "data.yaml", yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    return report
 
 
 def read_names(src: Path, data_yaml: Path | None = None) -> list[str]:
