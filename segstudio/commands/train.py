@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from segstudio.commands.common_args import add_device, add_labels_file, add_quiet, checkpoint_out
+
 log = logging.getLogger(__name__)
 
 TABLE_HEADER = f"{'epoch':>5}  {'train loss':>10}  {'val loss':>9}  {'mIoU':>7}  {'pix acc':>7}  " \
@@ -32,9 +34,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="DIR", help="project folder (images + labelme JSON)")
     p.add_argument("--annotations", metavar="DIR", default=None,
                    help="folder of the JSON files when they are not beside the images")
-    p.add_argument("--out", metavar="CKPT", default=None,
-                   help="best checkpoint (.safetensors); default DIR/.segstudio/models/<arch>-<encoder>"
-                        ".safetensors. Also written: <stem>.last.safetensors, <stem>.last.state.pt, "
+    p.add_argument("--out", metavar="CKPT.safetensors", default=None, type=checkpoint_out,
+                   help="best checkpoint, written under exactly this name (must end in .safetensors); "
+                        "default DIR/.segstudio/models/<arch>-<encoder>.safetensors. Also written: "
+                        "<stem>.last.safetensors, <stem>.last.state.pt, "
                         "<stem>.history.json")
     p.add_argument("--arch", default="Unet", help="architecture (Unet, FPN, DeepLabV3Plus, …)")
     p.add_argument("--encoder", default="resnet34", help="encoder (resnet34, efficientnet-b0, tu-…)")
@@ -46,8 +49,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="start from this checkpoint's weights (continue from a current model)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
                    help="continue an interrupted run (default: the .last checkpoint next to --out)")
-    p.add_argument("--classes", default=None,
-                   help="comma-separated class names (default: labels.txt / the classes in the JSONs)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--classes", default=None,
+                       help="comma-separated class names (default: labels.txt / the classes in the JSONs)")
+    add_labels_file(which, "class names and order from a labelme labels.txt (default: the project's)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=8, help="per process under torchrun")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -61,12 +66,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs (0 = off)")
     p.add_argument("--min-samples-per-epoch", type=int, default=0,
                    help="repeat a small dataset so an epoch has at least this many crops")
-    p.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
+    add_device(p)
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: auto)")
     p.add_argument("--no-amp", action="store_true", help="full fp32 on CUDA")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bar (the table is still printed)")
+    add_quiet(p, "no progress bar (the table is still printed)")
     return p
 
 
@@ -125,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         if args.classes:
             classes = ["_background_"] + [c.strip() for c in args.classes.split(",")
                                           if c.strip() and c.strip() != "_background_"]
+        elif args.labels:
+            classes = ["_background_", *args.labels]
         spec = snapshot_project(project, classes)
         if not spec.samples:
             print(f"segstudio train: {data}: no labelled images (a labelme JSON marked labelled, or "
