@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from segstudio.commands.common_args import add_format, add_labels_file, add_quiet
 from segstudio.core.io.formats.base import FORMATS, IMAGE_MODES, ExportOptions
 
 
@@ -26,11 +27,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser("export", help="export a project as a dataset",
                               description="Export the annotations of a project folder as a dataset. "
                                           "Overlaps: later shapes paint over earlier ones (labelme).")
-    p.add_argument("--format", "-f", required=True, choices=sorted(FORMATS))
+    add_format(p, sorted(FORMATS), help_text="dataset format")
     p.add_argument("src", help="project folder (images + labelme JSON)")
     p.add_argument("out", help="output folder")
     p.add_argument("--output-dir", help="folder holding the JSON files, if not beside the images")
-    p.add_argument("--classes", help="comma-separated classes to export (default: all, labels.txt order)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--classes", help="comma-separated classes to export (default: all, labels.txt order)")
+    add_labels_file(which, "classes and their order (ids) from a labelme labels.txt (__ignore__, "
+                           "_background_, then the classes), as labelme2voc --labels does")
     p.add_argument("--split", type=_fractions, default=(1.0, 0.0, 0.0),
                    help="train,val,test fractions (default 1,0,0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the deterministic split")
@@ -38,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--coco-masks", choices=("polygon", "rle"), default="polygon",
                    help="COCO: polygons as drawn (labelme-like) or RLE for every object (pixel-exact)")
     p.add_argument("--include-unlabelled", action="store_true", help="also export images without JSON")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet(p)
     return p
 
 
@@ -53,11 +57,15 @@ def run(args: argparse.Namespace) -> int:
         for e in errors:
             print(f"warning: skipping {e}", file=sys.stderr)
         classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
+        names = project.class_names()
+        if args.labels:   # labelme2voc: ids follow labels.txt, also for classes no shape uses
+            classes = tuple(args.labels)
+            names = [*names, *(c for c in classes if c not in names)]
         options = ExportOptions(classes=classes, split=args.split, seed=args.seed, images=args.images,
                                 include_unlabelled=args.include_unlabelled, coco_masks=args.coco_masks,
                                 colors={c.name: c.color for c in project.classes})
         items = items_from_project(project, args.include_unlabelled)
-        report = run_with_tqdm(export_dataset(args.format, items, args.out, project.class_names(), options),
+        report = run_with_tqdm(export_dataset(args.format, items, args.out, names, options),
                                desc=f"export {args.format}", disable=args.quiet or None)
     except (DatasetError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

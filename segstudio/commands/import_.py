@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from segstudio.commands.common_args import add_format, add_quiet
 from segstudio.core.io.formats.base import FORMATS
 
 
@@ -17,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser("import", help="import a dataset as a project",
                               description="Read a dataset and write a segstudio project "
                                           "(images + labelme JSON) into an empty folder.")
-    p.add_argument("--format", "-f", required=True, choices=sorted(FORMATS))
+    add_format(p, sorted(FORMATS), help_text="dataset format")
     p.add_argument("src", help="dataset folder (COCO: the folder or annotations.json)")
     p.add_argument("out", help="project folder to write")
     p.add_argument("--mask-mode", choices=("polygon", "mask"), default="polygon",
@@ -27,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--labels", help="class map: VOC class_names.txt, masks classes.json or names file, "
                                     "YOLO data.yaml")
     p.add_argument("--link", action="store_true", help="hard-link images instead of copying")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet(p)
     return p
 
 

@@ -15,6 +15,14 @@ import os
 import sys
 from pathlib import Path
 
+from segstudio.commands.common_args import (
+    PER_IMAGE_FORMATS,
+    add_device,
+    add_format,
+    add_quiet,
+    checkpoint_out,
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -27,14 +35,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("out", nargs="?", help="output folder (may be SRC itself for labelme sidecars)")
     p.add_argument("--model", required=True, help="segstudio checkpoint (.safetensors) or, with "
                    "--arch/--encoder/--classes, a plain smp/PyTorch state dict")
-    p.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
+    add_device(p)
     p.add_argument("--tile", type=int, default=1024, help="tile size in pixels (default 1024)")
     p.add_argument("--overlap", type=int, default=128, help="tile overlap in pixels (default 128)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass (default 4)")
     p.add_argument("--precision", choices=["auto", "fp16", "bf16", "fp32"], default="auto",
                    help="CUDA mixed precision (default auto: bf16 if supported, else fp16)")
-    p.add_argument("--format", choices=["labelme", "png"], default="labelme",
-                   help="labelme JSON with shapes (default) or class-index PNG")
+    add_format(p, PER_IMAGE_FORMATS, "labelme", "labelme JSON (shapes) or class-index PNG masks")
     p.add_argument("--shape-mode", choices=["polygon", "mask"], default="polygon")
     p.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification (px)")
     p.add_argument("--min-area", type=float, default=16.0, help="smallest region kept (px²)")
@@ -50,10 +57,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--classes", help="comma-separated class names, background first")
     g.add_argument("--in-channels", type=int, default=3)
     g = p.add_argument_group("exports (SRC/OUT may then be omitted)")
-    g.add_argument("--save-checkpoint", metavar="FILE", help="write the model as a segstudio checkpoint")
+    g.add_argument("--save-checkpoint", metavar="FILE.safetensors", type=checkpoint_out,
+                   help="write the model as a segstudio checkpoint")
     g.add_argument("--export-onnx", metavar="FILE", help="export the model to ONNX")
     g.add_argument("--export-torchscript", metavar="FILE", help="export the model to TorchScript")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     return p
 
 
@@ -141,11 +149,11 @@ def _run(args: argparse.Namespace) -> int:
     config = PredictConfig(args.tile, args.overlap, args.batch_size, precision,
                            ShapeOptions(args.shape_mode, args.tolerance, args.min_area, only,
                                         args.min_confidence, _parse_roi(args.roi)),
-                           keep_maps=args.format == "png")
+                           keep_maps=args.format == "masks")
     writer = _Writer(args, meta, targets)
     failed = run_with_tqdm(writer.wrap(predict_batch(model, meta, items, device, config)),
                            desc="predict", disable=True if args.quiet else None)
-    if args.format == "png":
+    if args.format == "masks":
         _write_labels(out, meta.classes)
     skipped = len(images) - len(items)
     print(f"{writer.written} files written to {out}" + (f", {skipped} skipped (existing)" if skipped else "")
@@ -208,7 +216,7 @@ class _Writer:
     def write(self, pred) -> None:
         target = self.targets[pred.key]
         target.parent.mkdir(parents=True, exist_ok=True)
-        if self.args.format == "png":
+        if self.args.format == "masks":
             self._write_png(target, pred.result.label_map)
         else:
             self._write_json(target, Path(pred.key), pred)

@@ -2,7 +2,7 @@
 
 ``segstudio segment --method NAME [--param key=value ...] [--label CLASS] SRC OUT`` runs one
 registered method (the same functions as the GUI's Auto-segment panel) and writes labelme JSON
-(default; marked "pre-annotated") or class-index PNG masks (``--format masks``) into OUT,
+(default; marked "pre-annotated") or class-index PNG masks (``--format masks``, alias ``png``) into OUT,
 keeping SRC's relative folder layout, with a tqdm progress bar. Existing files are never
 overwritten unless ``--overwrite``. ``segstudio segment --list`` lists methods and parameters.
 Uses core and algorithms only.
@@ -22,6 +22,7 @@ import numpy as np
 from segstudio.algorithms.apply import ApplyOptions, batch_segment, label_map_shapes
 from segstudio.algorithms.params import ParamError, parse_assignments
 from segstudio.algorithms.registry import NEEDS, Prompt, get_method, list_methods, run_method
+from segstudio.commands.common_args import PER_IMAGE_FORMATS, add_format, add_quiet
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import IMAGE_EXTENSIONS, ImageReadError, load_image, to_rgb8
 from segstudio.core.io.labelme import write_labelme
@@ -41,8 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="a method parameter (repeatable)")
     p.add_argument("--label", "-l", default="object", help="class name of the shapes (default: object)")
-    p.add_argument("--format", choices=("labelme", "masks"), default="labelme",
-                   help="labelme JSON (default) or class-index PNG masks")
+    add_format(p, PER_IMAGE_FORMATS, "labelme", "labelme JSON (shapes) or class-index PNG masks")
     p.add_argument("--mode", choices=("polygon", "mask"), default="polygon",
                    help="labelme shapes as polygons (default) or one mask shape")
     p.add_argument("--tolerance", type=float, default=0.5, help="polygon simplification in px (default 0.5)")
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="foreground click (repeatable; magic wand, scissors)")
     p.add_argument("--bg-point", action="append", default=[], metavar="X,Y", help="background click")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet(p)
     p.add_argument("src", nargs="?", type=Path, help="an image or a folder of images")
     p.add_argument("out", nargs="?", type=Path, help="output folder")
     p.set_defaults(command="segment")
