@@ -29,18 +29,41 @@ UNLABELLED, LABELLED, PRE_ANNOTATED = "unlabelled", "labelled", "pre-annotated"
 
 _uid_counter = itertools.count(1)
 
-# A qualitative palette (labelme-like) used when a class has no colour yet.
-_PALETTE = [
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
-]
+#: Colour of ``__ignore__``: a neutral grey that no class among the first 256 gets.
+IGNORE_COLOR = (160, 160, 160)
+
+
+def voc_color(value: int) -> tuple[int, int, int]:
+    """The PASCAL VOC colormap entry for class value ``value`` (0 = background = black).
+
+    The bit-interleaving rule of the VOC devkit (labelme uses the same map): bits 0, 3, 6, …
+    of the value fill red from its top bit down, bits 1, 4, 7, … green, bits 2, 5, 8, … blue.
+    Eight rounds consume 24 bits, so the first 2**24 values get distinct colours.
+    """
+    r = g = b = 0
+    c = int(value)
+    for shift in range(7, -1, -1):
+        r |= (c & 1) << shift
+        g |= ((c >> 1) & 1) << shift
+        b |= ((c >> 2) & 1) << shift
+        c >>= 3
+    return r, g, b
 
 
 def default_color(index: int) -> tuple[int, int, int]:
-    """Colour for the ``index``-th class (cycles a 20-colour palette)."""
-    return _PALETTE[index % len(_PALETTE)]
+    """Colour of the ``index``-th class (0-based, background not counted): the VOC colour of
+    its class value ``index + 1``, so colours match labelme's and those of VOC exports, and the
+    same class list gives the same colours in every project."""
+    return voc_color(index + 1)
+
+
+def class_color(name: str, index: int) -> tuple[int, int, int]:
+    """Default colour of class ``name`` that is the ``index``-th ordinary class."""
+    if name == IGNORE_LABEL:
+        return IGNORE_COLOR
+    if name == BACKGROUND_LABEL:
+        return 0, 0, 0
+    return default_color(index)
 
 
 @dataclass
@@ -256,11 +279,17 @@ class Project:
     def get_class(self, name: str) -> LabelClass | None:
         return next((c for c in self.classes if c.name == name), None)
 
+    def next_class_color(self, name: str) -> tuple[int, int, int]:
+        """Default colour for a new class ``name`` appended to the list: by its index among
+        the ordinary classes, so ``__ignore__`` / ``_background_`` do not shift the others."""
+        special = (IGNORE_LABEL, BACKGROUND_LABEL)
+        return class_color(name, sum(c.name not in special for c in self.classes))
+
     def ensure_class(self, name: str) -> LabelClass:
         """Returns class ``name``, creating it with a palette colour if it is new."""
         cls = self.get_class(name)
         if cls is None:
-            cls = LabelClass(name, default_color(len(self.classes)))
+            cls = LabelClass(name, self.next_class_color(name))
             self.classes.append(cls)
             self.classes_changed.emit()
         return cls

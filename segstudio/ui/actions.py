@@ -4,7 +4,10 @@ Shortcuts follow labelme where it has one (Ctrl+O, Ctrl+S, A/D, Ctrl+Z, Ctrl+N, 
 Ctrl+E, Delete, Ctrl+F, Ctrl+0) and add Ctrl+Shift+Z / Ctrl+Y redo and one-letter tool keys.
 Escape, Return, Backspace, Delete and [ / ] are also seen by the active canvas tool: the canvas
 claims them while it has focus (its ShortcutOverride), so the window actions below only fire
-elsewhere. :func:`create_actions` builds QActions from the table and connects them to the
+elsewhere. One-key shortcuts (P, R, A, D, …) never fire while a list, a text field, a spin
+box or a combo box has the keyboard focus: the key goes to that widget, so typing "pers" in the
+Classes list jumps to "person" (Qt's type-to-search) instead of switching tools
+(:class:`TypingGuard`). :func:`create_actions` builds QActions from the table and connects them to the
 handlers the main window passes; :func:`shortcut_rows` feeds the Help dialog and the README.
 
 May import: PySide6.
@@ -16,8 +19,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import QMenu, QStyle, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QMenu,
+    QPlainTextEdit,
+    QStyle,
+    QTextEdit,
+    QWidget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +123,41 @@ CANVAS_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+_TYPING_WIDGETS = (QAbstractItemView, QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox, QComboBox)
+_COMMAND_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                      | Qt.KeyboardModifier.MetaModifier)
+
+
+class TypingGuard(QObject):
+    """Keeps printable keys (with or without Shift) for the focused list or text widget.
+
+    Qt asks the focus widget first with a ShortcutOverride event; accepting it delivers the key
+    to the widget instead of the window shortcut. The filter is installed on a widget when it
+    gets the focus (not on the whole application, which would run Python for every event)."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._watched: set[int] = set()
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if isinstance(new, _TYPING_WIDGETS) and id(new) not in self._watched:
+            self._watched.add(id(new))
+            new.installEventFilter(self)
+            new.destroyed.connect(lambda _o=None, k=id(new): self._watched.discard(k))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            text = event.text()
+            if (text and text.isprintable() and not (event.modifiers() & _COMMAND_MODIFIERS)
+                    and isinstance(obj, _TYPING_WIDGETS)):
+                event.accept()
+                return True
+        return False
+
+
 def _icon(widget: QWidget, name: str, tool_icon: Callable[[str], QIcon] | None) -> QIcon | None:
     if not name:
         return None
@@ -123,6 +173,7 @@ def create_actions(parent: QWidget, menus: dict[str, QMenu], handlers: dict[str,
     handler is created disabled (and logged) rather than silently missing."""
     actions: dict[str, QAction] = {}
     groups: dict[str, QActionGroup] = {}
+    TypingGuard(parent)   # a child of the window: lives and dies with it
     for spec in ACTIONS:
         menu = menus.get(spec.menu)
         if spec.id == "-":

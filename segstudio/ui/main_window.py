@@ -260,8 +260,11 @@ class MainWindow(QMainWindow):
 
     def ask_label(self) -> tuple[str, int | None] | None:
         c = self.controller
-        answer = LabelDialog.ask(c.project.class_names(), c.prefs.recent_classes,
-                                 {k.name: k.color for k in c.project.classes}, c.selected_class(), self)
+        names = c.project.class_names()
+        # prefill the last label used in this project, as labelme does; else the selected class
+        last = next((n for n in c.prefs.recent_classes if n in names), None) or c.selected_class()
+        answer = LabelDialog.ask(names, c.prefs.recent_classes,
+                                 {k.name: k.color for k in c.project.classes}, last, self)
         if answer is not None:
             c.remember_class(answer[0])
         self.canvas.setFocus()

@@ -73,6 +73,8 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._loading: str | None = None   # text shown while the next image is decoded
+        # "fit" mode: the image follows the window size until the user zooms (as labelme)
+        self._fit = True
         for t in default_tools():
             self.register_tool(t)
         self.set_tool("edit")
@@ -274,9 +276,21 @@ class CanvasView(QGraphicsView):
         z = min(max(self._zoom(), MIN_ZOOM), MAX_ZOOM)
         self.setTransform(self.transform().fromScale(z, z))
         self.centerOn(rect.center())
+        self._fit = True
         self._zoom_done()
 
+    @property
+    def fit_mode(self) -> bool:
+        """True while the image is refitted whenever the canvas changes size."""
+        return self._fit
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._fit and self.ctx is not None:
+            self.zoom_fit()
+
     def zoom_100(self) -> None:
+        self._fit = False
         center = self.mapToScene(self.viewport().rect().center())
         self.resetTransform()
         self.centerOn(center)
@@ -285,6 +299,7 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zooms by ``factor`` keeping the scene point under ``anchor`` (viewport coordinates,
         default: the viewport centre) where it is."""
+        self._fit = False
         z = self._zoom()
         factor = min(max(z * factor, MIN_ZOOM), MAX_ZOOM) / z
         if abs(factor - 1.0) < 1e-9:

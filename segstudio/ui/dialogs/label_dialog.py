@@ -1,8 +1,12 @@
 """LabelDialog: type or pick the class of a new shape (labelme's label popup).
 
-Recent classes come first, then the rest of the project's classes; typing filters the list,
-Up/Down move in it, Enter accepts, Esc cancels. An optional group id (integer) groups shapes
-into one instance, as in labelme. Used as the canvas's ``ask_label``.
+Recent classes come first, then the rest of the project's classes; typing filters the list and
+highlights the best match, Up/Down move in it, Enter takes the highlighted class, Esc cancels.
+A new class is always an explicit act, because a typo must not silently add a class: Enter
+creates one only when the typed name matches no class at all; otherwise Ctrl+Enter (or the
+"New class" button) does. A hint line under the field says what Enter will do. An optional
+group id (integer) groups shapes into one instance, as in labelme. Used as the canvas's
+``ask_label``; the caller prefills the last used label, as labelme does.
 
 May import: PySide6.
 """
@@ -12,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QIntValidator, QKeyEvent, QPixmap
+from PySide6.QtGui import QColor, QIcon, QIntValidator, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -26,9 +31,19 @@ from PySide6.QtWidgets import (
 
 
 def color_icon(rgb: Sequence[int], size: int = 14) -> QIcon:
+    """A class colour swatch. The same pixmap serves the Selected mode, so a selected row shows
+    the true colour instead of the style's highlight-tinted one; a thin frame keeps a swatch
+    close to the highlight colour visible on a selected row."""
     pix = QPixmap(size, size)
     pix.fill(QColor(*[int(c) for c in rgb[:3]]))
-    return QIcon(pix)
+    painter = QPainter(pix)
+    painter.setPen(QColor(60, 60, 60))
+    painter.drawRect(0, 0, size - 1, size - 1)
+    painter.end()
+    icon = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pix, mode)
+    return icon
 
 
 class LabelDialog(QDialog):
@@ -47,6 +62,10 @@ class LabelDialog(QDialog):
         self.edit = QLineEdit(default or (ordered[0] if ordered else ""))
         self.edit.setPlaceholderText("class name")
         self.edit.selectAll()
+        self.hint = QLabel("")
+        self.hint.setObjectName("LabelDialogHint")
+        self.hint.setWordWrap(True)
+        self._force_new = False
         self.list = QListWidget()
         for name in ordered:
             item = QListWidgetItem(name)
@@ -62,11 +81,16 @@ class LabelDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self._ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.new_button = buttons.addButton("New class", QDialogButtonBox.ButtonRole.ActionRole)
+        self.new_button.setAutoDefault(False)
+        self.new_button.setToolTip("Create a class with exactly the typed name (Ctrl+Enter)")
+        self.new_button.clicked.connect(self.accept_new)
 
         form = QFormLayout()
         form.addRow("Group id", self.group)
         layout = QVBoxLayout(self)
         layout.addWidget(self.edit)
+        layout.addWidget(self.hint)
         layout.addWidget(self.list)
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -81,22 +105,68 @@ class LabelDialog(QDialog):
         self.resize(320, 360)
 
     # -- behaviour -----------------------------------------------------------------------------
+    def _items(self) -> list[QListWidgetItem]:
+        return [self.list.item(i) for i in range(self.list.count())]
+
     def _filter(self, text: str) -> None:
         needle = text.strip().lower()
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            item.setHidden(bool(needle) and needle not in item.text().lower())
+        visible = []
+        for item in self._items():
+            hide = bool(needle) and needle not in item.text().lower()
+            item.setHidden(hide)
+            if not hide:
+                visible.append(item)
+        # highlight the best match (a name starting with the typed text first): Enter takes it
+        best = next((it for it in visible if it.text().lower().startswith(needle)), None) or \
+            (visible[0] if visible else None)
+        if best is not None:
+            self.list.setCurrentItem(best)
+        else:
+            self.list.setCurrentRow(-1)
+        self._sync(text)
+
+    def _exact(self, text: str) -> str | None:
+        """The existing class named ``text`` (case-insensitively when unambiguous)."""
+        names = [it.text() for it in self._items()]
+        if text in names:
+            return text
+        folded = [n for n in names if n.lower() == text.lower()]
+        return folded[0] if len(folded) == 1 else None
+
+    def _highlighted(self, text: str) -> str | None:
+        """The highlighted class if it is a visible match of ``text``."""
+        item = self.list.currentItem()
+        if item is None or item.isHidden() or not text or text.lower() not in item.text().lower():
+            return None
+        return item.text()
 
     def _sync(self, text: str) -> None:
-        for i in range(self.list.count()):
-            if self.list.item(i).text() == text.strip():
-                self.list.setCurrentRow(i)
-                break
-        self._ok.setEnabled(bool(text.strip()))
+        text = text.strip()
+        exact = self._exact(text)
+        if exact is not None:
+            item = next(it for it in self._items() if it.text() == exact)
+            if self.list.currentItem() is not item:
+                self.list.setCurrentItem(item)
+        match = exact or self._highlighted(text)
+        self._ok.setEnabled(bool(text))
+        self.new_button.setVisible(bool(text) and exact is None)
+        self.new_button.setText(f"New class “{text}”")
+        if not text:
+            self.hint.setText("Type a class name")
+        elif match is not None and exact is None:
+            self.hint.setText(f"Enter: “{match}” · Ctrl+Enter: new class “{text}”")
+        elif match is not None:
+            self.hint.setText(f"Enter: “{match}”")
+        else:
+            self.hint.setText(f"Enter: new class “{text}” (no class matches)")
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         # Up/Down in the text box walk the list, as in labelme
         if obj is self.edit and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+                self.accept_new()
+                return True
             if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
                 visible = [self.list.item(i) for i in range(self.list.count())
                            if not self.list.item(i).isHidden()]
@@ -114,8 +184,19 @@ class LabelDialog(QDialog):
         if self.label():
             super().accept()
 
+    def accept_new(self) -> None:
+        """Accepts exactly the typed name, even where it is part of an existing class name."""
+        if self.edit.text().strip():
+            self._force_new = True
+            super().accept()
+
     def label(self) -> str:
-        return self.edit.text().strip()
+        """The chosen class: the typed name itself only when it matches no class, or when the
+        user asked for a new class explicitly."""
+        text = self.edit.text().strip()
+        if self._force_new or not text:
+            return text
+        return self._exact(text) or self._highlighted(text) or text
 
     def group_id(self) -> int | None:
         text = self.group.text().strip()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from segstudio.core import project_io
 from segstudio.core.class_edits import AddClass, ChangeClass, DeleteClass
-from segstudio.core.model import LabelClass, default_color
+from segstudio.core.model import LabelClass
 from segstudio.ui.controller import DocumentController
 from segstudio.ui.dialogs.label_dialog import color_icon
 
@@ -141,7 +141,7 @@ class LabelClassDock(QDockWidget):
         if project.get_class(name) is not None:
             QMessageBox.information(self, "Add class", f"A class named {name!r} exists already.")
             return
-        self.controller.push(AddClass(LabelClass(name, default_color(len(project.classes))),
+        self.controller.push(AddClass(LabelClass(name, project.next_class_color(name)),
                                       text=f"Add class '{name}'"))
         self.controller.set_selected_class(name)
 
