@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import os
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -52,6 +53,9 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         ann = snapshot(it.load())
         skipped = ann.shapes
         ann.shapes = [s for s in ann.shapes if s.label in values]
+        for s in ann.shapes:   # labelme cannot read back a NaN (not valid JSON)
+            if not all(math.isfinite(float(v)) for p in s.points for v in p):
+                raise DatasetError(f"shape {s.label!r} has points that are not finite numbers")
         dest = place_image(it, ann, out / it.name, options.images) if it.image_path.exists() \
             or not ann.image_data else None
         if dest is not None:

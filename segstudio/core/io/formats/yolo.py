@@ -63,6 +63,8 @@ def label_lines(ann: ImageAnnotation, values: dict[str, int]) -> list[str]:
         for poly in shape_polygons(s):
             if len(poly) < 3:
                 continue
+            if not np.isfinite(poly).all():   # "nan" in a label file breaks training later
+                raise DatasetError(f"shape {s.label!r} has points that are not finite numbers")
             norm = np.clip(poly / np.array([ann.width, ann.height], dtype=np.float64), 0.0, 1.0)
             coords = " ".join(f"{v:.7g}" for v in norm.reshape(-1))
             lines.append(f"{values[s.label] - 1} {coords}")
