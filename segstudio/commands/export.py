@@ -26,7 +26,9 @@ def _fractions(text: str) -> tuple[float, float, float]:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export", help="export a project as a dataset",
                               description="Export the annotations of a project folder as a dataset. "
-                                          "Overlaps: later shapes paint over earlier ones (labelme).")
+                                          "Overlaps: later shapes paint over earlier ones (labelme). "
+                                          "An image that cannot be exported is left out and listed "
+                                          "at the end, the rest is exported, and the exit status is 1.")
     add_format(p, sorted(FORMATS), help_text="dataset format")
     p.add_argument("src", help="project folder (images + labelme JSON)")
     p.add_argument("out", help="output folder")
@@ -48,14 +50,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from segstudio.core.io.formats.base import DatasetError, export_dataset, items_from_project
+    from segstudio.core.io.formats.export_run import problems_text
     from segstudio.core.jobs import run_with_tqdm
     from segstudio.core.project_io import load_all, open_project
 
     try:
         project = open_project(args.src, args.output_dir)
-        errors = load_all(project)
-        for e in errors:
-            print(f"warning: skipping {e}", file=sys.stderr)
+        load_all(project)   # files that fail to load come back in the report's problems
         classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
         names = project.class_names()
         if args.labels:   # labelme2voc: ids follow labels.txt, also for classes no shape uses
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         options = ExportOptions(classes=classes, split=args.split, seed=args.seed, images=args.images,
                                 include_unlabelled=args.include_unlabelled, coco_masks=args.coco_masks,
                                 colors={c.name: c.color for c in project.classes})
-        items = items_from_project(project, args.include_unlabelled)
+        items = items_from_project(project, args.include_unlabelled, with_errors=True)
         report = run_with_tqdm(export_dataset(args.format, items, args.out, names, options),
                                desc=f"export {args.format}", disable=args.quiet or None)
     except (DatasetError, OSError, ValueError) as exc:
@@ -77,4 +78,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"not exported: {n} shape(s) of class {label!r}")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    if report.problems:   # listed last, so they are what a user sees; the rest was exported
+        print(f"error: {problems_text(report)}", file=sys.stderr)
+        return 1
     return 0
