@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segstudio.core.io.atomic import file_mode_for
+from segstudio.core.io.atomic import file_mode_for, make_temp_file
 from segstudio.core.model import BACKGROUND_LABEL, default_color
 
 log = logging.getLogger(__name__)
@@ -76,6 +75,7 @@ class ModelMeta:
         self.std = _per_channel(self.std, n, "std")
         if isinstance(self.train_size, list):
             self.train_size = tuple(self.train_size)  # type: ignore[assignment]
+        _check_sizes(self)
 
     @property
     def num_classes(self) -> int:
@@ -96,6 +96,31 @@ class ModelMeta:
         if unknown:
             log.info("ignoring unknown checkpoint metadata keys %s", unknown)
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+#: constructor arguments the metadata's own fields set; in ``model_kwargs`` they would clash
+#: (``encoder_weights`` there would even download weights while loading a checkpoint)
+RESERVED_MODEL_KWARGS = ("encoder_name", "encoder_weights", "in_channels", "classes")
+#: bounds on sizes in metadata, far above any real network's: a file stating more is broken
+#: or hostile, and is refused before anything is allocated
+MAX_CHANNELS = 4096
+MAX_CLASSES = 65536
+
+
+def _check_sizes(meta: ModelMeta) -> None:
+    if not isinstance(meta.model_kwargs, dict):
+        raise ValueError(f"model_kwargs must be an object, got {type(meta.model_kwargs).__name__}")
+    reserved = [k for k in RESERVED_MODEL_KWARGS if k in meta.model_kwargs]
+    if reserved:
+        raise ValueError(f"model_kwargs may not set {', '.join(reserved)} (the metadata's own fields do)")
+    if not (isinstance(meta.in_channels, int) and 1 <= meta.in_channels <= MAX_CHANNELS):
+        raise ValueError(f"in_channels must be an integer in 1..{MAX_CHANNELS}, got {meta.in_channels!r}")
+    if len(meta.classes) > MAX_CLASSES:
+        raise ValueError(f"{len(meta.classes)} classes (at most {MAX_CLASSES})")
+    for key, value in meta.model_kwargs.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, int) and not isinstance(v, bool) and not -MAX_CHANNELS <= v <= MAX_CHANNELS:
+                raise ValueError(f"model_kwargs {key} = {value!r} is out of range (sizes up to {MAX_CHANNELS})")
 
 
 def _per_channel(values, n: int, what: str) -> tuple[float, ...]:
@@ -123,7 +148,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: ModelMeta) -> Path
     # safetensors refuses shared storage; state_dict copies above break any aliasing
     state = {k: v.clone() if _shares(v, state) else v for k, v in state.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = make_temp_file(path)
     os.close(fd)
     try:
         save_file(state, tmp, metadata={META_KEY: meta.to_json()})
@@ -177,6 +202,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
             raise CheckpointError(f"{path}: a plain PyTorch state dict, not a segstudio checkpoint; "
                                   f"import it by stating architecture, encoder and classes")
     meta = read_meta(path)
+    _check_file_shapes(meta, path)   # before allocating what the metadata describes
     state = load_file(str(path), device="cpu")
     model = build_from_meta(meta, path)
     _load_state(model, state, meta, path)
@@ -194,12 +220,33 @@ def build_from_meta(meta: ModelMeta, path: str | Path | None = None) -> nn.Modul
         raise CheckpointError(f"{where}metadata describes a model that cannot be built: {exc}") from exc
 
 
+def _check_file_shapes(meta: ModelMeta, path: Path) -> None:
+    """Refuses metadata whose network does not match the file's tensors, without allocating it:
+    the network is built on PyTorch's "meta" device (shapes only) and compared with the shapes
+    in the safetensors header. Metadata claiming huge layers the file lacks (9.6 GB of
+    ``decoder_channels``) fails here in milliseconds instead of exhausting memory."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}   # noqa: SIM118
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
+    with torch.device("meta"):
+        skeleton = build_from_meta(meta, path)
+    _compare_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, shapes, meta, path)
+
+
 def _load_state(model: nn.Module, state: dict[str, torch.Tensor], meta: ModelMeta, path: Path) -> None:
-    target = model.state_dict()
+    _compare_shapes({k: tuple(v.shape) for k, v in model.state_dict().items()},
+                    {k: tuple(v.shape) for k, v in state.items()}, meta, path)
+    model.load_state_dict(state, strict=True)
+
+
+def _compare_shapes(target: dict[str, tuple], state: dict[str, tuple], meta: ModelMeta, path: Path) -> None:
     missing = [k for k in target if k not in state]
     unexpected = [k for k in state if k not in target]
-    wrong = [(k, tuple(state[k].shape), tuple(target[k].shape)) for k in target
-             if k in state and tuple(state[k].shape) != tuple(target[k].shape)]
+    wrong = [(k, state[k], target[k]) for k in target if k in state and state[k] != target[k]]
     if missing or unexpected or wrong:
         desc = (f"{meta.arch}/{meta.encoder}, {meta.in_channels} input channels, "
                 f"{meta.num_classes} classes")
@@ -213,7 +260,6 @@ def _load_state(model: nn.Module, state: dict[str, torch.Tensor], meta: ModelMet
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[0]})")
         raise CheckpointError(f"{path}: weights do not match the metadata ({desc}): " + "; ".join(parts))
-    model.load_state_dict(state, strict=True)
 
 
 def _check_file(path: Path) -> None:
@@ -275,6 +321,10 @@ def import_state_dict(path: str | Path, arch: str, encoder: str, classes: list[s
     meta = ModelMeta(arch=arch, encoder=encoder, in_channels=in_channels, classes=list(classes),
                      **meta_kwargs)
     state = read_plain_state_dict(path)
+    with torch.device("meta"):   # shapes first: nothing allocated for a mismatching description
+        skeleton = build_from_meta(meta, path)
+    _compare_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()},
+                    {k: tuple(v.shape) for k, v in state.items()}, meta, path)
     model = build_from_meta(meta, path)
     _load_state(model, state, meta, path)
     meta.training.setdefault("imported_from", str(path))

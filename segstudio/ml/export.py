@@ -16,14 +16,13 @@ import copy
 import io
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from segstudio.core.io.atomic import file_mode_for
+from segstudio.core.io.atomic import file_mode_for, make_temp_file
 from segstudio.ml.checkpoint import ModelMeta
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ def _cpu_copy(model: nn.Module) -> nn.Module:
 @contextlib.contextmanager
 def _atomic_target(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = make_temp_file(path)
     os.close(fd)
     try:
         yield Path(tmp)
