@@ -22,16 +22,19 @@ import json
 import logging
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.atomic import atomic_write_text, is_temp_file, remove_stale_temp_files
 from segstudio.core.io.images import ImageReadError, decode_image_data, image_size, is_image_file, load_image
 from segstudio.core.io.labelme import (
     STATES,
     AnnotationError,
+    label_problem,
+    parse_json_file,
     read_labelme,
     read_labelme_for_image,
     write_labelme,
@@ -50,6 +53,8 @@ from segstudio.core.model import (
 log = logging.getLogger(__name__)
 
 LABELS_FILE = "labels.txt"
+# problems found while opening a project, for the window's report (weak: dies with the project)
+_OPEN_PROBLEMS: weakref.WeakKeyDictionary[Project, list[str]] = weakref.WeakKeyDictionary()
 CLASSES_FILE = Path(".segstudio") / "classes.json"
 
 
@@ -70,6 +75,9 @@ def _scan(root: Path, skip: Path | None) -> tuple[list[Path], list[Path]]:
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
         dirnames[:] = [n for n in dirnames if not n.startswith(".") and (skip is None or d / n != skip)]
+        temps = [n for n in filenames if is_temp_file(n)]
+        if temps:   # saves killed midway (power cut, kill -9) leave their temporary files
+            remove_stale_temp_files(d, temps)
         for n in filenames:
             if n.startswith("."):
                 continue
@@ -83,13 +91,9 @@ def _scan(root: Path, skip: Path | None) -> tuple[list[Path], list[Path]]:
 def _peek(path: Path) -> tuple[dict | None, str | None]:
     """Parses a JSON file cheaply: (dict, None) or (None, error message naming the file)."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        return None, f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-    except UnicodeDecodeError:
-        return None, f"{path}: not UTF-8 text"
-    except OSError as exc:
-        return None, f"{path}: cannot read file ({exc.strerror or exc})"
+        data = parse_json_file(path)
+    except AnnotationError as exc:
+        return None, str(exc)
     if not isinstance(data, dict):
         return None, f"{path}: top level must be a JSON object"
     return data, None
@@ -118,19 +122,36 @@ def _discover(project: Project, label: str) -> None:
     project.ensure_class(label)
 
 
+def read_class_list(path: Path) -> list[str]:
+    """The lines of a labels.txt. UTF-8 is expected; a file in another encoding (Latin-1 from
+    an old Windows tool) is read as Windows-1252, so ``café`` stays ``café`` instead of the
+    whole list being dropped and rewritten. Only ``\\n`` ends a line, as in labelme."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        log.warning("%s: not UTF-8; read as Windows-1252 (Latin-1), written back as UTF-8", path)
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
 def _read_class_files(project: Project) -> None:
     base = meta_dir(project)
     candidates = [base / LABELS_FILE] + ([project.root / LABELS_FILE] if project.root != base else [])
     for labels_path in candidates:
         if labels_path.is_file():
             try:
-                lines = labels_path.read_text(encoding="utf-8-sig").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                log.warning("%s: cannot read class list (%s)", labels_path, exc)
+                lines = read_class_list(labels_path)
+            except OSError as exc:
+                log.warning("%s: cannot read class list (%s)", labels_path, exc.strerror or exc)
                 break
             for line in lines:
                 name = line.strip()
                 if not name or name == BACKGROUND_LABEL:
+                    continue
+                problem = label_problem(name)
+                if problem is not None:
+                    log.warning("%s: skipping a class: %s", labels_path, problem)
                     continue
                 if name == IGNORE_LABEL:
                     project.has_ignore_class = True
@@ -165,6 +186,7 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
         raise NotADirectoryError(f"{root}: not a folder")
     out = Path(os.path.normpath(Path(output_dir).absolute())) if output_dir else None
     project = Project(root, out)
+    remove_stale_temp_files(meta_dir(project) / CLASSES_FILE.parent)
     _read_class_files(project)
     skip = out if out is not None and out != root else None
     images, jsons = _scan(root, skip)
@@ -172,36 +194,27 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
         jsons += _scan(out, None)[1]
     ann_root = out or root
     entries: dict[Path, ImageEntry] = {}
-    for img in images:
+    problems: list[str] = []
+    for img in sorted(images, key=lambda p: natural_key(p.as_posix())):
         ann_path = ann_root / img.relative_to(root).with_suffix(".json")
+        if ann_path in entries:   # a.jpg and a.png would share a.json: one of them is left out
+            problems.append(f"{img}: not listed, because {entries[ann_path].image_path.name} uses the "
+                            f"same annotation file {ann_path.name}; rename one of them")
+            continue
         entries[ann_path] = ImageEntry(img, ann_path)
     image_set = set(images)
     for j in sorted(jsons, key=lambda p: natural_key(p.as_posix())):
         entry = entries.get(j)
         data, error = _peek(j)
         if entry is None:
-            # a JSON that is not an image's sidecar: keep it if it is a labelme file whose
-            # image is missing but embedded, or whose imagePath names an image with no sidecar
+            # a JSON that is not an image's sidecar: keep it if it is a labelme file
             if data is None or "shapes" not in data:
-                if error:
-                    log.warning("skipping %s", error)
+                if error:   # maybe no annotation at all (a config file), maybe a broken one
+                    problems.append(f"not listed: {error}")
                 continue
-            ip = data.get("imagePath")
-            img = resolve_image_path(j, ip) if isinstance(ip, str) and ip else None
-            if img is not None and img in image_set:
-                other = ann_root / img.relative_to(root).with_suffix(".json")
-                if other in entries and not other.exists():
-                    del entries[other]
-                    entry = entries[j] = ImageEntry(img, j)
-            if entry is None:
-                if data.get("imageData"):
-                    entry = entries[j] = ImageEntry(img or j.with_suffix(".png"), j)
-                elif img is not None:
-                    entry = entries[j] = ImageEntry(
-                        img, j, error=f"{j}: image {ip} not found and the file has no imageData")
-                    continue
-                else:
-                    continue
+            entry = _orphan_entry(j, data, entries, image_set, root, ann_root)
+            if entry is None or entry.error:
+                continue
         if error:
             entry.error = error
             continue
@@ -209,8 +222,44 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
         entry.state, entry.error = _quick_state(data, j, project)
     project.entries = sorted(entries.values(),
                              key=lambda e: natural_key(_display_path(project, e).as_posix()))
+    _OPEN_PROBLEMS[project] = problems
+    for msg in problems:
+        log.warning("%s", msg)
     project.images_changed.emit()
     return project
+
+
+def open_problems(project: Project) -> list[str]:
+    """Messages about files in the folder that are not entries of ``project`` (a JSON that
+    does not parse and is nobody's sidecar, an image whose sidecar name another image has)."""
+    return list(_OPEN_PROBLEMS.get(project, ()))
+
+
+def _orphan_entry(j: Path, data: dict, entries: dict[Path, ImageEntry], image_set: set[Path],
+                  root: Path, ann_root: Path) -> ImageEntry | None:
+    """The entry of a labelme file that is no image's sidecar: its image lives elsewhere
+    (``segment SRC OUT`` writes ``OUT/x.json`` → ``../SRC/x.png``), or only inside it
+    (``imageData``, as in labelme's tutorial file whose imagePath names the JSON itself)."""
+    ip = data.get("imagePath")
+    img = image_file_for(j, ip) if isinstance(ip, str) else None
+    if img is not None and img in image_set:
+        other = ann_root / img.relative_to(root).with_suffix(".json")
+        if other in entries and not other.exists():   # the image's own sidecar is not written yet
+            del entries[other]
+            entry = entries[j] = ImageEntry(img, j)
+            return entry
+    elif img is not None and img.is_file():
+        entry = entries[j] = ImageEntry(img, j)
+        return entry
+    if data.get("imageData"):
+        entry = entries[j] = ImageEntry(img or j.with_suffix(".png"), j)
+        return entry
+    if img is not None and img in image_set:
+        return None   # a second JSON of an image that has its own: not an entry of its own
+    what = f"image {ip} not found" if img is not None else (
+        f"imagePath {json.dumps(ip)[:60]} names no image" if ip else "no imagePath")
+    entry = entries[j] = ImageEntry(img or j, j, error=f"{j}: {what} and the file has no imageData")
+    return entry
 
 
 def _display_path(project: Project, entry: ImageEntry) -> Path:
@@ -231,6 +280,18 @@ def resolve_image_path(json_path: Path, image_path: str) -> Path:
     if os.sep == "/":
         image_path = image_path.replace("\\", "/")
     return Path(os.path.normpath(json_path.parent.absolute() / image_path))
+
+
+def image_file_for(json_path: Path, image_path: str) -> Path | None:
+    """The image a JSON's ``imagePath`` names, resolved relative to the JSON; None when it is
+    empty or names no image (labelme's tutorial file names the JSON itself: its image is in
+    ``imageData``). Whether the file exists is the caller's question."""
+    if not image_path:
+        return None
+    path = resolve_image_path(json_path, image_path)
+    if not is_image_file(path) or path == Path(os.path.normpath(json_path.absolute())):
+        return None
+    return path
 
 
 def _relative_image_path(entry: ImageEntry) -> str:
@@ -270,7 +331,7 @@ def load_annotation(project: Project, key: str, cache: bool = True) -> ImageAnno
 def save_annotation(project: Project, key: str) -> bool:
     """Writes the annotation of ``key`` if it is loaded and dirty; True if a file was written.
 
-    Saving marks an unlabelled image labelled. A JSON that failed to load is never
+    Saving marks an unlabelled image that has shapes labelled. A JSON that failed to load is never
     overwritten: that raises :class:`AnnotationError`.
     """
     ann = project.annotations.get(key)
@@ -282,9 +343,14 @@ def save_annotation(project: Project, key: str) -> bool:
         # only a JSON that does not load is protected, or a class rename could never be saved
         raise AnnotationError(f"{entry.annotation_path}: not saved, because the file failed to load "
                               f"and would be overwritten ({entry.error})")
-    if entry.image_path.exists() or not ann.image_path:
+    if not ann.image_path or (entry.image_path.is_file()
+                              and image_file_for(entry.annotation_path, ann.image_path) != entry.image_path):
+        # the path as written is kept when it names the image (another tool's spelling, a path
+        # into the source folder); only a missing or wrong one is set
         ann.image_path = _relative_image_path(entry)
-    if ann.state == UNLABELLED:
+    if ann.state == UNLABELLED and ann.shapes:
+        # shapes added by a bare edit that set no state are work; an empty annotation that an
+        # undo took back to "unlabelled" stays unlabelled (never an all-background "labelled")
         project.set_state(key, LABELLED)
     write_labelme(entry.annotation_path, ann)
     ann.set_dirty(False)
@@ -307,6 +373,16 @@ def save_labels(project: Project) -> Path:
     base = meta_dir(project)
     names = [c.name for c in project.classes if c.name not in (IGNORE_LABEL, BACKGROUND_LABEL)]
     labels_path = base / LABELS_FILE
+    for name in names:
+        problem = label_problem(name)
+        if problem is not None:
+            raise ValueError(f"{labels_path}: not saved: {problem}")
+    if labels_path.exists():
+        try:   # a list that cannot be read was not merged into the classes: keep it
+            read_class_list(labels_path)
+        except OSError as exc:
+            raise OSError(exc.errno, f"not saved, because the class list there cannot be read "
+                                     f"({exc.strerror or exc})", str(labels_path)) from exc
     atomic_write_text(labels_path, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *names]) + "\n")
     colors = {"classes": [{"name": c.name, "color": [int(v) for v in c.color], "visible": bool(c.visible)}
                           for c in project.classes]}
@@ -329,8 +405,8 @@ def read_image_or_embedded(image_path: str | Path, annotation_path: str | Path) 
     """Raw pixels of an image file or, when the file is missing, of the ``imageData`` embedded in
     its labelme JSON. Reads files only (no project), so workers can call it."""
     image_path, annotation_path = Path(image_path), Path(annotation_path)
-    if image_path.is_file():
-        return load_image(image_path)
+    if (image_path.is_file() or image_path.is_symlink()) and image_path != annotation_path:
+        return load_image(image_path)   # a broken link says so, not "not found"
     image_data = None
     if annotation_path.is_file():
         data, _ = _peek(annotation_path)
@@ -344,7 +420,8 @@ def load_entry_image(project: Project, key: str) -> np.ndarray:
     """The raw pixels of entry ``key`` (see :func:`load_image`), from imageData if no file."""
     entry = project.entry(key)
     ann = project.annotations.get(key)
-    if not entry.image_path.is_file() and ann is not None and ann.image_data:
+    if (not entry.image_path.is_file() or entry.image_path == entry.annotation_path) and (
+            ann is not None and ann.image_data):
         return decode_image_data(ann.image_data, f"{entry.annotation_path}: imageData")
     return read_image_or_embedded(entry.image_path, entry.annotation_path)
 

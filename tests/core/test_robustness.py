@@ -267,3 +267,173 @@ def test_import_with_the_same_image_already_there_writes_its_json(tmp_path):
     (out / "a.png").write_bytes(im.image_path.read_bytes())   # e.g. a re-run after an interrupted import
     run_to_end(write_project([im], out, ["x"]))
     assert json.loads((out / "a.json").read_text())["imagePath"] == "a.png"
+
+
+# -- issue 10 item 6: images that live elsewhere or only inside the JSON ---------------------------
+def _png_b64(w=24, h=16, value=90):
+    ok, png = cv2.imencode(".png", np.full((h, w, 3), value, dtype=np.uint8))
+    return base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def test_tutorial_file_whose_image_path_names_itself_uses_image_data(tmp_path):
+    """labelme's examples/tutorial/apc2016_obj3.json: imagePath is the JSON, pixels in imageData."""
+    from segstudio.commands.check import check_file
+    from segstudio.core.project_io import load_entry_image
+
+    path = tmp_path / "apc.json"
+    data = _doc("apc.json", 24, 16, [TRIANGLE], imageData=_png_b64())
+    path.write_text(json.dumps(data))
+    assert check_file(path) == []
+    project = open_project(tmp_path)
+    [entry] = project.entries
+    assert entry.error is None and entry.image_path != path
+    ann = load_annotation(project, entry.key)
+    img = load_entry_image(project, entry.key)
+    assert img.shape == (16, 24, 3) and (img == 90).all()
+    ann.set_dirty(True)
+    assert save_annotation(project, entry.key)
+    doc = json.loads(path.read_text())
+    assert doc["imagePath"] == "apc.json" and doc["imageData"] == data["imageData"]
+
+
+def test_output_folder_of_segment_opens_with_images_from_the_source(tmp_path):
+    """segment SRC OUT writes OUT/x.json with imagePath ../SRC/x.png: OUT must open, not go red."""
+    from segstudio.commands.check import check_file
+    from segstudio.core.project_io import load_entry_image
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "out").mkdir()
+    _img(tmp_path / "src" / "x.png", 24, 16, value=33)
+    path = tmp_path / "out" / "x.json"
+    path.write_text(json.dumps(_doc("../src/x.png", 24, 16, [TRIANGLE], custom=1)))
+    assert check_file(path) == []
+    project = open_project(tmp_path / "out")
+    [entry] = project.entries
+    assert entry.error is None and entry.image_path == tmp_path / "src" / "x.png"
+    ann = load_annotation(project, entry.key)
+    assert (load_entry_image(project, entry.key) == 33).all()
+    ann.set_dirty(True)
+    assert save_annotation(project, entry.key)
+    doc = json.loads(path.read_text())
+    assert (doc["imagePath"], doc["imageData"], doc["custom"]) == ("../src/x.png", None, 1)
+
+
+def test_a_json_naming_itself_without_image_data_is_named(tmp_path):
+    (tmp_path / "self.json").write_text(json.dumps(_doc("self.json", 24, 16, [TRIANGLE])))
+    project = open_project(tmp_path)
+    assert [e.error for e in project.entries] == [
+        f"{tmp_path / 'self.json'}: imagePath \"self.json\" names no image and the file has no imageData"]
+
+
+# -- issue 10 item 8: bad input --------------------------------------------------------------------
+def _huge_png(path, w, h):
+    from tests.core.bad_corpus import huge_png_header
+
+    path.write_bytes(huge_png_header(w, h))
+
+
+def test_size_of_a_huge_png_is_read_from_the_header_without_decoding(tmp_path):
+    from segstudio.core.io.images import image_size
+
+    _huge_png(tmp_path / "big.png", 30000, 30000)   # only a header: decoding it would fail
+    assert image_size(tmp_path / "big.png") == (30000, 30000)
+
+
+def test_an_image_too_large_to_decode_is_refused_by_name(tmp_path):
+    from segstudio.core.io.images import ImageReadError, image_size, load_image
+
+    _huge_png(tmp_path / "bomb.png", 40000, 30000)
+    for fn in (image_size, load_image):
+        with pytest.raises(ImageReadError, match=r"bomb\.png: image too large to open \(40000x30000"):
+            fn(tmp_path / "bomb.png")
+
+
+def test_animated_gif_is_listed_and_refused_by_name(tmp_path):
+    from segstudio.core.io.images import ImageReadError
+    from segstudio.core.project_io import load_entry_image
+    from tests.core.bad_corpus import animated_gif
+
+    (tmp_path / "anim.gif").write_bytes(animated_gif())
+    project = open_project(tmp_path)
+    assert [e.image_path.name for e in project.entries] == ["anim.gif"]
+    with pytest.raises(ImageReadError, match=r"anim\.gif: an animated GIF image \(2 frames\)"):
+        load_entry_image(project, project.entries[0].key)
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "9" * 5000])
+def test_huge_integers_in_points_are_named(tmp_path, number):
+    text = json.dumps(_doc("a.png", 40, 30, [TRIANGLE])).replace("[30, 1]", f"[{number}, 1]")
+    (tmp_path / "a.json").write_text(text)
+    with pytest.raises(AnnotationError, match=r"a\.json: "):
+        read_labelme(tmp_path / "a.json")
+
+
+def test_json_nested_100k_deep_leaves_the_rest_of_the_folder_open(tmp_path):
+    _img(tmp_path / "a.png", 40, 30)
+    _img(tmp_path / "b.png", 40, 30)
+    (tmp_path / "a.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "b.json").write_text(json.dumps(_doc("b.png", 40, 30, [TRIANGLE])))
+    project = open_project(tmp_path)
+    errors = {e.image_path.name: e.error for e in project.entries}
+    assert errors["a.png"] == f"{tmp_path / 'a.json'}: invalid JSON (nested too deeply)"
+    assert errors["b.png"] is None
+    assert len(load_annotation(project, str(tmp_path / "b.json")).shapes) == 1
+
+
+def test_label_with_a_line_break_is_refused_so_class_ids_cannot_shift(tmp_path):
+    shape = dict(TRIANGLE, label="ca\nt")
+    with pytest.raises(AnnotationError, match=r"x\.json: shapes\[0\]: class name 'ca\\nt' contains a line break"):
+        annotation_from_dict(_doc("x.png", 40, 30, [shape]), "x.json")
+
+
+def test_latin1_labels_txt_keeps_its_classes_when_rewritten(tmp_path):
+    from segstudio.core.project_io import save_labels
+
+    (tmp_path / "labels.txt").write_bytes("__ignore__\n_background_\ncafé\nthé\n".encode("latin-1"))
+    project = open_project(tmp_path)
+    assert project.class_names()[-2:] == ["café", "thé"]
+    project.ensure_class("new")
+    save_labels(project)
+    assert (tmp_path / "labels.txt").read_text(encoding="utf-8").splitlines()[2:] == ["café", "thé", "new"]
+
+
+def test_non_utf8_file_name_can_be_saved_and_read_back(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.png"
+    Image.fromarray(np.full((30, 40, 3), 9, dtype=np.uint8)).save(os.fsdecode(raw))
+    project = open_project(tmp_path)
+    [entry] = project.entries
+    ann = load_annotation(project, entry.key)
+    ann.set_dirty(True)
+    assert save_annotation(project, entry.key)
+    again = read_labelme(entry.annotation_path)
+    assert os.fsencode(again.image_path) == b"caf\xe9.png"
+
+
+def test_disk_full_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    ann = annotation_from_dict(_doc("a.png", 40, 30, [TRIANGLE]), "a.json")
+    with pytest.raises(OSError, match=r"No space left on device.*a\.json"):
+        write_labelme(tmp_path / "a.json", ann)
+    assert os.listdir(tmp_path) == []
+
+
+def test_temp_files_of_killed_saves_are_removed_when_the_project_opens(tmp_path):
+    import time
+
+    from segstudio.core.io.atomic import make_temp_file
+
+    _img(tmp_path / "a.png", 40, 30)
+    fd, stale = make_temp_file(tmp_path / "a.json")
+    os.close(fd)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fd, fresh = make_temp_file(tmp_path / "a.json")   # a save in progress right now: kept
+    os.close(fd)
+    (tmp_path / ".a.json.abcd.tmp").write_text("someone else's")
+    open_project(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == sorted([".a.json.abcd.tmp", "a.png", os.path.basename(fresh)])

@@ -30,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from segstudio.core.io.atomic import atomic_write_text
+from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import ImageReadError, decode_image_data
 from segstudio.core.io.images import image_size as read_image_size
 from segstudio.core.model import LABELLED, PRE_ANNOTATED, SHAPE_TYPES, UNLABELLED, ImageAnnotation, Shape
@@ -55,29 +55,39 @@ class AnnotationError(ValueError):
 
 
 # -- reading -----------------------------------------------------------------------------------
+def parse_json_file(path: str | Path) -> Any:
+    """The parsed JSON at ``path``; every way it can fail is an :class:`AnnotationError` naming
+    the file (unreadable, a symlink loop, not UTF-8, invalid, nested too deeply, a number too
+    long to read). Used by every reader of labelme files, so none of them sees a traceback."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise AnnotationError(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise AnnotationError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{path}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:   # e.g. an integer of more than 4300 digits (CPython's limit)
+        raise AnnotationError(f"{path}: unreadable JSON ({str(exc).split(';')[0]})") from None
+
+
 def read_labelme(path: str | Path, image_size: tuple[int, int] | None = None) -> ImageAnnotation:
     """Reads and validates the labelme JSON at ``path``.
 
     ``image_size`` (width, height) is the real size of the image, when known: it wins over
     ``imageWidth``/``imageHeight`` (as in labelme), so mask shapes always match the pixels even
     if the image was replaced by one of another size after the JSON was written."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise AnnotationError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnnotationError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise AnnotationError(f"{path}: invalid JSON (nested too deeply)") from None
-    return annotation_from_dict(data, path, image_size=image_size)
+    return annotation_from_dict(parse_json_file(path), Path(path), image_size=image_size)
 
 
 def read_labelme_for_image(path: str | Path, image_path: str | Path) -> ImageAnnotation:
@@ -96,8 +106,26 @@ def read_labelme_for_image(path: str | Path, image_path: str | Path) -> ImageAnn
     return ann
 
 
+#: coordinates and sizes beyond this are not pixels of any image (and overflow OpenCV's int32)
+MAX_COORDINATE = 2**31 - 1
+#: characters ``str.splitlines`` splits on: a label holding one would become two lines (two
+#: classes, shifting every class id after it) in labels.txt and class_names.txt
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be a class name (None when it can)."""
+    if not label.strip():
+        return "a class name cannot be empty"
+    if any(ch in LINE_BREAKS for ch in label):
+        return f"class name {label!r} contains a line break (class lists hold one name a line)"
+    return None
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    # a 400-digit integer is valid JSON but no float: check the range before math.isfinite
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and -MAX_COORDINATE <= v <= MAX_COORDINATE and math.isfinite(v))
 
 
 def _decode_mask(b64: Any, where: str) -> np.ndarray:
@@ -122,6 +150,9 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
     label = s.get("label")
     if not isinstance(label, str):
         raise AnnotationError(f"{where}: 'label' must be a string, got {_json_type(label)}")
+    problem = label_problem(label)
+    if problem is not None and label.strip():
+        raise AnnotationError(f"{where}: {problem}")
     where = f"{path}: shapes[{index}] ('{label}')"
     shape_type = s.get("shape_type") or "polygon"   # labelme 3.x wrote no shape_type: polygons
     if not isinstance(shape_type, str) or shape_type not in SHAPE_TYPES:
@@ -132,7 +163,8 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
         raise AnnotationError(f"{where}: 'points' must be a list of [x, y], got {_json_type(pts)}")
     for j, p in enumerate(pts):
         if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p)):
-            raise AnnotationError(f"{where}: point {j} is {json.dumps(p)[:60]}, not a pair of numbers")
+            raise AnnotationError(f"{where}: point {j} is {_short(p)}, not a pair of numbers "
+                                  f"(finite, within ±{MAX_COORDINATE})")
     lo, hi = _POINT_COUNT[shape_type]
     if len(pts) < lo or (hi is not None and len(pts) > hi):
         need = f"exactly {lo}" if lo == hi else f"at least {lo}"
@@ -179,6 +211,15 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
                  description=description, flags=dict(flags), mask=mask, extra=extra)
 
 
+def _short(v: Any) -> str:
+    """``v`` as JSON, cut short (a 5000-digit number or a huge list stays readable)."""
+    try:
+        text = json.dumps(v)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _json_type(v: Any) -> str:
     if v is None:
         return "null"
@@ -192,8 +233,8 @@ def _size_field(d: dict, key: str, path: str) -> int | None:
         return None
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        raise AnnotationError(f"{path}: '{key}' must be a positive integer, got {json.dumps(v)[:40]}")
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= MAX_COORDINATE:
+        raise AnnotationError(f"{path}: '{key}' must be a positive integer, got {_short(v)}")
     return v
 
 
@@ -314,6 +355,17 @@ def dumps_labelme(ann: ImageAnnotation) -> str:
     return json.dumps(annotation_to_dict(ann), indent=2, ensure_ascii=False) + "\n"
 
 
+def labelme_bytes(ann: ImageAnnotation) -> bytes:
+    """The file's bytes: UTF-8 JSON. A file name that is not UTF-8 (Linux allows any bytes)
+    reaches Python as lone surrogates that UTF-8 cannot encode; those files are written with
+    \\u escapes instead, which JSON allows and which read back to the exact file name."""
+    d = annotation_to_dict(ann)
+    try:
+        return (json.dumps(d, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(d, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+
+
 def write_labelme(path: str | Path, ann: ImageAnnotation) -> None:
     """Writes ``ann`` to ``path`` atomically (the old file stays intact if anything fails)."""
-    atomic_write_text(path, dumps_labelme(ann))
+    atomic_write_bytes(path, labelme_bytes(ann))
