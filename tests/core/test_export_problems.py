@@ -172,3 +172,32 @@ def test_one_bad_image_never_aborts_an_export(tmp_path: Path, fmt: str) -> None:
         assert {k: v for k, v in report.splits.items() if v} == {k: v for k, v in names.items() if v}
     leftovers = [p for p in out.rglob("*") if p.is_file() and p.stem.startswith("bad")]
     assert leftovers == []                                   # nothing half-written for the bad ones
+
+
+def test_coco_rle_of_hundreds_of_instances_equals_the_full_mask_encoding(tmp_path: Path) -> None:
+    from pycocotools import mask as mask_utils
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    shapes = many_instances()
+    write_image(root, "cells", shapes)
+    labels_txt(root)
+    project = open_project(root)
+    report = run_to_end(export_dataset("coco", items_from_project(project), tmp_path / "coco",
+                                       project.class_names(), ExportOptions(coco_masks="rle")))
+    assert report.images == 1
+    anns = json.loads((tmp_path / "coco" / "annotations.json").read_text())["annotations"]
+    values = class_value_map(CLASSES)
+    groups: dict[object, list[Shape]] = {}
+    for s in shapes:
+        if s.label != "__ignore__":
+            groups.setdefault(s.group_id if s.group_id is not None else s.uid, []).append(s)
+    assert len(anns) == len(groups) > 300
+    for a, members in zip(anns, groups.values()):
+        full = np.zeros((H, W), bool)
+        for s in members:
+            full |= shape_mask(s, H, W)
+        expected = mask_utils.encode(np.asfortranarray(full.astype(np.uint8)))
+        assert a["segmentation"]["counts"] == expected["counts"].decode("ascii")
+        assert a["area"] == full.sum() and a["category_id"] == values[members[0].label]
+        assert a["bbox"] == [float(v) for v in mask_utils.toBbox(expected)]

@@ -2,7 +2,8 @@
 
 Export follows labelme's ``labelme2coco``: shapes are grouped into instances by
 ``(label, group_id)`` (a shape without group id is its own instance), each instance is one
-annotation with ``bbox`` and ``area`` measured on its mask (rasterised by core.rasterize),
+annotation with ``bbox`` and ``area`` measured on its mask (rasterised in its bounding box, as
+core.rasterize does),
 categories come from the class list (ids = class values, 1..N). Segmentation is written as
 polygons for polygons and rectangles (labelme-compatible) and as compressed RLE for mask
 shapes, circles, lines and points (pixel-exact, holes included); ``coco_masks="rle"`` writes
@@ -79,20 +80,56 @@ def instances_of(shapes: Sequence[Shape], values: dict[str, int]) -> list[tuple[
     return [(labels[k], v) for k, v in groups.items()]
 
 
+def instance_patch(shapes: Sequence[Shape], h: int, w: int
+                   ) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The union of the shapes' pixels in its bounding box: ``((y0, y1, x0, x1), bool patch)``.
+
+    Each shape is rasterised only in its own box (same pixels as core.rasterize.shape_mask), so
+    an instance costs its size, not the image's: 20k nuclei on a 3-Mpixel image stay cheap.
+    """
+    parts = [fp for s in shapes
+             if (fp := shape_footprint(s.points, s.shape_type, h, w, s.mask)) is not None]
+    if not parts:
+        return None
+    y0, x0 = min(b[0] for b, _ in parts), min(b[2] for b, _ in parts)
+    y1, x1 = max(b[1] for b, _ in parts), max(b[3] for b, _ in parts)
+    patch = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    for (py0, py1, px0, px1), m in parts:
+        patch[py0 - y0:py1 - y0, px0 - x0:px1 - x0] |= m
+    return (y0, y1, x0, x1), patch
+
+
+def patch_rle(box: tuple[int, int, int, int], patch: np.ndarray, h: int, w: int) -> dict[str, Any]:
+    """COCO's compressed RLE of a full ``h``×``w`` mask that is ``patch`` at ``box`` and 0 elsewhere,
+    computed from the patch's columns only (the full mask is never built)."""
+    y0, y1, x0, x1 = box
+    strip = np.zeros((x1 - x0, h), dtype=np.int8)   # the box's columns, full height, column-major
+    strip[:, y0:y1] = patch.T
+    flat = strip.ravel()
+    change = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate(([0], change, [flat.size]))).tolist()
+    if flat[0]:
+        runs.insert(0, 0)          # COCO counts start with a run of zeros
+    runs[0] += x0 * h               # the columns left of the box
+    tail = (w - x1) * h             # the columns right of it
+    if tail:
+        if len(runs) % 2:          # ends on zeros: extend that run
+            runs[-1] += tail
+        else:
+            runs.append(tail)
+    return mask_utils.frPyObjects({"size": [h, w], "counts": runs}, h, w)
+
+
 def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: int, first_id: int,
                        rle_only: bool) -> list[dict[str, Any]]:
     h, w = ann.height, ann.width
     out: list[dict[str, Any]] = []
     for label, shapes in instances_of(ann.shapes, values):
-        mask = np.zeros((h, w), dtype=bool)
-        for s in shapes:   # paint only each shape's box (same pixels as core.rasterize.shape_mask)
-            fp = shape_footprint(s.points, s.shape_type, h, w, s.mask)
-            if fp is not None:
-                (y0, y1, x0, x1), patch = fp
-                mask[y0:y1, x0:x1] |= patch
-        if not mask.any():
+        found = instance_patch(shapes, h, w)
+        if found is None or not found[1].any():
             continue
-        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        box, patch = found
+        rle = patch_rle(box, patch, h, w)
         bbox = [float(v) for v in mask_utils.toBbox(rle)]
         crowd = int(any(bool(s.flags.get("iscrowd")) for s in shapes))
         # COCO convention: crowd regions are RLE; so are masks, holes, circles, lines, points
@@ -106,7 +143,7 @@ def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: i
             "image_id": image_id,
             "category_id": values[label],
             "segmentation": segmentation,
-            "area": float(mask.sum()),
+            "area": float(patch.sum()),
             "bbox": bbox,
             "iscrowd": crowd,
         })
