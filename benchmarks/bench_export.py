@@ -7,12 +7,21 @@ writing one PNG — so the ratio shows the exporter's overhead (image copy, visu
 
     .venv/bin/python benchmarks/bench_export.py            # 100 images (quick)
     .venv/bin/python benchmarks/bench_export.py --count 1000
+    .venv/bin/python benchmarks/bench_export.py --scaling  # shape-count table only
+    .venv/bin/python benchmarks/bench_export.py --smoke    # seconds; the test suite runs it
+
+The scaling table exports one 2048×1536 image holding 2.5k / 5k / 10k / 20k small polygons
+(nuclei-like; more than 255, so VOC writes 16-bit object PNGs) as VOC and COCO (RLE), in
+process and through the ``segstudio export`` CLI process; the time per shape must stay flat
+(linear time). Its reference is the bare rasterisation (``shapes_to_label``) of the same shapes.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,10 +80,81 @@ def make_project(root: Path, count: int) -> Path:
     return root
 
 
+def grid_shapes(n: int, w: int, h: int) -> list[Shape]:
+    """``n`` small quadrilaterals (nuclei-sized) on a grid covering a ``w``×``h`` image."""
+    side = int(np.sqrt(w * h / n))
+    while (w // side) * (h // side) < n:
+        side -= 1
+    rng = np.random.default_rng(n)
+    out: list[Shape] = []
+    for k in range(n):
+        x, y = (k % (w // side)) * side, (k // (w // side)) * side
+        j = rng.uniform(0, side * 0.2, 4)
+        pts = [[x + 1 + j[0], y + 1], [x + side - 2, y + 1 + j[1]], [x + side - 2 - j[2], y + side - 2],
+               [x + 1, y + side - 2 - j[3]]]
+        out.append(Shape("nucleus", pts, "polygon"))
+    return out
+
+
+def scaling(counts: list[int], w: int, h: int, cli: bool) -> list[tuple]:
+    """(shapes, reference s, voc s, coco-rle s, CLI voc s or None) per shape count."""
+    rows = []
+    for n in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "p"
+            root.mkdir()
+            Image.fromarray(np.full((h, w, 3), 90, np.uint8)).save(root / "cells.png")
+            shapes = grid_shapes(n, w, h)
+            write_labelme(root / "cells.json", ImageAnnotation("cells.png", w, h, shapes, state="labelled"))
+            (root / "labels.txt").write_text("__ignore__\n_background_\nnucleus\n")
+            project = open_project(root)
+            assert not load_all(project)
+            items = items_from_project(project)
+            t = time.perf_counter()
+            shapes_to_label(shapes, h, w, class_value_map(["nucleus"]))
+            t_ref = time.perf_counter() - t
+            times = []
+            for fmt, opts in (("voc", ExportOptions()), ("coco", ExportOptions(coco_masks="rle"))):
+                t = time.perf_counter()
+                report = run_to_end(export_dataset(fmt, items, Path(tmp) / fmt, project.class_names(), opts))
+                times.append(time.perf_counter() - t)
+                assert report.images == 1 and not report.problems
+            assert int(np.load(Path(tmp) / "voc" / "SegmentationObjectNpy" / "cells.npy").max()) == n
+            t_cli = None
+            if cli:
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "segstudio", "export", "-f", "voc", "-q", str(root),
+                                str(Path(tmp) / "cli")], check=True)
+                t_cli = time.perf_counter() - t
+            rows.append((n, t_ref, *times, t_cli))
+    return rows
+
+
+def print_scaling(rows: list[tuple], w: int, h: int) -> None:
+    print(f"# Export time vs shape count: one {w}×{h} image, N small polygons (one instance each)")
+    print()
+    print("| shapes | reference: shapes_to_label s | export voc s | voc µs/shape | voc × reference "
+          "| export coco (rle) s | coco µs/shape | `segstudio export -f voc` process s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, ref, voc, coco, cli in rows:
+        print(f"| {n:,} | {ref:.2f} | {voc:.2f} | {voc / n * 1e6:.0f} | {voc / ref:.2f} | {coco:.2f} "
+              f"| {coco / n * 1e6:.0f} | {'' if cli is None else f'{cli:.2f}'} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=100, help="number of images (the issue asks for 1000)")
+    ap.add_argument("--scaling", action="store_true", help="only the shape-count table")
+    ap.add_argument("--smoke", action="store_true", help="a few tiny cases (for the test suite)")
     args = ap.parse_args()
+    if args.smoke:
+        print_scaling(scaling([300, 600], 256, 192, cli=False), 256, 192)
+        args.count = 3
+    else:
+        print_scaling(scaling([2500, 5000, 10000, 20000], 2048, 1536, cli=True), 2048, 1536)
+        print()
+        if args.scaling:
+            return
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp) / "project", args.count)
         project = open_project(root)
