@@ -109,7 +109,8 @@ def _quick_state(data: dict, path: Path, project: Project) -> tuple[str, str | N
     if not isinstance(shapes, list):
         return state, f"{path}: 'shapes' must be a list"
     for s in shapes:
-        if isinstance(s, dict) and isinstance(s.get("label"), str):
+        # a label with a line break is refused when the file loads; it must not become a class
+        if isinstance(s, dict) and isinstance(s.get("label"), str) and not label_problem(s["label"]):
             _discover(project, s["label"])
     return state, None
 

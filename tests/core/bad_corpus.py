@@ -196,7 +196,8 @@ def build_corpus(root: Path) -> Corpus:
 
     # -- orphan JSONs (no image beside them) ---------------------------------------------------------
     write("points_nowhere.json", doc("nowhere/missing.png"))
-    bad("image_path_nowhere", "points_nowhere.json")
+    # export names the missing image (nowhere/missing.png), not the JSON
+    bad("image_path_nowhere", "points_nowhere.json", ("check", "open"))
     write("points_to_itself.json", doc("points_to_itself.json"))
     bad("image_path_itself_no_data", "points_to_itself.json")
     write("image_data_garbage.json", doc("image_data_garbage.json", imageData="!!!! not base64 ~~~"))

@@ -115,8 +115,6 @@ LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 def label_problem(label: str) -> str | None:
     """Why ``label`` cannot be a class name (None when it can)."""
-    if not label.strip():
-        return "a class name cannot be empty"
     if any(ch in LINE_BREAKS for ch in label):
         return f"class name {label!r} contains a line break (class lists hold one name a line)"
     return None
@@ -151,7 +149,7 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
     if not isinstance(label, str):
         raise AnnotationError(f"{where}: 'label' must be a string, got {_json_type(label)}")
     problem = label_problem(label)
-    if problem is not None and label.strip():
+    if problem is not None:
         raise AnnotationError(f"{where}: {problem}")
     where = f"{path}: shapes[{index}] ('{label}')"
     shape_type = s.get("shape_type") or "polygon"   # labelme 3.x wrote no shape_type: polygons
