@@ -46,9 +46,8 @@ def export_each(items: Sequence[ExportItem], report: ExportReport, split: dict[s
         except Exception as exc:  # noqa: BLE001 - one bad image must never abort a dataset
             _remove(written)
             report.problems.append(describe_problem(it, exc))
-            # a traceback in the log only for errors that are not plain bad input
-            log.warning("not exported: %s", report.problems[-1],
-                        exc_info=not isinstance(exc, OSError | ValueError))
+            # the user sees the problem list at the end; the traceback is for a debug log only
+            log.debug("not exported: %s", report.problems[-1], exc_info=True)
         else:
             report.splits[split[it.name]].append(it.name)
             report.images += 1
