@@ -1,5 +1,6 @@
 """``segstudio import``: a dataset (labelme, COCO, VOC, mask PNGs, YOLO-seg) → a segstudio
-project (images + labelme JSON sidecars + labels.txt).
+project (images + labelme JSON sidecars + labels.txt), new or existing. In an existing project
+an image whose JSON a person labelled is skipped unless ``--include-labelled``.
 
 The headless twin of File ▸ Import…. May import segstudio.core.
 """
@@ -17,7 +18,9 @@ from segstudio.core.io.formats.base import FORMATS
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("import", help="import a dataset as a project",
                               description="Read a dataset and write a segstudio project "
-                                          "(images + labelme JSON) into an empty folder.")
+                                          "(images + labelme JSON) into a new or existing project folder; "
+                                          "images a person labelled there are skipped unless "
+                                          "--include-labelled.")
     add_format(p, sorted(FORMATS), help_text="dataset format")
     p.add_argument("src", help="dataset folder (COCO: the folder or annotations.json)")
     p.add_argument("out", help="project folder to write")
@@ -28,6 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--labels", help="class map: VOC class_names.txt, masks classes.json or names file, "
                                     "YOLO data.yaml")
     p.add_argument("--link", action="store_true", help="hard-link images instead of copying")
+    p.add_argument("--include-labelled", action="store_true",
+                   help="in an existing project, also add the imported shapes to images a person "
+                        "labelled (skipped by default); they stay 'labelled'")
     add_quiet(p)
     return p
 
@@ -43,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.core.jobs import run_with_tqdm
 
     options = ImportOptions(mask_mode=args.mask_mode, tolerance=args.tolerance,
-                            images="link" if args.link else "copy")
+                            images="link" if args.link else "copy",
+                            include_labelled=args.include_labelled)
     kwargs = {}
     if args.labels:
         key = {"voc": "labels", "masks": "class_map", "yolo": "data_yaml", "coco": "annotations"}.get(args.format)
@@ -55,12 +62,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         images = run_with_tqdm(import_dataset(args.format, args.src, options, **kwargs),
                                desc=f"read {args.format}", disable=disable)
-        out = run_with_tqdm(write_project(images, args.out, classes_of(images), options.images),
+        out = run_with_tqdm(write_project(images, args.out, classes_of(images), options.images,
+                                          options.include_labelled),
                             desc="write project", disable=disable)
     except (DatasetError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    shapes = sum(len(im.annotation.shapes) for im in images)
-    print(f"imported {len(images)} image(s), {shapes} shape(s) into {out}")
+    from segstudio.core.labelled_guard import skipped_message
+
+    done = [im for im in images if not im.skipped]
+    shapes = sum(len(im.annotation.shapes) for im in done)
+    skipped = len(images) - len(done)
+    print(f"imported {len(done)} image(s), {shapes} shape(s) into {out}"
+          + (f", {skipped_message(skipped)}" if skipped else ""))
     print(f"classes: {', '.join(classes_of(images))}")
     return 0

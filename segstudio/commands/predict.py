@@ -1,7 +1,8 @@
 """``segstudio predict``: pre-annotate images with a trained model (headless twin of Model ▸ Auto-segment).
 
 Writes labelme JSON (default; marked "pre-annotated", existing shapes merged, replaced or the
-image skipped) or class-index PNGs, with a tqdm progress bar. Also imports a plain state dict
+image skipped; an image a person labelled is skipped unless ``--include-labelled``, and then
+stays "labelled") or class-index PNGs (``--format masks``, alias ``png``), with a tqdm progress bar. Also imports a plain state dict
 (``--arch/--encoder/--classes``) and exports ONNX / TorchScript / a segstudio checkpoint.
 
 May import: segstudio.core, segstudio.ml (lazily, inside run), stdlib.
@@ -51,6 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--existing", choices=["merge", "replace", "skip"], default="merge",
                    help="when a JSON exists: keep its shapes and add (merge, default), replace "
                         "shapes of predicted classes, or leave the image alone (skip)")
+    p.add_argument("--include-labelled", action="store_true",
+                   help="also change images a person labelled (skipped by default); they stay "
+                        "'labelled', and --existing says how their shapes are combined")
     g = p.add_argument_group("plain state dicts")
     g.add_argument("--arch", help="architecture of a plain state dict (e.g. Unet, FPN)")
     g.add_argument("--encoder", help="encoder of a plain state dict (e.g. resnet34)")
@@ -139,10 +143,16 @@ def _run(args: argparse.Namespace) -> int:
     clash = [p for p in images if targets[str(p)] == p]
     if clash:
         raise ValueError(f"{clash[0]}: the output would overwrite this source image; choose another OUT")
-    items = []
+    from segstudio.core.labelled_guard import file_is_labelled, skipped_message
+
+    items, labelled = [], 0
     for p in images:
-        if args.format == "labelme" and args.existing == "skip" and targets[str(p)].exists():
-            continue
+        if args.format == "labelme" and targets[str(p)].exists():
+            if args.existing == "skip":
+                continue
+            if not args.include_labelled and file_is_labelled(targets[str(p)]):
+                labelled += 1   # a person's labels are never changed unless asked
+                continue
         items.append((str(p), p))
     only = tuple(c.strip() for c in args.classes_only.split(",")) if args.classes_only else None
     precision = {"auto": True, "fp32": False}.get(args.precision, args.precision)
@@ -155,8 +165,9 @@ def _run(args: argparse.Namespace) -> int:
                            desc="predict", disable=True if args.quiet else None)
     if args.format == "masks":
         _write_labels(out, meta.classes)
-    skipped = len(images) - len(items)
+    skipped = len(images) - len(items) - labelled
     print(f"{writer.written} files written to {out}" + (f", {skipped} skipped (existing)" if skipped else "")
+          + (f", {skipped_message(labelled)}" if labelled else "")
           + (f", {len(failed)} failed" if failed else ""))
     for msg in writer.errors:
         print(f"  {msg}", file=sys.stderr)
@@ -236,7 +247,8 @@ class _Writer:
 
     def _write_json(self, target: Path, image: Path, pred) -> None:
         from segstudio.core.io.labelme import read_labelme, write_labelme
-        from segstudio.core.model import PRE_ANNOTATED, ImageAnnotation
+        from segstudio.core.labelled_guard import state_after_automatic
+        from segstudio.core.model import ImageAnnotation
 
         rel = Path(os.path.relpath(image, target.parent)).as_posix()
         if target.exists():
@@ -250,5 +262,6 @@ class _Writer:
             ann.shapes += pred.shapes
         else:
             ann = ImageAnnotation(rel, pred.width, pred.height, list(pred.shapes))
-        ann.state = PRE_ANNOTATED
+        # a person's labelled file (included with --include-labelled) stays labelled
+        ann.state = state_after_automatic(ann.state)
         write_labelme(target, ann)

@@ -4,7 +4,8 @@
 registered method (the same functions as the GUI's Auto-segment panel) and writes labelme JSON
 (default; marked "pre-annotated") or class-index PNG masks (``--format masks``, alias ``png``) into OUT,
 keeping SRC's relative folder layout, with a tqdm progress bar. Existing files are never
-overwritten unless ``--overwrite``. ``segstudio segment --list`` lists methods and parameters.
+overwritten unless ``--overwrite``; an image whose JSON a person labelled is skipped, unless
+``--include-labelled`` (its shapes are then kept, the new ones added, and it stays "labelled"). ``segstudio segment --list`` lists methods and parameters.
 Uses core and algorithms only.
 """
 
@@ -25,8 +26,9 @@ from segstudio.algorithms.registry import NEEDS, Prompt, get_method, list_method
 from segstudio.commands.common_args import PER_IMAGE_FORMATS, add_format, add_quiet
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import IMAGE_EXTENSIONS, ImageReadError, load_image, to_rgb8
-from segstudio.core.io.labelme import write_labelme
+from segstudio.core.io.labelme import read_labelme, write_labelme
 from segstudio.core.jobs import run_with_tqdm
+from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled, skipped_message
 from segstudio.core.model import PRE_ANNOTATED, ImageAnnotation
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--point", action="append", default=[], metavar="X,Y",
                    help="foreground click (repeatable; magic wand, scissors)")
     p.add_argument("--bg-point", action="append", default=[], metavar="X,Y", help="background click")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files "
+                   "(never a person's labelled JSON: see --include-labelled)")
+    p.add_argument("--include-labelled", action="store_true",
+                   help="also segment images whose JSON a person labelled (skipped by default): "
+                        "their shapes are kept, the new ones added, and they stay 'labelled'")
     add_quiet(p)
     p.add_argument("src", nargs="?", type=Path, help="an image or a folder of images")
     p.add_argument("out", nargs="?", type=Path, help="output folder")
@@ -97,16 +103,32 @@ def _load(path: Path) -> np.ndarray:
 
 
 class _Writer:
-    def __init__(self, src: Path, out: Path, fmt: str, label: str, overwrite: bool) -> None:
+    def __init__(self, src: Path, out: Path, fmt: str, label: str, overwrite: bool,
+                 include_labelled: bool = False) -> None:
         self.src, self.out, self.fmt, self.label, self.overwrite = src, out, fmt, label, overwrite
+        self.include_labelled = include_labelled
         self.written: list[Path] = []
 
     def target(self, image: Path) -> Path:
         rel = Path(image.name) if self.src.is_file() else image.relative_to(self.src)
         return self.out / rel.with_suffix(".json" if self.fmt == "labelme" else ".png")
 
+    def is_labelled(self, image: Path) -> bool:
+        """True when the image's output is a labelme JSON a person labelled."""
+        return self.fmt == "labelme" and file_is_labelled(self.target(image))
+
     def write(self, image: Path, shapes: list, size: tuple[int, int]) -> None:
         target = self.target(image)
+        if self.is_labelled(image):
+            if not self.include_labelled:   # labelled while we ran
+                raise FileExistsError(f"{target}: {SKIPPED_NOTE}, left as it is (see --include-labelled)")
+            # keep the person's shapes, add ours, and the file stays "labelled" (an unreadable
+            # file raises and is never overwritten)
+            ann = read_labelme(target, image_size=(size[1], size[0]))
+            ann.shapes += shapes
+            write_labelme(target, ann)
+            self.written.append(target)
+            return
         if target.exists() and not self.overwrite:
             raise FileExistsError(f"{target}: exists already (use --overwrite to replace it)")
         h, w = size
@@ -151,7 +173,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"segstudio segment: {args.src}: no images found", file=sys.stderr)
         return 1
     options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=args.min_area)
-    writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite)
+    writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite, args.include_labelled)
+    n_found = len(images)
+    if not args.include_labelled:   # a person's labels are never changed unless asked
+        images = [p for p in images if not writer.is_labelled(p)]
+    skipped = f", {skipped_message(n_found - len(images))}" if len(images) < n_found else ""
+    if not images:
+        print(f"wrote 0 file(s) to {args.out}{skipped}")
+        return 0
     failures = 0
     if spec.needs != "none":
         if len(images) != 1:
@@ -169,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         sizes: dict[str, tuple[int, int]] = {}
 
         def load(path: Path) -> np.ndarray:
-            if writer.target(path).exists() and not args.overwrite:
+            if writer.target(path).exists() and not args.overwrite and not writer.is_labelled(path):
                 raise FileExistsError(f"{writer.target(path)}: exists already (use --overwrite to replace it)")
             arr = _load(path)
             sizes[str(path)] = arr.shape[:2]
@@ -197,5 +226,5 @@ def run(args: argparse.Namespace) -> int:
         for msg in errors.values():
             print(f"segstudio segment: {msg}", file=sys.stderr)
         failures = len(errors)
-    print(f"wrote {len(writer.written)} file(s) to {args.out}" + (f", {failures} failed" if failures else ""))
+    print(f"wrote {len(writer.written)} file(s) to {args.out}{skipped}" + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from segstudio.core.labelled_guard import state_after_automatic
 from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape
 
 
@@ -336,10 +337,14 @@ class SetImageState:
 
 
 def ApplyPrediction(key: str, ann: ImageAnnotation, new_shapes: list[Shape], replace: bool,
-                    state: str = "pre-annotated", replace_labels: set[str] | None = None,
+                    state: str | None = None, replace_labels: set[str] | None = None,
                     text: str = "Apply prediction") -> Compound:
     """Adds predicted shapes (optionally replacing existing ones of ``replace_labels`` or all)
-    and marks the image pre-annotated — one undo step."""
+    and sets the image's state — one undo step, so undo restores shapes and state together.
+
+    ``state`` None: pre-annotated, except that an image a person labelled stays labelled."""
+    if state is None:
+        state = state_after_automatic(ann.state)
     edits: list = []
     if replace:
         old = [s for s in ann.shapes if replace_labels is None or s.label in replace_labels]

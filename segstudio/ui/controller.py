@@ -99,6 +99,7 @@ class DocumentController(QObject):
         self._current: DecodedImage | None = None   # kept even when the cache evicts it
         self._clipboard: list[Shape] = []
         self._saved_classes: list[tuple] = []   # classes as last read/written (labels.txt + colours)
+        self._created: set[str] = set()   # keys whose JSON this session created (see _restore_absent)
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.timeout.connect(self._autosave_now)
@@ -122,18 +123,19 @@ class DocumentController(QObject):
         self.loader.reset(project)
         self.history.project = project
         self.history.clear()
+        self._created.clear()
         self._saved_classes = self._class_snapshot()
         self._selected_class = None
         self._connect_project()
         self.prefs.last_project = str(Path(path).resolve())
         self._save_prefs()
         self.project_changed.emit()
-        bad = [e for e in project.entries if e.error]
+        bad = [e.error or "" for e in project.entries if e.error] + project_io.open_problems(project)
         if bad:
             self.error_occurred.emit(
                 "Some files could not be read",
                 f"{len(bad)} file(s) could not be read; the rest of the folder is open.\n\n"
-                + "\n".join(e.error or "" for e in bad[:20]))
+                + "\n".join(bad[:20]))
         first = next((e.key for e in project.entries if not e.error), None)
         if first is not None:
             self.go_to(first)
@@ -395,6 +397,10 @@ class DocumentController(QObject):
         return ok
 
     def _save(self, key: str) -> bool:
+        if self._restore_absent(key):
+            return True
+        path = self.project.entry(key).annotation_path
+        existed = path.exists()
         try:
             project_io.save_annotation(self.project, key)
         except Exception as exc:
@@ -403,7 +409,26 @@ class DocumentController(QObject):
             self.error_occurred.emit("Save failed", msg if key in msg else f"{key}: {msg}")
             return False
         self.project.annotation(key).set_dirty(False)
+        if not existed:
+            self._created.add(key)
         self.status_message.emit(f"Saved {Path(key).name}")
+        return True
+
+    def _restore_absent(self, key: str) -> bool:
+        """An image that had no JSON and that undo took back to empty + unlabelled gets no JSON
+        again (a file this session wrote is removed): an empty labelme file would read as an
+        all-background image to other tools. True when that was the case."""
+        ann = self.project.annotation(key)
+        path = self.project.entry(key).annotation_path
+        if ann.state != UNLABELLED or ann.shapes or (path.exists() and key not in self._created):
+            return False
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            self.error_occurred.emit("Save failed", f"{path}: cannot remove ({exc.strerror or exc})")
+            return False
+        self._created.discard(key)
+        ann.set_dirty(False)
         return True
 
     def _save_labels(self) -> bool:

@@ -51,12 +51,46 @@ def test_export_then_import_gives_a_project(tmp_path, capsys, fmt) -> None:
         np.testing.assert_array_equal(got, shapes_to_label(shapes, H, W, values)[0])
 
 
-def test_import_refuses_to_overwrite_a_project(tmp_path, capsys) -> None:
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_import_into_a_project_skips_what_a_person_labelled(tmp_path, capsys) -> None:
+    """p1 labelled by a person, p2 pre-annotated by a model, p3 not annotated yet: importing a
+    dataset of all three leaves p1 byte for byte, replaces p2's pre-annotation, fills p3; with
+    --include-labelled p1 gets the imported shapes added and stays labelled."""
+    ds_src = make_project(tmp_path / "ds_src", {**gt_shapes(), "p3": [Shape("bug", [[1, 1], [9, 9]], "rectangle")]})
+    assert main(["export", "-f", "labelme", str(ds_src), str(tmp_path / "ds"), "-q"]) == 0
+    proj = make_project(tmp_path / "proj", {"p1": [Shape("leaf", [[2, 2], [12, 2], [12, 12]], "polygon")],
+                                            "p2": [Shape("bug", [[20, 20], [25, 25]], "rectangle")]})
+    pre = read_labelme(proj / "p2.json")
+    pre.state = "pre-annotated"
+    write_labelme(proj / "p2.json", pre)
+    Image.fromarray(np.full((H, W, 3), 90, np.uint8)).save(proj / "p3.png")
+    mine = _sha(proj / "p1.json")
+    capsys.readouterr()
+    assert main(["import", "-f", "labelme", str(tmp_path / "ds"), str(proj), "-q"]) == 0
+    assert "imported 2 image(s)" in capsys.readouterr().out and _sha(proj / "p1.json") == mine
+    p2, p3 = read_labelme(proj / "p2.json"), read_labelme(proj / "p3.json")
+    assert [s.label for s in p2.shapes] == ["bug", "__ignore__"] and p2.state == "labelled"
+    assert [s.label for s in p3.shapes] == ["bug"] and p3.state == "labelled"
+
+    assert main(["import", "-f", "labelme", str(tmp_path / "ds"), str(proj), "-q", "--include-labelled"]) == 0
+    p1 = read_labelme(proj / "p1.json")
+    assert [s.label for s in p1.shapes] == ["leaf", "leaf"] and p1.state == "labelled"
+    np.testing.assert_allclose(p1.shapes[0].points, [[2, 2], [12, 2], [12, 12]])   # the person's shape first
+
+
+def test_import_never_overwrites_an_unreadable_json(tmp_path, capsys) -> None:
     src = make_project(tmp_path / "src", gt_shapes())
     assert main(["export", "-f", "masks", str(src), str(tmp_path / "ds"), "-q"]) == 0
-    assert main(["import", "-f", "masks", str(tmp_path / "ds"), str(src), "-q"]) == 1
-    assert "already exists" in capsys.readouterr().err
-    assert read_labelme(src / "p1.json").shapes[0].shape_type == "polygon"   # untouched
+    (src / "p2.json").write_text("{ broken")
+    assert main(["import", "-f", "masks", str(tmp_path / "ds"), str(src), "-q", "--include-labelled"]) == 1
+    assert "p2.json" in capsys.readouterr().err
+    assert (src / "p2.json").read_text() == "{ broken"
+    assert read_labelme(src / "p1.json").shapes[0].shape_type == "polygon"   # nothing written
 
 
 def test_evaluate_prints_table_and_writes_json(tmp_path, capsys) -> None:

@@ -51,12 +51,20 @@ def _user_json(path, w, h):
                     "description": "mine", "shape_type": "polygon", "flags": {}}]}))
 
 
-def test_labelme_sidecars_for_every_image_keeping_user_shapes(folder, checkpoint):
-    _user_json(folder / "c.json", 50, 50)
-    rc = main(["predict", "--model", str(checkpoint), "--device", "cpu", "--tile", "64", "--overlap",
-               "16", "--quiet", str(folder), str(folder)])
-    assert rc == 0
-    for img, (h, w) in {"a.png": (64, 96), "sub/b.jpg": (80, 70), "c.png": (50, 50)}.items():
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_labelme_sidecars_for_every_image_person_labels_untouched(folder, checkpoint):
+    _user_json(folder / "c.json", 50, 50)      # a person's labelme file (no segstudio key)
+    mine = _sha(folder / "c.json")
+    args = ["predict", "--model", str(checkpoint), "--device", "cpu", "--tile", "64", "--overlap",
+            "16", "--quiet", str(folder), str(folder)]
+    assert main(args) == 0
+    assert _sha(folder / "c.json") == mine     # skipped by default
+    for img, (h, w) in {"a.png": (64, 96), "sub/b.jpg": (80, 70)}.items():
         path = (folder / img).with_suffix(".json")
         ann = read_labelme(path)
         assert ann.state == "pre-annotated"
@@ -64,8 +72,12 @@ def test_labelme_sidecars_for_every_image_keeping_user_shapes(folder, checkpoint
         road = [s for s in ann.shapes if s.label == "road"]
         assert len(road) == 1
         assert shape_mask(road[0], h, w).mean() > 0.95       # the model says road everywhere
+    # an explicit choice: the person's shapes are kept, the model's added, still labelled
+    assert main(args + ["--include-labelled"]) == 0
     merged = read_labelme(folder / "c.json")
+    assert merged.state == "labelled"
     assert [s.description for s in merged.shapes if s.label == "tree"] == ["mine"]
+    assert [s.label for s in merged.shapes] == ["tree", "road"]
     assert merged.extra.get("custom") == 42
 
 
@@ -77,7 +89,10 @@ def test_skip_and_replace_existing(folder, checkpoint):
     assert (folder / "c.json").read_bytes() == before
     assert (folder / "a.json").is_file()
     assert main(args + ["--existing", "replace", str(folder / "c.png"), str(folder)]) == 0
-    assert [s.label for s in read_labelme(folder / "c.json").shapes] == ["road"]
+    assert (folder / "c.json").read_bytes() == before        # a person's file: still skipped
+    assert main(args + ["--existing", "replace", "--include-labelled", str(folder / "c.png"), str(folder)]) == 0
+    replaced = read_labelme(folder / "c.json")
+    assert [s.label for s in replaced.shapes] == ["road"] and replaced.state == "labelled"
 
 
 def test_class_index_pngs(folder, checkpoint, tmp_path):

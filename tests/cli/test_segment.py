@@ -102,3 +102,32 @@ def test_list(capsys):
     for name in ("otsu", "adaptive", "watershed", "kmeans", "grabcut", "box_cut", "magic_wand"):
         assert f"\n{name} " in "\n" + out
     assert "block_size=51 (int [3..1001])" in out
+
+
+def test_segment_in_place_never_touches_what_a_person_labelled(folder, capsys):
+    """SRC SRC with a person's labelme file (no segstudio key) beside an image without one: the
+    person's file keeps its bytes, even with --overwrite; --include-labelled adds shapes to it and
+    it stays labelled."""
+    import hashlib
+    import subprocess
+    import sys
+
+    src, _ = folder
+    person = {"version": "5.5.0", "flags": {}, "imagePath": "a.png", "imageData": None,
+              "imageHeight": 64, "imageWidth": 80,
+              "shapes": [{"label": "cell", "points": [[1, 1], [20, 1], [20, 20]], "group_id": None,
+                          "description": "mine", "shape_type": "polygon", "flags": {}}]}
+    (src / "a.json").write_text(json.dumps(person))
+    sha = hashlib.sha256((src / "a.json").read_bytes()).hexdigest()
+    run = [sys.executable, "-m", "segstudio", "segment", "-m", "otsu", "-q", "--overwrite", str(src), str(src)]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 skipped (labelled by a person)" in done.stdout
+    assert hashlib.sha256((src / "a.json").read_bytes()).hexdigest() == sha
+    assert read_labelme(src / "sub" / "b.json").state == "pre-annotated"
+
+    assert main(["segment", "-m", "otsu", "-q", "--include-labelled", str(src), str(src)]) == 1   # b.json exists
+    ann = read_labelme(src / "a.json")
+    assert ann.state == "labelled"
+    assert ann.shapes[0].description == "mine" and len(ann.shapes) > 1
+    assert {s.label for s in ann.shapes[1:]} == {"object"}

@@ -285,3 +285,81 @@ def test_scissors_wire_arrives_from_a_worker(qtbot, window):
     qtbot.waitUntil(lambda: panel.state.wire is not None and len(panel.state.wire) > 2, timeout=10000)
     wire = panel.state.wire
     assert tuple(wire[0]) == (20, 20) and tuple(wire[-1]) == (90, 70)
+
+
+def _person_json(root: Path, name: str) -> bytes:
+    """A person's labelme file (labelme's own: no segstudio key); returns its bytes."""
+    import json
+
+    path = root / f"{name}.json"
+    path.write_text(json.dumps({
+        "version": "5.5.0", "flags": {}, "imagePath": f"{name}.png", "imageData": None,
+        "imageHeight": H, "imageWidth": W,
+        "shapes": [{"label": "cell", "points": [[1, 1], [30, 1], [30, 30]], "group_id": None,
+                    "description": "mine", "shape_type": "polygon", "flags": {}}]}))
+    return path.read_bytes()
+
+
+def test_batch_on_all_images_skips_labelled_ones_unless_included(qtbot, window, project):
+    from segstudio.core.io.labelme import read_labelme
+    from tests.ui.questions import answer_include_labelled
+
+    root, _ = project
+    mine = _person_json(root, "img_0")
+    c = window.controller
+    assert window.open_folder(root)
+    panel = window.features["autoseg"]
+    panel.set_method("otsu")
+    panel.class_combo.setCurrentText("blob")
+    panel.batch_scope.setCurrentIndex(panel.batch_scope.findData("all"))
+    steps = len(c.history)
+
+    asked = answer_include_labelled("Skip")
+    qtbot.mouseClick(panel.batch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel._batch is not None and not panel._batch.is_running, timeout=20000)
+    assert asked and "1 of the 3 images were labelled by a person" in asked[0]
+    assert "1 skipped (labelled by a person)" in panel.message.text()
+    assert len(c.history) == steps + 1
+    c.save_all()
+    assert (root / "img_0.json").read_bytes() == mine
+    assert [e.state for e in c.project.entries] == ["labelled", PRE_ANNOTATED, PRE_ANNOTATED]
+    c.undo()
+    assert [e.state for e in c.project.entries] == ["labelled", UNLABELLED, UNLABELLED]
+
+    asked = answer_include_labelled("Include")
+    qtbot.mouseClick(panel.batch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel._batch.is_running, timeout=20000)
+    assert asked and len(c.history) == steps + 1
+    c.save_all()
+    person = read_labelme(root / "img_0.json")
+    assert person.state == "labelled" and person.shapes[0].description == "mine"
+    assert {s.label for s in person.shapes[1:]} == {"blob"}
+
+
+def test_undo_of_an_applied_result_restores_the_file_after_autosave(qtbot, window, project):
+    """Apply on an image without a JSON, let autosave write it, undo, let autosave run again:
+    the image has no JSON again (not an empty 'labelled' file that training would count as
+    all background), and the folder reopens with the image unlabelled."""
+    root, _ = project
+    c = window.controller
+    c.prefs.autosave_idle_s = 0.05
+    key = c.current_key
+    path = Path(c.project.entry(key).annotation_path)
+    assert not path.exists()
+    panel = window.features["autoseg"]
+    panel.set_method("otsu")
+    _apply_after_preview(qtbot, window, panel)
+    qtbot.waitUntil(lambda: path.exists(), timeout=5000)
+    assert c.project.entry(key).state == "labelled"
+    c.undo()
+    assert c.project.entry(key).state == UNLABELLED and c.current_annotation().shapes == []
+    qtbot.waitUntil(lambda: not c.has_unsaved(), timeout=5000)
+    assert not path.exists()
+    from segstudio.core.project_io import open_project
+
+    assert open_project(root).entry(key).state == UNLABELLED
+    c.redo()                                   # and redo brings the work back, saved again
+    qtbot.waitUntil(lambda: path.exists() and not c.has_unsaved(), timeout=5000)
+    from segstudio.core.io.labelme import read_labelme
+
+    assert read_labelme(path).state == "labelled" and read_labelme(path).shapes

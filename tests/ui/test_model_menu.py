@@ -138,3 +138,73 @@ def test_window_does_not_import_torch():
     code = ("import sys; import segstudio.ui.main_window, segstudio.ui.features.model; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def _person_json(root: Path, name: str) -> str:
+    """A person's labelme file for ``name`` (no segstudio key: labelme's own); returns its sha256."""
+    import hashlib
+
+    path = root / f"{name}.json"
+    path.write_text(json.dumps({
+        "version": "5.5.0", "flags": {}, "imagePath": f"{name}.png", "imageData": None,
+        "imageHeight": H, "imageWidth": W,
+        "shapes": [{"label": "tree", "points": [[1, 1], [30, 1], [30, 30]], "group_id": None,
+                    "description": "mine", "shape_type": "polygon", "flags": {}}]}))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_batch_skips_labelled_images_asks_to_include_them_and_is_one_undo_step(window, qtbot):
+    import hashlib
+
+    from tests.ui.questions import answer_include_labelled
+
+    feature, c = window.features["model"], window.controller
+    root = Path(c.project.root)
+    mine = _person_json(root, "img_0")
+    assert window.open_folder(root)
+    steps = len(c.history)
+
+    asked = answer_include_labelled("Skip")
+    feature.actions["segment_all"].trigger()
+    _wait(feature, qtbot)
+    assert asked and "1 of the 3 images were labelled by a person" in asked[0]
+    assert "1 labelled image(s) would change" in asked[0]
+    assert len(c.history) == steps + 1                           # the batch is one undo step
+    assert hashlib.sha256((root / "img_0.json").read_bytes()).hexdigest() == mine
+    assert c.project.entries[0].state == "labelled"
+    for i in (1, 2):
+        ann = read_labelme(root / f"img_{i}.json")
+        assert ann.state == "pre-annotated" and [s.label for s in ann.shapes] == ["road"]
+
+    c.undo()                                                     # one undo takes back the whole batch
+    assert [c.project.entry(e.key).state for e in c.project.entries] == ["labelled", "unlabelled", "unlabelled"]
+    assert all(not c.annotation_for(e.key).shapes for e in c.project.entries[1:])
+
+    asked = answer_include_labelled("Include")
+    feature.actions["segment_all"].trigger()
+    _wait(feature, qtbot)
+    assert asked and len(c.history) == steps + 1                # the redo tail was replaced
+    ann = c.annotation_for(c.project.entries[0].key)
+    assert [s.label for s in ann.shapes] == ["tree", "road"]    # merged, as the question said
+    assert c.project.entries[0].state == "labelled"              # still a person's image
+    assert read_labelme(root / "img_0.json").state == "labelled"
+
+    n = len(c.history)
+    asked = answer_include_labelled("Cancel")
+    feature.actions["segment_all"].trigger()
+    assert asked and not feature.busy and len(c.history) == n
+
+
+def test_auto_segment_current_keeps_a_labelled_image_labelled(window, qtbot):
+    feature, c = window.features["model"], window.controller
+    root = Path(c.project.root)
+    _person_json(root, "img_0")
+    assert window.open_folder(root)
+    key = c.current_key
+    assert c.project.entry(key).state == "labelled"
+    feature.actions["segment_current"].trigger()
+    _wait(feature, qtbot)
+    assert [s.label for s in c.current_annotation().shapes] == ["tree", "road"]
+    assert c.project.entry(key).state == "labelled"
+    c.undo()
+    assert [s.label for s in c.current_annotation().shapes] == ["tree"] and c.project.entry(key).state == "labelled"

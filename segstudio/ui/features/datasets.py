@@ -277,7 +277,9 @@ class ImportDialog(_JobDialog):
 
     def on_result(self, result: Any) -> None:
         out, images = result
-        self.message.setText(f"Imported {len(images)} image(s) into {out}")
+        skipped = sum(1 for im in images if im.skipped)
+        self.message.setText(f"Imported {len(images) - skipped} image(s) into {out}"
+                             + (f", {skipped} skipped (labelled by a person)" if skipped else ""))
         if self.window_.open_folder(out):
             self.accept()
 

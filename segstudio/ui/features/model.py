@@ -4,9 +4,11 @@ and a confidence overlay.
 Deep pre-annotation runs entirely off the GUI thread (:func:`segstudio.ui.workers.start_job`);
 torch and ``segstudio.ml`` are imported only inside the worker functions below, so building the
 window never imports torch. The current image's result becomes ONE undoable
-``ApplyPrediction`` (dropped if the image changed meanwhile); a batch pushes one per image as
-they finish (skipping an image edited meanwhile), marks them "pre-annotated" and saves them
-when autosave is on. Cancel stops within a second (the job checks a CancelToken even inside
+``ApplyPrediction`` (dropped if the image changed meanwhile). A batch skips images a person
+labelled unless the person includes them (a question that says how many would change; they
+stay "labelled"), collects the results as they finish and applies them when it ends (or is
+cancelled) as ONE undo step, leaving out an image edited meanwhile; the others become
+"pre-annotated" and are saved when autosave is on. Cancel stops within a second (the job checks a CancelToken even inside
 the network's forward pass).
 
 May import: PySide6, segstudio.core, segstudio.ui (segstudio.ml only inside worker functions).
@@ -25,10 +27,12 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QGraphicsPixmapItem, QMessageBox, QProgressBar, QPushButton
 
-from segstudio.core.edits import ApplyPrediction
+from segstudio.core.edits import ApplyPrediction, Compound
 from segstudio.core.jobs import CancelToken, Progress
-from segstudio.core.model import UNLABELLED
+from segstudio.core.labelled_guard import skipped_message, split_entries
+from segstudio.core.model import LABELLED
 from segstudio.core.rasterize import shape_mask
+from segstudio.ui.dialogs.include_labelled import ask_include_labelled
 from segstudio.ui.features.model_options import ModelOptions, ModelOptionsDialog
 from segstudio.ui.workers import JobHandle, start_job
 
@@ -103,7 +107,10 @@ class ModelFeature(QObject):
         self._token: CancelToken | None = None
         self._batch_errors: list[str] = []
         self._batch_keys: list[str] = []
+        self._batch_results: list[Any] = []      # finished ImagePredictions, applied at the end
         self._batch_snapshot: dict[str, list[int]] = {}
+        self._batch_include_labelled = False
+        self._batch_skipped = 0
         self.last_job_error: str | None = None
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setZValue(60)
@@ -319,14 +326,26 @@ class ModelFeature(QObject):
         project = self.controller.project
         if self.model is None or self.busy:
             return
-        entries = [e for e in project.entries
-                   if e.error is None and (not only_unlabelled or e.state == UNLABELLED)]
+        entries, labelled = split_entries(project.entries, only_unlabelled)
+        include = False
+        if labelled and not only_unlabelled:
+            answer = ask_include_labelled(self.window, len(labelled), len(entries), "Auto-segment",
+                                          merge=not self.options.replace)
+            if answer is None:
+                return
+            include = answer
+        if include:
+            chosen = {e.key for e in entries + labelled}
+            entries = [e for e in project.entries if e.key in chosen]
+        self._batch_skipped = 0 if include or only_unlabelled else len(labelled)
         if not entries:
-            self.window.status("No images to auto-segment.")
+            self.window.status("No images to auto-segment"
+                               + (f": {skipped_message(len(labelled))}." if labelled else "."))
             return
         items = [(e.key, functools.partial(load_pixels, str(e.image_path), str(e.annotation_path)))
                  for e in entries]
-        self._batch_errors, self._batch_keys = [], []
+        self._batch_errors, self._batch_keys, self._batch_results = [], [], []
+        self._batch_include_labelled = include
         self._batch_snapshot = {k: [s.uid for s in a.shapes] for k, a in project.annotations.items()}
         self._token = CancelToken()
         self.job_kind = "batch"
@@ -342,28 +361,43 @@ class ModelFeature(QObject):
         if pred.error is not None:
             self._batch_errors.append(pred.error)
             return
-        key = pred.key
         try:
-            ann = self.controller.annotation_for(key)
+            ann = self.controller.annotation_for(pred.key)
         except Exception as exc:   # the JSON cannot be read: report, never overwrite
             self._batch_errors.append(str(exc))
             return
-        before = self._batch_snapshot.get(key)
-        if before is not None and [s.uid for s in ann.shapes] != before:
-            self._batch_errors.append(f"{Path(key).name}: edited during the batch, left as it is")
-            return
-        self.controller.push(ApplyPrediction(key, ann, pred.shapes, replace=self.options.replace,
-                                             replace_labels=self._replace_labels(),
-                                             text=f"Pre-annotate with model ({len(pred.shapes)} shapes)"))
-        self._batch_snapshot[key] = [s.uid for s in ann.shapes]
-        self._batch_keys.append(key)
+        # an image first loaded now: later edits by the person are measured from here
+        self._batch_snapshot.setdefault(pred.key, [s.uid for s in ann.shapes])
+        self._batch_results.append(pred)
+
+    def _apply_batch(self) -> None:
+        """The finished results as ONE undo step; an image edited during the batch is left alone."""
+        edits = []
+        for pred in self._batch_results:
+            key = pred.key
+            if not any(e.key == key for e in self.controller.project.entries):
+                continue   # another folder was opened meanwhile
+            ann = self.controller.annotation_for(key)
+            if ([s.uid for s in ann.shapes] != self._batch_snapshot.get(key)
+                    or (ann.state == LABELLED and not self._batch_include_labelled)):
+                self._batch_errors.append(f"{Path(key).name}: edited during the batch, left as it is")
+                continue
+            edits.append(ApplyPrediction(key, ann, pred.shapes, replace=self.options.replace,
+                                         replace_labels=self._replace_labels(),
+                                         text=f"Pre-annotate with model ({len(pred.shapes)} shapes)"))
+            self._batch_keys.append(key)
+        self._batch_results = []
+        if edits:
+            self.controller.push(Compound(f"Auto-segment {len(edits)} image(s) with model", edits))
 
     def _batch_report(self) -> None:
+        self._apply_batch()
         n = len(self._batch_keys)
         if n and self.controller.prefs.autosave:
             self.controller.save_all()
         cancelled = self.job is not None and self.job.cancelled
-        text = f"Auto-segment {'cancelled' if cancelled else 'done'}: {n} image(s) pre-annotated."
+        text = f"Auto-segment {'cancelled' if cancelled else 'done'}: {n} image(s) pre-annotated"
+        text += f", {skipped_message(self._batch_skipped)}." if self._batch_skipped else "."
         if self._batch_errors:
             text += f" {len(self._batch_errors)} problem(s): " + "; ".join(self._batch_errors[:3])
             self.window.show_error("Auto-segment", text)

@@ -20,6 +20,7 @@ import base64
 import filecmp
 import hashlib
 import importlib
+import json
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from segstudio.core.jobs import Progress
+from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled
 from segstudio.core.model import (
     BACKGROUND_LABEL,
     IGNORE_LABEL,
@@ -81,6 +83,7 @@ class ImportOptions:
     mask_mode: str = "polygon"    # masks become polygons (holes kept as masks) or mask shapes
     tolerance: float = 0.0        # polygon simplification in pixels; 0 = pixel-exact
     images: str = "copy"          # how write_project brings images into the project: copy | link
+    include_labelled: bool = False   # into an existing project: also add to files a person labelled
 
 
 @dataclass
@@ -118,6 +121,7 @@ class ImportedImage:
     image_path: Path | None = None
     image_bytes: bytes | None = None   # when the dataset embeds the image (labelme imageData)
     suffix: str = ".png"
+    skipped: str | None = None   # why write_project left it out (its JSON a person labelled)
 
 
 @dataclass
@@ -402,10 +406,14 @@ def find_image(folder: Path, stem: str) -> Path | None:
 
 
 def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_names: Sequence[str],
-                  mode: str = "copy") -> Generator[Progress, None, Path]:
+                  mode: str = "copy", include_labelled: bool = False) -> Generator[Progress, None, Path]:
     """Writes images + labelme sidecars + labels.txt into ``out_dir`` (a job).
 
-    Refuses to overwrite an existing annotation file (the user's work).
+    Into an existing project: an image whose JSON a person labelled is left alone and marked
+    ``skipped`` unless ``include_labelled`` (the imported shapes are then added to the person's
+    and the file stays "labelled"); a JSON that is not a person's work (pre-annotated,
+    unlabelled) is replaced by the imported labels; one that cannot be read stops the import
+    before anything is written (it is never overwritten).
     """
     from segstudio.core.io.atomic import atomic_write_text
     from segstudio.core.io.labelme import write_labelme
@@ -417,9 +425,12 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
     if lost:
         raise DatasetError(f"no image found for {len(lost)} annotation(s): {', '.join(lost[:5])}"
                            f"{' …' if len(lost) > 5 else ''} (images must sit in the dataset's image folder)")
-    plan = _plan_destinations(images, out)
+    plan = _plan_destinations(images, out, include_labelled)
     out.mkdir(parents=True, exist_ok=True)
     for k, (im, (dest_img, dest_json)) in enumerate(zip(images, plan)):
+        if im.skipped:
+            yield Progress(k + 1, len(images), f"{im.name}: {im.skipped}")
+            continue
         dest_img.parent.mkdir(parents=True, exist_ok=True)
         if im.image_path is not None:
             if dest_img.resolve() != im.image_path.resolve() and not dest_img.exists():
@@ -433,7 +444,14 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
         elif im.image_bytes is not None and not dest_img.exists():
             dest_img.write_bytes(im.image_bytes)
         im.annotation.image_path = os.path.relpath(dest_img, dest_json.parent)
-        write_labelme(dest_json, im.annotation)
+        if dest_json.exists() and file_is_labelled(dest_json):   # included: add, stay labelled
+            from segstudio.core.io.labelme import read_labelme
+
+            mine = read_labelme(dest_json)
+            mine.shapes += im.annotation.shapes
+            write_labelme(dest_json, mine)
+        else:
+            write_labelme(dest_json, im.annotation)
         yield Progress(k + 1, len(images), im.name)
     names = [n for n in class_names if n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
     labels = out / "labels.txt"
@@ -442,17 +460,32 @@ def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_na
     return out
 
 
-def _plan_destinations(images: Sequence[ImportedImage], out: Path) -> list[tuple[Path, Path]]:
+def _plan_destinations(images: Sequence[ImportedImage], out: Path,
+                       include_labelled: bool = False) -> list[tuple[Path, Path]]:
     """(image, JSON) destinations of every image, checked before anything is written: an
-    existing annotation, an existing *different* image, or two images with one destination
-    would overwrite the user's files or leave a half-written import."""
+    existing annotation that does not read, an existing *different* image, or two images with
+    one destination would overwrite the user's files or leave a half-written import. Marks the
+    images whose JSON a person labelled ``skipped`` (unless ``include_labelled``)."""
+    from segstudio.core.io.labelme import AnnotationError, read_labelme
+
     plan: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     for im in images:
         dest_img = out / f"{im.name}{im.image_path.suffix if im.image_path is not None else im.suffix}"
         dest_json = dest_img.with_suffix(".json")
+        im.skipped = None
         if dest_json.exists():
-            raise DatasetError(f"{dest_json}: already exists; import into an empty folder")
+            if file_is_labelled(dest_json) and not include_labelled:
+                im.skipped = SKIPPED_NOTE   # a person's labels are never changed unless asked
+                plan.append((dest_img, dest_json))
+                continue
+            try:
+                if "shapes" not in json.loads(dest_json.read_bytes().decode("utf-8-sig")):
+                    raise AnnotationError(f"{dest_json}: already exists and is not a labelme file")
+                read_labelme(dest_json)
+            except (AnnotationError, OSError, ValueError, TypeError) as exc:
+                msg = str(exc) if str(dest_json) in str(exc) else f"{dest_json}: {exc}"
+                raise DatasetError(f"{msg} (the import would overwrite it; nothing was written)") from None
         if dest_json in seen:
             raise DatasetError(f"{dest_json}: two images of the dataset would be written here "
                                f"(one is {im.image_path or im.name})")
@@ -492,5 +525,6 @@ def import_to_project(fmt: str, src: str | Path, out_dir: str | Path,
                       ) -> Generator[Progress, None, tuple[Path, list[ImportedImage]]]:
     """Reads a dataset and writes it as a segstudio project (a job): (project folder, images)."""
     images = yield from import_dataset(fmt, src, options, **kwargs)
-    out = yield from write_project(images, out_dir, classes_of(images), options.images)
+    out = yield from write_project(images, out_dir, classes_of(images), options.images,
+                                   options.include_labelled)
     return out, images
