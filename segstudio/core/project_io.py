@@ -414,6 +414,8 @@ def read_image_or_embedded(image_path: str | Path, annotation_path: str | Path) 
         image_data = data.get("imageData") if data else None
     if isinstance(image_data, str) and image_data:
         return decode_image_data(image_data, f"{annotation_path}: imageData")
+    if annotation_path.is_file():
+        raise ImageReadError(f"{annotation_path}: image {image_path} not found and no usable imageData")
     raise ImageReadError(f"{image_path}: file not found")
 
 
