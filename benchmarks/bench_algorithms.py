@@ -185,10 +185,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma-separated methods to skip")
     ap.add_argument("--no-interactive", action="store_true", help="only the whole-image table")
+    ap.add_argument("--smoke", action="store_true", help="toy sizes, one run: a check that it runs (tests)")
     args = ap.parse_args()
-    w, h = (6000, 4000) if args.full else (1500, 1000)
+    w, h = (6000, 4000) if args.full else (300, 200) if args.smoke else (1500, 1000)
     cv2.setNumThreads(2)
-    repeat = args.repeat
+    repeat = 1 if args.smoke else args.repeat
     print(f"Whole-image methods on {w}x{h} (median of up to {repeat} interleaved runs):", flush=True)
     rows = bench_whole_image(w, h, repeat, set(filter(None, args.skip.split(","))))
     print("\n| method | raw call (ms) | raw contours (ms) | raw call + raw contours (ms) | "
@@ -200,7 +201,7 @@ def main() -> int:
     if args.no_interactive:
         return 0
     print("\nInteractive tools on 512x512 (median):", flush=True)
-    lat, ious = bench_interactive(max(5, args.repeat), range(6))
+    lat, ious = bench_interactive(repeat, range(1)) if args.smoke else bench_interactive(max(5, repeat), range(6))
     print("| tool | median (ms) |")
     print("|---|---:|")
     for name, t in lat:

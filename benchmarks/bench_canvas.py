@@ -7,6 +7,7 @@ Qt has painted what it scheduled (``processEvents``), so caches that must re-ren
 zoom pay for it inside the frame. Writes the table to benchmarks/results/canvas.md.
 
 Usage: QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas.py [--polygons N] [--full]
+``--smoke``: a tiny image, few polygons and frames, nothing written (the test suite runs it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView  # noqa: E402
 
-from segstudio.core.edits import ChangeClass  # noqa: E402
+from segstudio.core.class_edits import ChangeClass  # noqa: E402
 from segstudio.core.history import History  # noqa: E402
 from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape  # noqa: E402
 from segstudio.tools.base import pointer  # noqa: E402
@@ -173,7 +174,7 @@ def time_interaction(app: QApplication, view: CanvasView, n: int) -> dict[str, l
     brush = view.tool()
     key = "brush stroke commit (r=20, 30 samples), at fit"
     out[key] = []
-    for i in range(10):
+    for i in range(min(10, n)):
         x0, y0 = 500 + i * 450, 800 + i * 250
         brush.press(pointer(x0, y0, scale=view.zoom()))
         for k in range(1, 30):
@@ -186,7 +187,7 @@ def time_interaction(app: QApplication, view: CanvasView, n: int) -> dict[str, l
     return out
 
 
-def bench_canvas(app, img, shapes, classes, n_pan, repeats):
+def bench_canvas(app, img, shapes, classes, n_pan, repeats, n_moves=40):
     project = Project()
     project.classes = [LabelClass(c, (40 + 25 * i, 200 - 20 * i, 90 + 15 * i)) for i, c in enumerate(classes)]
     ann = ImageAnnotation("big.png", img.shape[1], img.shape[0], shapes=list(shapes))
@@ -214,7 +215,7 @@ def bench_canvas(app, img, shapes, classes, n_pan, repeats):
     for i in range(6):
         frames[key].append(_frame_ms(app, lambda i=i: history.push(
             ChangeClass("class1", {"color": (200, 40 * i, 100)}))))
-    frames.update(time_interaction(app, view, 40))
+    frames.update(time_interaction(app, view, n_moves))
     view.clear_document()
     view.close()
     return first, frames
@@ -261,14 +262,17 @@ def main() -> None:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall: frame time as felt; cpu: process CPU time (steadier on a busy machine)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "canvas.md"))
+    ap.add_argument("--smoke", action="store_true", help="seconds-long check that the script runs; writes nothing")
     args = ap.parse_args()
+    if args.smoke:
+        args.width, args.height, args.polygons, args.out = 1600, 1000, 40, None
     global CLOCK
     CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
-    n_pan, repeats = (24, 5) if args.full else (8, 3)
+    n_pan, repeats = (24, 5) if args.full else (2, 1) if args.smoke else (8, 3)
     app = QApplication.instance() or QApplication([])
     img, shapes, classes = make_data(args.width, args.height, args.polygons)
     bare_first, bare = bench_bare(app, img, n_pan, repeats)
-    can_first, can = bench_canvas(app, img, shapes, classes, n_pan, repeats)
+    can_first, can = bench_canvas(app, img, shapes, classes, n_pan, repeats, 3 if args.smoke else 40)
     rows = [("time to first paint (set_document → painted)", can_first, bare_first)]
     for k in can:
         rows.append((k, can[k], bare.get(k)))
@@ -310,8 +314,9 @@ def main() -> None:
               ""]
     text = "\n".join(lines)
     print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
 
 
 if __name__ == "__main__":

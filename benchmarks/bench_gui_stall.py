@@ -25,6 +25,8 @@ stroke (prompt snapshot) and intelligent-scissors clicks/moves (live-wire window
 worker).
 
 Usage: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui_stall.py [method ...]``
+``--smoke``: every table once at toy sizes (one method, no calibration), in seconds — a check
+that the script still runs (the test suite runs it), not a measurement.
 """
 
 from __future__ import annotations
@@ -208,9 +210,8 @@ def measure(app: QApplication, method: str, size: int, values: dict) -> dict:
     return {"preview": preview, "apply": applied, "message": message}
 
 
-def prompt_gestures(app: QApplication) -> list[tuple[str, float, str]]:
+def prompt_gestures(app: QApplication, w: int = 6000, h: int = 4000) -> list[tuple[str, float, str]]:
     """GUI-thread time of prompt gestures on a 6000x4000 image (median of several)."""
-    w, h = 6000, 4000
     tile, _ = synthetic.two_tone_shapes(500, 500, noise=20, seed=0)
     img = np.ascontiguousarray(np.tile(tile, (h // 500 + 1, w // 500 + 1, 1))[:h, :w])
     rows = []
@@ -354,10 +355,34 @@ def gil_gaps(side: int) -> list[tuple[str, float, float, bool]]:
     return rows
 
 
+def smoke(app: QApplication) -> int:
+    """Each table once at toy sizes: the code paths run, the figures mean nothing."""
+    global TARGET_S, PREVIEW_RUNS
+    TARGET_S, PREVIEW_RUNS = 0.0, 1   # no calibration: the first (512 px) size is kept
+    print("| method | image | preview job (s) | longest GUI stall, preview (ms) | apply (s) | shapes |")
+    print("|---|---|---:|---:|---:|---:|")
+    size, values = calibrate("watershed")
+    r = measure(app, "watershed", size, values)
+    print(f"| watershed | {size}x{size} | {r['preview'][0]:.2f} | {r['preview'][1] * 1000:.1f} "
+          f"| {r['apply'][0]:.2f} | {r['apply'][2]} |")
+    print("\n| prompt gesture on 3200x2000 | GUI thread, median (ms) | note |")
+    print("|---|---:|---|")
+    for name, t, note in prompt_gestures(app, 3200, 2000):
+        print(f"| {name} | {t * 1000:.1f} | {note} |")
+    print_bulk(app, (50, 100))
+    print("\n| method (96x96, plain thread) | run (s) | longest GIL hold seen (ms) | app isolates it |")
+    print("|---|---:|---:|---|")
+    for name, secs, gap, iso in gil_gaps(96):
+        print(f"| {name} | {secs:.2f} | {gap * 1000:.1f} | {'yes' if iso else 'no'} |")
+    return 0
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     leave_a_core_for_the_gui()   # as the app's window does
+    if "--smoke" in sys.argv:
+        return smoke(app)
     if "--gil" in sys.argv:
         i = sys.argv.index("--gil")
         side = int(sys.argv[i + 1]) if i + 1 < len(sys.argv) else 3000

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_io.py           # quick (3000x2000 photo, 200 files)
     python benchmarks/bench_io.py --full    # 6000x4000 photo, 2000 files
+    python benchmarks/bench_io.py --smoke   # seconds: does it still run (the test suite runs it)
 
 Prints a table of median times and the ratio to the reference call.
 """
@@ -36,9 +37,11 @@ def _photo(path: Path, w: int, h: int, orientation: int | None) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: a seconds-long check that it runs")
     args = ap.parse_args()
-    w, h = (6000, 4000) if args.full else (3000, 2000)
-    n_files = 2000 if args.full else 200
+    w, h = (6000, 4000) if args.full else (600, 400) if args.smoke else (3000, 2000)
+    n_files = 2000 if args.full else 10 if args.smoke else 200
+    side16 = 200 if args.smoke else 2000
     rows = []
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
@@ -54,9 +57,9 @@ def main() -> None:
         p = root / "photo_6.jpg"
         rows.append(("image_size JPEG (header)", median_seconds(lambda: image_size(p), 20),
                      "PIL Image.open().size", median_seconds(lambda: Image.open(p).size, 20)))
-        a16 = np.random.default_rng(0).integers(0, 65535, (2000, 2000), dtype=np.uint16)
+        a16 = np.random.default_rng(0).integers(0, 65535, (side16, side16), dtype=np.uint16)
         cv2.imwrite(str(root / "d16.png"), a16)
-        rows.append(("load_image PNG16 2000x2000", median_seconds(lambda: load_image(root / "d16.png"), 5),
+        rows.append((f"load_image PNG16 {side16}x{side16}", median_seconds(lambda: load_image(root / "d16.png"), 5),
                      "cv2.imread UNCHANGED", median_seconds(lambda: cv2.imread(str(root / "d16.png"), -1), 5)))
         proj = root / "proj"
         proj.mkdir()

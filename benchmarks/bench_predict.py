@@ -9,7 +9,8 @@ Prints three tables:
 3. on a CUDA machine: megapixels per second with fp32, fp16 and bf16 autocast.
 
 Usage: ``python benchmarks/bench_predict.py [--full] [--threads N] [--encoder resnet18]
-[--tables overhead,memory,gpu]``
+[--tables overhead,memory,gpu] [--smoke]``; ``--smoke`` runs every table at toy sizes (a check
+that the script still runs, which the test suite does; the figures mean nothing).
 Random-initialised networks (no download needed): speed does not depend on the weights.
 """
 
@@ -79,7 +80,7 @@ def _current_rss_mb() -> float:
 
 
 def memory_table(args) -> None:
-    sizes = [(1500, 2000)] + ([(4000, 6000)] if args.full else [])
+    sizes = [(240, 320)] if args.smoke else [(1500, 2000)] + ([(4000, 6000)] if args.full else [])
     print(f"\n## Whole-image prediction on CPU ({args.threads} threads, Unet/{args.encoder}, "
           f"{args.classes} classes, tile {args.tile}, overlap {args.overlap}, batch {args.batch})\n")
     print("| image | tiles | seconds | MP/s | peak RSS (MB) | RSS with model loaded (MB) | "
@@ -102,7 +103,7 @@ def overhead_table(args) -> None:
     from segstudio.ml.predict import _extract, plan_tiles, predict_image
 
     torch.set_num_threads(args.threads)
-    h, w, tile, overlap, batch = 1024, 1536, 512, 64, 2
+    h, w, tile, overlap, batch = (256, 384, 128, 16, 2) if args.smoke else (1024, 1536, 512, 64, 2)
     img = _image(h, w)
     model, meta = _model("Unet", args.encoder, args.classes, "cpu")
     th, tw, pos = plan_tiles(h, w, tile, overlap)
@@ -153,9 +154,10 @@ def gpu_table(args) -> None:
     if not torch.cuda.is_available():
         print("No CUDA device here: GPU figures pending a GPU session.")
         return
-    img = _image(4000, 6000)
+    h, w = (512, 768) if args.smoke else (4000, 6000)
+    img = _image(h, w)
     model, meta = _model("Unet", "resnet34", args.classes, "cuda")
-    print(f"Device: {torch.cuda.get_device_name(0)}; Unet/resnet34, 6000×4000, tile 1024, overlap 128, batch 8\n")
+    print(f"Device: {torch.cuda.get_device_name(0)}; Unet/resnet34, {w}×{h}, tile 1024, overlap 128, batch 8\n")
     print("| precision | seconds | MP/s | peak GPU memory (MB) |")
     print("|---|---|---|---|")
     for amp in (False, "fp16", "bf16"):
@@ -166,7 +168,7 @@ def gpu_table(args) -> None:
         run_to_end(predict_image(model, meta, img, "cuda", 1024, 128, 8, amp))
         torch.cuda.synchronize()
         s = time.perf_counter() - t
-        print(f"| {amp or 'fp32'} | {s:.2f} | {24 / s:.1f} | {torch.cuda.max_memory_allocated() / 2**20:.0f} |",
+        print(f"| {amp or 'fp32'} | {s:.2f} | {h * w / 1e6 / s:.1f} | {torch.cuda.max_memory_allocated() / 2**20:.0f} |",
               flush=True)
 
 
@@ -182,7 +184,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=4)
     p.add_argument("--tables", default="overhead,memory,gpu", help="which tables to print (comma-separated)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--smoke", action="store_true", help="toy sizes: a check that every table still runs")
     args = p.parse_args()
+    if args.smoke:
+        args.tile, args.overlap, args.repeats = 128, 16, 1
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return

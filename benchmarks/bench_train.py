@@ -9,6 +9,7 @@ validation). On CUDA ours uses mixed precision + channels-last; the tutorial loo
 
     python benchmarks/bench_train.py                 # quick CPU run (< 3 min)
     python benchmarks/bench_train.py --device cuda --full
+    python benchmarks/bench_train.py --smoke         # seconds: does it still run (the test suite runs it)
 
 May import: anything (benchmark script).
 """
@@ -103,13 +104,13 @@ def our_loop(data, arch: str, encoder: str, batch: int, crop: int, steps: int, w
     return (len(measured) - 1) * batch / (measured[-1] - measured[0])
 
 
-def miou_curve(epochs: int, device: str, out: Path) -> list[dict]:
+def miou_curve(epochs: int, device: str, out: Path, crops: int = 64) -> list[dict]:
     data = synthetic_samples(48, size=64, seed=1)
     cfg = TrainConfig(out=str(out), arch="Unet", encoder="tu-resnet10t",
                       model_kwargs={"encoder_depth": 3, "decoder_channels": [32, 16, 8]}, epochs=epochs,
                       batch_size=4, lr=1e-2, crop_size=64, val_split=0.25, augment="light",
                       warmup_epochs=0.5, patience=0, device=device, seed=0,
-                      min_samples_per_epoch=64)
+                      min_samples_per_epoch=crops)
     return run_to_end(train_job(cfg, data)).history
 
 
@@ -120,6 +121,7 @@ def main() -> int:
     ap.add_argument("--arch", default="Unet")
     ap.add_argument("--encoder", default="resnet18")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    ap.add_argument("--smoke", action="store_true", help="toy sizes, one round, one epoch: a check that it runs")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
@@ -127,6 +129,9 @@ def main() -> int:
     batch = 16 if cuda else 8
     steps, warmup = (30, 5) if (args.full or cuda) else (8, 2)
     rounds = 5 if (args.full or cuda) else 3
+    if args.smoke:
+        crop, batch, steps, warmup, rounds = 64, 2, 2, 1, 1
+        args.encoder = "tu-resnet10t"
     size = crop + 32
     data = synthetic_samples(batch * (steps + warmup), size=size, seed=0)
     print(f"# training throughput: {args.arch}/{args.encoder}, batch {batch}, crop {crop}, device "
@@ -148,9 +153,9 @@ def main() -> int:
         print(f"| segstudio train_job ({'AMP + ' if cuda else ''}channels-last) | {o:.2f} | "
               f"{statistics.median(ratios):.2f} |")
         print()
-        epochs = 20 if args.full else 12
+        epochs = 20 if args.full else 1 if args.smoke else 12
         t0 = time.perf_counter()
-        hist = miou_curve(epochs, args.device, Path(tmp) / "curve.safetensors")
+        hist = miou_curve(epochs, args.device, Path(tmp) / "curve.safetensors", 8 if args.smoke else 64)
         print(f"# val mIoU vs epoch: tiny Unet (tu-resnet10t, depth 3) on 48 synthetic 64×64 images, "
               f"36 train / 12 val, 64 crops per epoch, {time.perf_counter() - t0:.1f} s")
         print("| epoch | train loss | val loss | val mIoU |")
