@@ -50,6 +50,7 @@ from segstudio.core.io.formats.base import (
     import_to_project,
     items_from_project,
 )
+from segstudio.core.io.formats.export_run import problems_text
 from segstudio.core.jobs import Progress
 from segstudio.ui.workers import JobHandle, start_job
 
@@ -212,6 +213,12 @@ class ExportDialog(_JobDialog):
         self.form.addRow("Images", self.images)
         self.form.addRow("COCO masks", self.coco_masks)
         self.form.addRow("Overlaps", QLabel(OVERLAP_RULE, self))
+        # images left out of the last export, listed in the dialog (it stays open, non-modal)
+        self.problems = QPlainTextEdit(self)
+        self.problems.setReadOnly(True)
+        self.problems.setMaximumHeight(140)
+        self.problems.hide()
+        self.extra.addWidget(self.problems)
 
     def set_format(self, key: str) -> None:
         self.format.setCurrentIndex(self.format.findData(key))
@@ -232,16 +239,27 @@ class ExportDialog(_JobDialog):
         project = self.window_.controller.project
         if self.classes.count() and not self.options().classes:
             raise ValueError("choose at least one class to export")
-        items = items_from_project(project)   # snapshots taken here, on the GUI thread
+        # snapshots taken here, on the GUI thread; files that failed to load become problems
+        items = items_from_project(project, with_errors=True)
         if not items:
             raise ValueError("nothing to export: no image of this project has annotations")
         return export_dataset, (self.format.currentData(), items, Path(out), project.class_names(),
                                 self.options())
 
+    def start(self) -> None:
+        self.problems.clear()
+        self.problems.hide()
+        super().start()
+
     def on_result(self, report: Any) -> None:
         splits = ", ".join(f"{k} {len(v)}" for k, v in report.splits.items() if v)
-        self.message.setText(f"Exported {report.images} image(s) to {report.out_dir} ({splits})")
-        self.window_.status(f"Exported {report.images} image(s) as {report.format}")
+        text = f"Exported {report.images} image(s) to {report.out_dir} ({splits})"
+        if report.problems:
+            text += f"; {len(report.problems)} image(s) not exported, listed below"
+            self.problems.setPlainText(problems_text(report))
+            self.problems.show()
+        self.message.setText(text)
+        self.window_.status(text)
 
 
 class ImportDialog(_JobDialog):
