@@ -58,17 +58,18 @@ def add_quiet(p: argparse.ArgumentParser, help_text: str = "no progress bar") ->
 def labels_file(text: str) -> list[str]:
     """argparse type: the classes of a labelme ``labels.txt``, in order, without the
     ``__ignore__``/``_background_`` lines (their ids are fixed: 255 and 0)."""
-    from segstudio.core.evaluate import read_labels_file
+    from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL
+    from segstudio.core.project_io import read_class_list  # the reader a project's labels.txt gets
 
     path = Path(text)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{path}: no such file")
     try:
-        names = read_labels_file(path)
-    except UnicodeDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        lines = read_class_list(path)
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    names = list(dict.fromkeys(n.strip() for n in lines))   # a repeated name would shift the ids after it
+    names = [n for n in names if n and n not in (IGNORE_LABEL, BACKGROUND_LABEL)]
     if not names:
         raise argparse.ArgumentTypeError(f"{path}: lists no class (only __ignore__/_background_ or empty)")
     return names

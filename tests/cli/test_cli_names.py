@@ -179,6 +179,22 @@ def test_export_takes_class_ids_from_a_labelme_labels_txt(tmp_path):
     assert cls[5, 5] == 3 and cls[25, 25] == 1 and cls[35, 45] == 0   # cat = 3, dog = 1 as listed
 
 
+def test_export_labels_file_in_latin1_keeps_its_names(tmp_path):
+    """An old Windows tool's labels.txt reads as the project's own labels.txt does."""
+    root = tmp_path / "src"
+    root.mkdir()
+    Image.fromarray(np.full((40, 50, 3), 90, np.uint8)).save(root / "p.png")
+    shapes = [Shape("café", [[0, 0], [9, 9]], "rectangle")]
+    write_labelme(root / "p.json", ImageAnnotation("p.png", 50, 40, shapes, state="labelled"))
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes("__ignore__\n_background_\nbus\ncafé\nbus\n".encode("latin-1"))
+    r = segstudio("export", "-f", "voc", "--labels", str(labels), "-q", str(root), str(tmp_path / "voc"))
+    assert r.returncode == 0, r.stderr
+    names = (tmp_path / "voc" / "class_names.txt").read_text(encoding="utf-8").split()
+    assert names == ["_background_", "bus", "café"]
+    assert np.asarray(Image.open(tmp_path / "voc" / "SegmentationClass" / "p.png"))[5, 5] == 2
+
+
 def test_export_labels_file_problems_are_usage_errors(tmp_path):
     src = _project(tmp_path / "src")
     empty = tmp_path / "empty.txt"
