@@ -116,7 +116,6 @@ class Region:
     outer: np.ndarray
     holes: list[np.ndarray] = field(default_factory=list)
     area: float = 0.0      # pixel count of the component (holes excluded)
-    mask: np.ndarray | None = None   # full-image mask of this component, only if it has holes
 
 
 def simplify(points: np.ndarray, tolerance: float, closed: bool = True) -> np.ndarray:
@@ -143,9 +142,9 @@ def drop_small_components(mask: np.ndarray, min_area: float) -> np.ndarray:
     return m & ~small[labels]
 
 
-def mask_to_regions(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0,
-                    keep_hole_masks: bool = True) -> list[Region]:
-    """Connected components of ``mask`` as outer rings with their holes.
+def mask_to_regions(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0) -> list[Region]:
+    """Connected components of ``mask`` as outer rings with their holes (rings only: editable
+    shapes come from :mod:`segstudio.core.label_shapes`).
 
     Rings pass through the centres of boundary pixels, so filling a ring the labelme way
     (with its outline) reproduces the component exactly when ``tolerance`` is 0.
@@ -176,20 +175,13 @@ def mask_to_regions(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 
         area = float(stats[cid, cv2.CC_STAT_AREA])
         if area < min_area:
             continue
-        comp_mask = None
-        if holes and keep_hole_masks:
-            x, y, w, h = (int(v) for v in stats[cid, :4])
-            comp_mask = np.zeros(m.shape, dtype=bool)
-            comp_mask[y:y + h, x:x + w] = labels[y:y + h, x:x + w] == cid
-        regions.append(Region(simplify(outer, tolerance), [simplify(hh, tolerance) for hh in holes],
-                              area, comp_mask))
+        regions.append(Region(simplify(outer, tolerance), [simplify(hh, tolerance) for hh in holes], area))
     return regions
 
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0) -> list[np.ndarray]:
     """Outer rings of the components of ``mask`` (holes ignored) — see :func:`mask_to_regions`."""
-    return [r.outer for r in mask_to_regions(mask, tolerance, min_area, keep_hole_masks=False)
-            if len(r.outer) >= 3]
+    return [r.outer for r in mask_to_regions(mask, tolerance, min_area) if len(r.outer) >= 3]
 
 
 # -- measures and hit tests --------------------------------------------------------------------

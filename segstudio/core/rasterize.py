@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from segstudio.core.geometry import drop_small_components, mask_to_regions, shape_footprint
+from segstudio.core import label_shapes
+from segstudio.core.geometry import shape_footprint
+from segstudio.core.label_shapes import LabelShapeOptions
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, Shape
 
 IGNORE_VALUE = 255
@@ -72,39 +74,23 @@ def shapes_to_label(shapes: Iterable[Shape], height: int, width: int, value_of: 
 def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", tolerance: float = 1.0,
                    min_area: float = 0.0, group_id: int | None = None,
                    description: str = "") -> list[Shape]:
-    """Editable shapes for a boolean mask.
+    """Editable shapes for a boolean mask (:func:`segstudio.core.label_shapes.mask_to_shapes`).
 
-    ``mode="polygon"``: one polygon per connected component; a component with holes becomes a
-    mask shape so the holes survive exactly (a polygon cannot carry holes in labelme's format).
-    ``mode="mask"``: one mask shape holding every component at least ``min_area`` large.
+    ``mode="polygon"``: one polygon per connected piece; pieces with holes go into one mask
+    shape so the holes survive exactly (a polygon cannot carry holes in labelme's format).
+    ``mode="mask"``: one mask shape holding every piece at least ``min_area`` large.
     """
-    if mode == "mask":
-        # one pass over the pixels: no polygons (k-means on a big photo has 10⁵ pieces)
-        keep = drop_small_components(mask, min_area)
-        if not keep.any():
-            return []
-        return [Shape(label, np.zeros((0, 2)), "mask", group_id, description, mask=keep)]
-    if mode != "polygon":
-        raise ValueError(f"unknown conversion mode {mode!r} (polygon or mask)")
-    regions = mask_to_regions(mask, tolerance=tolerance, min_area=min_area, keep_hole_masks=True)
-    shapes: list[Shape] = []
-    for r in regions:
-        if r.holes and r.mask is not None:
-            shapes.append(Shape(label, np.zeros((0, 2)), "mask", group_id, description, mask=r.mask))
-        elif len(r.outer) >= 3:
-            shapes.append(Shape(label, r.outer, "polygon", group_id, description))
-    return shapes
+    return label_shapes.mask_to_shapes(mask, label, LabelShapeOptions(
+        mode, tolerance, min_area, description=description, group_id=group_id))
 
 
 def label_map_to_shapes(label_map: np.ndarray, class_names: Sequence[str], mode: str = "polygon",
                         tolerance: float = 1.0, min_area: float = 0.0,
                         skip_values: Iterable[int] = (0,)) -> list[Shape]:
-    """Shapes for every class value in ``label_map`` (value v → ``class_names[v]``)."""
-    skip = set(skip_values)
-    shapes: list[Shape] = []
-    for v in np.unique(label_map):
-        v = int(v)
-        if v in skip or v >= len(class_names):
-            continue
-        shapes += mask_to_shapes(label_map == v, class_names[v], mode, tolerance, min_area)
-    return shapes
+    """Shapes for every class value in ``label_map`` (value v → ``class_names[v]``; values
+    without a name are skipped) — :func:`segstudio.core.label_shapes.label_map_to_shapes`."""
+    lm = np.asarray(label_map)
+    unnamed = tuple(int(v) for v in np.unique(lm) if v >= len(class_names))
+    return label_shapes.label_map_to_shapes(lm, LabelShapeOptions(
+        mode, tolerance, min_area, class_names=tuple(class_names[1:]),
+        skip_values=tuple(int(v) for v in skip_values) + unnamed))

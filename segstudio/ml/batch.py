@@ -42,6 +42,9 @@ class PredictConfig:
     amp: bool | str = True
     shapes: ShapeOptions = field(default_factory=ShapeOptions)
     keep_maps: bool = False      # also hand back label map + confidence (class PNGs, overlay)
+    #: False: no shapes at all (class PNG output needs only the map; shapes of a fragmented
+    #: 24-Mpixel prediction cost more memory and time than the prediction itself)
+    make_shapes: bool = True
 
 
 @dataclass
@@ -66,7 +69,8 @@ def predict_one(model: nn.Module, meta: ModelMeta, key: str, image_rgb8: np.ndar
     """Prediction + shapes for one image already in memory."""
     result = yield from predict_image(model, meta, image_rgb8, device, config.tile, config.overlap,
                                       config.batch_size, config.amp, cancel=cancel)
-    shapes = prediction_to_shapes(result.label_map, result.confidence, meta.classes, config.shapes, roi=roi)
+    shapes = (prediction_to_shapes(result.label_map, result.confidence, meta.classes, config.shapes, roi=roi)
+              if config.make_shapes else [])
     h, w = result.label_map.shape
     return ImagePrediction(key, w, h, shapes, result if config.keep_maps else None, info=result.info)
 

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +154,7 @@ class _BandBlender:
         self.label_map = np.zeros((height, width), dtype=dtype)
         self.confidence = np.zeros((height, width), dtype=np.float32)
         self.logits = np.zeros((num_classes, height, width), dtype=np.float32) if keep_logits else None
+        self.row_hook: Callable[[int, np.ndarray], None] | None = None
 
     def add(self, y: int, x: int, logits: np.ndarray, weight: np.ndarray) -> None:
         """``logits`` (C, h, w) and ``weight`` (h, w) already cropped to the image."""
@@ -161,7 +162,8 @@ class _BandBlender:
             self._advance(y)
         h, w = weight.shape
         r0 = y - self.y0
-        self.acc[:, r0:r0 + h, x:x + w] += logits * weight
+        np.multiply(logits, weight, out=logits)   # in place: the batch's logits are not reused
+        self.acc[:, r0:r0 + h, x:x + w] += logits
         self.wsum[r0:r0 + h, x:x + w] += weight
 
     def _advance(self, new_y0: int) -> None:
@@ -183,14 +185,17 @@ class _BandBlender:
         for r in range(0, nrows, _FINALISE_ROWS):
             r1 = min(nrows, r + _FINALISE_ROWS)
             logits = self.acc[:, r:r1] / np.maximum(self.wsum[r:r1], 1e-12)
-            top = logits.max(axis=0)
-            # confidence = softmax probability of the arg-max class = 1 / sum(exp(l - max))
-            denom = np.exp(logits - top).sum(axis=0)
             gy = slice(self.y0 + r, self.y0 + r1)
             self.label_map[gy] = logits.argmax(axis=0)
-            self.confidence[gy] = 1.0 / denom
             if self.logits is not None:
                 self.logits[:, gy] = logits
+            if self.row_hook is not None:   # before the in-place softmax below
+                self.row_hook(self.y0 + r, logits)
+            # confidence = softmax probability of the arg-max class = 1 / sum(exp(l - max)),
+            # computed in place (one band-sized temporary instead of three)
+            logits -= logits.max(axis=0)
+            np.exp(logits, out=logits)
+            self.confidence[gy] = 1.0 / logits.sum(axis=0)
 
     def finish(self) -> None:
         self._finalise(self.rows)
@@ -207,11 +212,15 @@ def _to_batch(patches: list[np.ndarray], device: torch.device, mean: torch.Tenso
 def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
                   device: str | torch.device = "cpu", tile: int = 1024, overlap: int = 128,
                   batch_size: int = 4, amp: bool | str = True, cancel: CancelToken | None = None,
-                  keep_logits: bool = False) -> Generator[Progress, None, PredictionResult]:
+                  keep_logits: bool = False, row_hook: Callable[[int, np.ndarray], None] | None = None
+                  ) -> Generator[Progress, None, PredictionResult]:
     """Per-pixel classes and confidence for one image; yields a Progress per tile.
 
     ``amp``: mixed precision on CUDA (True = bf16 if supported else fp16; "fp16"/"bf16";
     False = fp32); ignored on CPU/MPS. ``cancel`` makes a running forward pass stop too.
+    ``row_hook(first_row, logits)`` sees the blended (C, rows, W) logits of each band of rows as
+    it is finalised, top to bottom, so per-pixel statistics (e.g. uncertainty scores) need no
+    C×H×W array.
     """
     t_start = time.perf_counter()
     img = prepare_image(image_rgb8, meta)
@@ -227,6 +236,7 @@ def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
     mean = torch.tensor(meta.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
     std = torch.tensor(meta.std, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
     blender = _BandBlender(meta.num_classes, height, width, th, keep_logits)
+    blender.row_hook = row_hook
     total = len(positions)
     bs = max(1, int(batch_size))
     ramps: dict[tuple, np.ndarray] = {}
@@ -278,6 +288,10 @@ def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
                 blender.add(y, x0, logits[:, :h, :w], weight)
                 done += 1
                 yield Progress(done, total, f"tile {done}/{total}")
+            # drop this batch's logits before the next forward pass (a loop variable would keep
+            # the whole (batch, C, tile, tile) array alive through it: 200 MB for 12 classes)
+            del logits
+            out = None
         blender.finish()
     finally:
         for hk in hooks:

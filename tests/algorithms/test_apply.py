@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segstudio.algorithms import apply as apply_mod
 from segstudio.algorithms import synthetic
 from segstudio.algorithms.apply import ApplyOptions, batch_segment, convert_label_map, label_map_shapes
+from segstudio.core import label_shapes
 from segstudio.core.jobs import run_to_end
 from segstudio.core.rasterize import shape_mask
 
@@ -82,10 +82,11 @@ def test_more_polygons_than_the_limit_become_mask_layers(monkeypatch):
     for s in shapes:   # nothing is lost: each layer is exactly its class
         assert np.array_equal(s.mask, lm == names.index(s.label) + 1)
     # a big class map is counted before any polygon is made: same result, no polygons built
-    monkeypatch.setattr(apply_mod, "COUNT_FIRST_PX", 0)
+    monkeypatch.setattr(label_shapes, "COUNT_FIRST_PX", 0)
     built = []
-    real = apply_mod.label_map_shapes
-    monkeypatch.setattr(apply_mod, "label_map_shapes", lambda lm, o: built.append(o.mode) or real(lm, o))
+    real = label_shapes.label_map_to_shapes
+    monkeypatch.setattr(label_shapes, "label_map_to_shapes",
+                        lambda lm, o, *rest: built.append(o.mode) or real(lm, o, *rest))
     counted, over = convert_label_map(lm, ApplyOptions(class_names=names, tolerance=0, max_polygons=100))
     assert over == 144 and built == ["mask"]
     assert [np.array_equal(a.mask, b.mask) for a, b in zip(counted, shapes)] == [True, True]
