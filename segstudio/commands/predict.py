@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
     config = PredictConfig(args.tile, args.overlap, args.batch_size, precision,
                            ShapeOptions(args.shape_mode, args.tolerance, args.min_area, only,
                                         args.min_confidence, _parse_roi(args.roi)),
-                           keep_maps=args.format == "masks")
+                           keep_maps=args.format == "masks", make_shapes=args.format == "labelme")
     writer = _Writer(args, meta, targets)
     failed = run_with_tqdm(writer.wrap(predict_batch(model, meta, items, device, config)),
                            desc="predict", disable=True if args.quiet else None)
@@ -239,7 +239,9 @@ class _Writer:
 
         from segstudio.core.io.atomic import atomic_write_bytes
 
-        arr = label_map.astype(np.uint8 if label_map.max() < 256 else np.uint16)
+        # the model's map is uint8 already (≤ 256 classes): no full-size copy then
+        arr = label_map if label_map.dtype == np.uint8 else label_map.astype(
+            np.uint8 if label_map.max() < 256 else np.uint16)
         ok, buf = cv2.imencode(".png", arr)
         if not ok:
             raise OSError(f"{target}: PNG encoding failed")

@@ -26,13 +26,14 @@ import os
 import re
 import shutil
 from collections.abc import Generator, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from segstudio.core.jobs import Progress
+from segstudio.core.label_shapes import LabelShapeOptions, crop_to_shapes, label_map_to_shapes, mask_to_shapes
 from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled
 from segstudio.core.model import (
     BACKGROUND_LABEL,
@@ -42,7 +43,7 @@ from segstudio.core.model import (
     Project,
     Shape,
 )
-from segstudio.core.rasterize import class_value_map, mask_to_shapes
+from segstudio.core.rasterize import class_value_map
 
 log = logging.getLogger(__name__)
 
@@ -354,44 +355,60 @@ def drop_collinear(points: np.ndarray) -> np.ndarray:
     return p[keep] if keep.sum() >= 3 else p
 
 
+def _import_options(options: ImportOptions, **kw: Any) -> LabelShapeOptions:
+    # an import keeps every pixel: no minimum area, holes of any size survive
+    return LabelShapeOptions(options.mask_mode, options.tolerance, 0.0, **kw)
+
+
+def _exact(shapes: list[Shape], options: ImportOptions) -> list[Shape]:
+    if options.tolerance <= 0:
+        for s in shapes:
+            if s.shape_type == "polygon":
+                s.points = drop_collinear(s.points)
+    return shapes
+
+
 def shapes_from_mask(mask: np.ndarray, label: str, options: ImportOptions,
                      group_id: int | None = None) -> list[Shape]:
-    """Editable shapes for one class/instance mask (see :func:`core.rasterize.mask_to_shapes`)."""
-    shapes = mask_to_shapes(mask, label, options.mask_mode, options.tolerance, group_id=group_id)
-    for s in shapes:
-        if s.shape_type == "polygon" and options.tolerance <= 0:
-            s.points = drop_collinear(s.points)
-    return shapes
+    """Editable shapes for one class/instance mask (see :mod:`segstudio.core.label_shapes`)."""
+    return _exact(mask_to_shapes(mask, label, _import_options(options, group_id=group_id)), options)
 
 
 def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: ImportOptions,
                          ins_map: np.ndarray | None = None, ignore_value: int = 255) -> list[Shape]:
     """Shapes for a class map (value v → ``names[v]``; ``ignore_value`` → ``__ignore__``), one
-    group per instance when an instance map is given. Ignore shapes come last."""
-    shapes: list[Shape] = []
+    group per instance when an instance map is given. Ignore shapes come last.
+
+    Each instance is converted inside its bounding box, so hundreds of instances cost no
+    full-size array each."""
     present = [int(v) for v in np.unique(cls_map) if v not in (0, ignore_value)]
     for v in present:
         if v >= len(names):
             raise DatasetError(f"class value {v} has no name (only {len(names)} classes known)")
+    by_class = _import_options(options, class_names=tuple(names[1:]), skip_values=(ignore_value,))
+    valid = (cls_map != 0) & (cls_map != ignore_value)
     if ins_map is None:
-        for v in present:
-            shapes += shapes_from_mask(cls_map == v, names[v], options)
+        shapes = label_map_to_shapes(cls_map, by_class)
     else:
-        for i in [int(i) for i in np.unique(ins_map) if i != 0]:
-            m = (ins_map == i) & (cls_map != 0) & (cls_map != ignore_value)
-            if not m.any():
+        from scipy import ndimage
+
+        ins = np.where(valid, ins_map, 0).astype(np.int32)
+        shapes = []
+        for i, sl in enumerate(ndimage.find_objects(ins), start=1):
+            if sl is None:
                 continue
-            for v in np.unique(cls_map[m]):   # an instance id spanning classes: split per class
-                shapes += shapes_from_mask(m & (cls_map == v), names[int(v)], options, group_id=i)
-        covered = (ins_map != 0) & (cls_map != 0) & (cls_map != ignore_value)
-        for v in present:   # class pixels without an instance id
-            rest = (cls_map == v) & ~covered
-            if rest.any():
-                shapes += shapes_from_mask(rest, names[v], options)
+            crop = np.where(ins[sl] == i, cls_map[sl], 0)
+            for v in np.unique(crop):   # an instance id spanning classes: split per class
+                if v:
+                    shapes += crop_to_shapes(crop == v, names[int(v)], replace(by_class, group_id=i),
+                                             (sl[1].start, sl[0].start), cls_map.shape)
+        del ins
+        # class pixels without an instance id
+        shapes += label_map_to_shapes(np.where(valid & (ins_map == 0), cls_map, 0), by_class)
     ignore = cls_map == ignore_value
     if ignore.any():
-        shapes += shapes_from_mask(ignore, IGNORE_LABEL, options)
-    return shapes
+        shapes += mask_to_shapes(ignore, IGNORE_LABEL, _import_options(options))
+    return _exact(shapes, options)
 
 
 def find_image(folder: Path, stem: str) -> Path | None:
