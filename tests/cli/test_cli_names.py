@@ -34,9 +34,9 @@ def segstudio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
 
 # -- unknown commands ------------------------------------------------------------------------------
 def test_unknown_command_is_a_usage_error_listing_the_commands(tmp_path):
-    r = segstudio("rank", "images/", cwd=tmp_path)
+    r = segstudio("annotate", "images/", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    assert "unknown command 'rank'" in r.stderr
+    assert "unknown command 'annotate'" in r.stderr
     for name in [*COMMANDS, "gui"]:
         assert name in r.stderr
     assert "qt" not in (r.stderr + r.stdout).lower()   # the window was never tried
