@@ -21,13 +21,14 @@ import cv2
 import numpy as np
 
 from segstudio.algorithms.apply import ApplyOptions, batch_segment, label_map_shapes
+from segstudio.algorithms.common import class_index_map
 from segstudio.algorithms.params import ParamError, parse_assignments
 from segstudio.algorithms.registry import NEEDS, Prompt, get_method, list_methods, run_method
 from segstudio.commands.common_args import PER_IMAGE_FORMATS, add_format, add_quiet
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import IMAGE_EXTENSIONS, ImageReadError, load_image, to_rgb8
 from segstudio.core.io.labelme import read_labelme, write_labelme
-from segstudio.core.jobs import run_with_tqdm
+from segstudio.core.jobs import Progress, run_with_tqdm
 from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled, skipped_message
 from segstudio.core.model import PRE_ANNOTATED, ImageAnnotation
 
@@ -48,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--mode", choices=("polygon", "mask"), default="polygon",
                    help="labelme shapes as polygons (default) or one mask shape")
     p.add_argument("--tolerance", type=float, default=0.5, help="polygon simplification in px (default 0.5)")
-    p.add_argument("--min-area", type=float, default=10.0, help="drop pieces smaller than this (px)")
+    p.add_argument("--min-area", type=float, default=None,
+                   help="drop pieces smaller than this (px; default 10 for labelme, masks keep every piece)")
     p.add_argument("--box", help="prompt box x0,y0,x1,y1 (for box methods, single image)")
     p.add_argument("--point", action="append", default=[], metavar="X,Y",
                    help="foreground click (repeatable; magic wand, scissors)")
@@ -117,6 +119,17 @@ class _Writer:
         """True when the image's output is a labelme JSON a person labelled."""
         return self.fmt == "labelme" and file_is_labelled(self.target(image))
 
+    def write_mask(self, image: Path, mask: np.ndarray) -> None:
+        """``--format masks``: the method's label map as a class-index PNG, not through shapes."""
+        target = self.target(image)
+        if target.exists() and not self.overwrite:
+            raise FileExistsError(f"{target}: exists already (use --overwrite to replace it)")
+        ok, buf = cv2.imencode(".png", mask)
+        if not ok:
+            raise OSError(f"{target}: PNG encoding failed")
+        atomic_write_bytes(target, buf.tobytes())
+        self.written.append(target)
+
     def write(self, image: Path, shapes: list, size: tuple[int, int]) -> None:
         target = self.target(image)
         if self.is_labelled(image):
@@ -172,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
     if not images:
         print(f"segstudio segment: {args.src}: no images found", file=sys.stderr)
         return 1
-    options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=args.min_area)
+    min_area = args.min_area if args.min_area is not None else (0.0 if args.format == "masks" else 10.0)
+    options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=min_area)
     writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite, args.include_labelled)
     n_found = len(images)
     if not args.include_labelled:   # a person's labels are never changed unless asked
@@ -189,8 +203,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
         try:
             img = _load(images[0])
-            shapes = label_map_shapes(run_method(spec.name, img, prompt, params), options)
-            writer.write(images[0], shapes, img.shape[:2])
+            if args.format == "masks":
+                lm = run_method(spec.name, img, prompt, params, dtype=None)
+                writer.write_mask(images[0], class_index_map(lm, spec.output, min_area))
+            else:
+                shapes = label_map_shapes(run_method(spec.name, img, prompt, params), options)
+                writer.write(images[0], shapes, img.shape[:2])
         except (ParamError, ImageReadError, FileExistsError, OSError) as exc:
             print(f"segstudio segment: {exc}", file=sys.stderr)
             return 1
@@ -222,7 +240,21 @@ def run(args: argparse.Namespace) -> int:
                         write_errors[key] = str(exc)
                 yield prog
 
-        errors = run_with_tqdm(job(), desc=f"segment {spec.name}", disable=args.quiet or None)
+        def masks_job():
+            # masks are the label map itself: equal to the library call pixel for pixel
+            errors: dict[str, str] = {}
+            yield Progress(0, len(images), f"{spec.name}: starting")
+            for n, path in enumerate(images, start=1):
+                try:
+                    lm = run_method(spec.name, load(path), None, params, dtype=None)
+                    writer.write_mask(path, class_index_map(lm, spec.output, min_area))
+                except Exception as exc:   # one bad image must not stop the batch
+                    errors[str(path)] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+                yield Progress(n, len(images), str(path))
+            return errors
+
+        errors = run_with_tqdm(masks_job() if args.format == "masks" else job(),
+                               desc=f"segment {spec.name}", disable=args.quiet or None)
         for msg in errors.values():
             print(f"segstudio segment: {msg}", file=sys.stderr)
         failures = len(errors)
