@@ -7,8 +7,14 @@ claims them while it has focus (its ShortcutOverride), so the window actions bel
 elsewhere. One-key shortcuts (P, R, A, D, …) never fire while a list, a text field, a spin
 box or a combo box has the keyboard focus: the key goes to that widget, so typing "pers" in the
 Classes list jumps to "person" (Qt's type-to-search) instead of switching tools
-(:class:`TypingGuard`). :func:`create_actions` builds QActions from the table and connects them to the
-handlers the main window passes; :func:`shortcut_rows` feeds the Help dialog and the README.
+(:class:`TypingGuard`).
+
+:class:`ActionTable` holds every action of the window: the rows below (:data:`ACTIONS`) and the
+rows each feature adds at install (``host.add_actions(rows, handlers)``). It refuses an id or a
+shortcut that is already taken (so no "Ambiguous shortcut overload" can reach a user), puts each
+action into its menu (``"Model/&Device"`` makes a submenu, ``before="quit"`` places a row above
+another one) and the toolbar, and feeds the Help list (F1) and the README's shortcut table
+(:meth:`ActionTable.shortcut_rows`).
 
 May import: PySide6.
 """
@@ -16,7 +22,7 @@ May import: PySide6.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -31,6 +37,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QStyle,
     QTextEdit,
+    QToolBar,
     QWidget,
 )
 
@@ -49,6 +56,7 @@ class ActionSpec:
     checkable: bool = False
     group: str = ""           # actions of one group are mutually exclusive
     short: str = ""           # toolbar label when the menu text is long (menu text may change)
+    before: str = ""          # id of the row this one goes above in its menu (default: at the end)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -167,23 +175,97 @@ def _icon(widget: QWidget, name: str, tool_icon: Callable[[str], QIcon] | None) 
     return None if pixmap is None else widget.style().standardIcon(pixmap)
 
 
-def create_actions(parent: QWidget, menus: dict[str, QMenu], handlers: dict[str, Callable[[], object]],
-                   tool_icon: Callable[[str], QIcon] | None = None) -> dict[str, QAction]:
-    """QActions for :data:`ACTIONS`, added to ``menus`` in table order; a spec without a
-    handler is created disabled (and logged) rather than silently missing."""
-    actions: dict[str, QAction] = {}
-    groups: dict[str, QActionGroup] = {}
-    TypingGuard(parent)   # a child of the window: lives and dies with it
-    for spec in ACTIONS:
-        menu = menus.get(spec.menu)
-        if spec.id == "-":
+class ActionTable:
+    """Every action of the window, by id: built from :class:`ActionSpec` rows, one place for all.
+
+    ``add(rows, handlers)`` creates the QActions of ``rows`` (table order) and connects each to
+    ``handlers[id]``; a row without a handler is created disabled (and logged) rather than
+    silently missing. An id or a shortcut that another row already has raises ``ValueError``:
+    a clash is a programming error, found by the test that installs every feature."""
+
+    def __init__(self, parent: QWidget, menus: dict[str, QMenu],
+                 tool_icon: Callable[[str], QIcon] | None = None) -> None:
+        self._parent, self._menus, self._tool_icon = parent, menus, tool_icon
+        self.specs: list[ActionSpec] = []
+        self._actions: dict[str, QAction] = {}
+        self._groups: dict[str, QActionGroup] = {}
+        self._keys: dict[str, str] = {}   # portable key text → id of the action that has it
+        TypingGuard(parent)   # a child of the window: lives and dies with it
+
+    # -- dict-like access ----------------------------------------------------------------------
+    def __getitem__(self, action_id: str) -> QAction:
+        return self._actions[action_id]
+
+    def __contains__(self, action_id: object) -> bool:
+        return action_id in self._actions
+
+    def get(self, action_id: str) -> QAction | None:
+        return self._actions.get(action_id)
+
+    def items(self) -> list[tuple[str, QAction]]:
+        return list(self._actions.items())
+
+    # -- building ------------------------------------------------------------------------------
+    def add(self, rows: Iterable[ActionSpec],
+            handlers: Mapping[str, Callable[[], object]]) -> dict[str, QAction]:
+        """QActions for ``rows``, in their menus; returns them by id."""
+        rows = list(rows)
+        self._check(rows)
+        made: dict[str, QAction] = {}
+        for spec in rows:
+            menu = self._menu(spec.menu)
+            if spec.id == "-":
+                if menu is not None:
+                    anchor = self._actions.get(spec.before)
+                    if anchor is not None:
+                        menu.insertSeparator(anchor)
+                    else:
+                        menu.addSeparator()
+                continue
+            action = self._build(spec, handlers.get(spec.id))
             if menu is not None:
-                menu.addSeparator()
-            continue
+                anchor = self._actions.get(spec.before)
+                if anchor is not None:
+                    menu.insertAction(anchor, action)
+                else:
+                    menu.addAction(action)
+            self._actions[spec.id] = made[spec.id] = action
+        self.specs.extend(rows)
+        return made
+
+    def _check(self, rows: list[ActionSpec]) -> None:
+        keys = dict(self._keys)
+        for spec in rows:
+            if spec.id == "-":
+                continue
+            if spec.id in self._actions or any(r.id == spec.id for r in rows if r is not spec):
+                raise ValueError(f"action id {spec.id!r} is already in the action table")
+            for text in spec.shortcuts:
+                key = QKeySequence(text).toString(QKeySequence.SequenceFormat.PortableText)
+                if key in keys:
+                    raise ValueError(f"shortcut {text} of {spec.id!r} is already the shortcut of "
+                                     f"{keys[key]!r}; pick a free key in ui/actions.py's table")
+                keys[key] = spec.id
+        self._keys = keys
+
+    def _menu(self, path: str) -> QMenu | None:
+        """The menu named ``path``; "Model/&Device" is the submenu Device of Model (made once)."""
+        if path in self._menus or "/" not in path:
+            return self._menus.get(path)
+        parent_path, title = path.rsplit("/", 1)
+        parent = self._menu(parent_path)
+        if parent is None:
+            return None
+        sub = parent.addMenu(title)
+        self._menus[path] = sub
+        return sub
+
+    def _build(self, spec: ActionSpec, handler: Callable[[], object] | None) -> QAction:
+        parent = self._parent
         action = QAction(spec.text, parent)
         # fixed toolbar label, so "Undo Paint" in the menu does not resize the toolbar
         action.setIconText(spec.short or spec.text.replace("&", "").split(" ")[0].rstrip("…"))
-        action.setObjectName(f"action_{spec.id}")
+        action.setObjectName(spec.id)
         if spec.shortcuts:
             action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
         tip = spec.tip or spec.text.replace("&", "").rstrip("…")
@@ -191,27 +273,38 @@ def create_actions(parent: QWidget, menus: dict[str, QMenu], handlers: dict[str,
             tip += f"  ({', '.join(spec.shortcuts)})"
         action.setToolTip(tip)
         action.setStatusTip(tip)
-        icon = _icon(parent, spec.icon, tool_icon)
+        icon = _icon(parent, spec.icon, self._tool_icon)
         if icon is not None:
             action.setIcon(icon)
         action.setCheckable(spec.checkable)
         if spec.group:
-            groups.setdefault(spec.group, QActionGroup(parent)).addAction(action)
-        handler = handlers.get(spec.id)
+            self._groups.setdefault(spec.group, QActionGroup(parent)).addAction(action)
         if handler is None:
             log.warning("action %s has no handler", spec.id)
             action.setEnabled(False)
-        else:
+        else:   # a checkable action's handler reads isChecked() itself
             action.triggered.connect(lambda _checked=False, h=handler: h())
         parent.addAction(action)   # shortcuts work even when the menu bar is hidden
-        if menu is not None:
-            menu.addAction(action)
-        actions[spec.id] = action
-    return actions
+        return action
+
+    # -- what the table feeds --------------------------------------------------------------------
+    def fill_toolbar(self, bar: QToolBar) -> None:
+        """The rows marked ``toolbar``, in table order, a separator between menus."""
+        last_menu = None
+        for spec in self.specs:
+            if spec.toolbar and spec.id in self._actions:
+                if last_menu is not None and spec.menu != last_menu:
+                    bar.addSeparator()
+                last_menu = spec.menu
+                bar.addAction(self._actions[spec.id])
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what it does) for every action with a shortcut, then the canvas keys."""
+        return shortcut_rows(self.specs)
 
 
-def shortcut_rows() -> list[tuple[str, str]]:
-    """(keys, what it does) for every action with a shortcut, then the canvas keys."""
+def shortcut_rows(specs: Iterable[ActionSpec] = ACTIONS) -> list[tuple[str, str]]:
+    """(keys, what it does) for every row of ``specs`` with a shortcut, then the canvas keys."""
     rows = [(", ".join(s.shortcuts), s.text.replace("&", "").rstrip("…"))
-            for s in ACTIONS if s.id != "-" and s.shortcuts]
+            for s in specs if s.id != "-" and s.shortcuts]
     return rows + [(k, v) for k, v in CANVAS_KEYS]

@@ -76,7 +76,10 @@ def _is_cosmetic(edit: object) -> bool:
 class DocumentController(QObject):
     project_changed = Signal()
     current_changed = Signal(str)
-    model_changed = Signal(object)
+    model_changed = Signal(object)   # a model path asked for (the Model feature loads it)
+    model_loaded = Signal(str, object)   # (path, ModelMeta) once a model is loaded and ready
+    model_load_failed = Signal(str, str)   # (path, message)
+    problems_changed = Signal()   # files of the open folder that cannot be read: see ``problems``
     selected_class_changed = Signal(str)
     error_occurred = Signal(str, str)    # (title, message naming the file)
     status_message = Signal(str)
@@ -100,6 +103,9 @@ class DocumentController(QObject):
         self._clipboard: list[Shape] = []
         self._saved_classes: list[tuple] = []   # classes as last read/written (labels.txt + colours)
         self._created: set[str] = set()   # keys whose JSON this session created (see _restore_absent)
+        #: files of the open folder that cannot be read (key or path → message naming the file);
+        #: shown once, in the window's banner (never a popup per file)
+        self.problems: dict[str, str] = {}
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.timeout.connect(self._autosave_now)
@@ -130,18 +136,19 @@ class DocumentController(QObject):
         self.prefs.last_project = str(Path(path).resolve())
         self._save_prefs()
         self.project_changed.emit()
-        bad = [e.error or "" for e in project.entries if e.error] + project_io.open_problems(project)
-        if bad:
-            self.error_occurred.emit(
-                "Some files could not be read",
-                f"{len(bad)} file(s) could not be read; the rest of the folder is open.\n\n"
-                + "\n".join(bad[:20]))
-        first = next((e.key for e in project.entries if not e.error), None)
-        if first is not None:
-            self.go_to(first)
-        else:
-            self.current_changed.emit("")
+        self.problems = {e.key: e.error or "" for e in project.entries if e.error}
+        self.problems.update((m, m) for m in project_io.open_problems(project))
+        self._show_first_readable(0)
+        self.problems_changed.emit()
         return True
+
+    def _show_first_readable(self, start: int) -> None:
+        """Shows the first image from ``start`` on that can be read (an image that turns out
+        unreadable only when decoded is added to ``problems`` and skipped), else nothing."""
+        for entry in self.project.entries[start:]:
+            if not entry.error and self.go_to(entry.key):
+                return
+        self.current_changed.emit("")
 
     def _connect_project(self) -> None:
         self.project.classes_changed.connect(self._on_classes_changed)
@@ -235,13 +242,20 @@ class DocumentController(QObject):
             self._pending_key = None
             self.loading_changed.emit("")
             self._report_unreadable(key, msg)
+            if self.current_key is None:   # still opening the folder: show the next readable one
+                self._show_first_readable(self.keys().index(key) + 1)
 
     def _report_unreadable(self, key: str, msg: str) -> None:
+        """The image or its JSON cannot be read: marked red, counted in ``problems`` (the banner
+        updates); the status bar names it. Never a popup: a folder of bad files gives one summary."""
         entry = self.project.entry(key)
         entry.error = msg
         self.project.image_state_changed.emit(key, entry.state)   # the file list shows the error
         log.warning("cannot open %s: %s", key, msg)
-        self.error_occurred.emit("Cannot open image", msg)
+        self.status_message.emit(f"Cannot open: {msg}")
+        if self.problems.get(key) != msg:
+            self.problems[key] = msg
+            self.problems_changed.emit()
 
     def _switch(self, key: str, img: DecodedImage) -> bool:
         labels_were_dirty = self.labels_dirty()

@@ -46,11 +46,11 @@ def window(qtbot, tmp_path, checkpoint):
     for i in range(3):
         Image.fromarray((rng.random((H, W, 3)) * 255).astype(np.uint8)).save(root / f"img_{i}.png")
     (root / "labels.txt").write_text("__ignore__\n_background_\nroad\ntree\n")
-    win = MainWindow(Preferences(autosave_idle_s=0), features=["model"])
+    win = MainWindow(Preferences(autosave_idle_s=0), features=["model_menu"])
     # no "unsaved work?" prompt when qtbot closes the window
     qtbot.addWidget(win, before_close_func=_stop_and_save)
     assert win.open_folder(root)
-    feature = win.features["model"]
+    feature = win.features["model_menu"]
     job = feature.load_model(checkpoint)
     assert job is not None and job.wait(60000)
     assert feature.model is not None, win.last_error
@@ -58,7 +58,7 @@ def window(qtbot, tmp_path, checkpoint):
 
 
 def _stop_and_save(win):
-    feature = win.features["model"]
+    feature = win.features["model_menu"]
     feature.cancel()
     if feature.job is not None:
         feature.job.wait(10000)
@@ -70,16 +70,16 @@ def _wait(feature, qtbot):
 
 
 def test_menu_and_model_info(window):
-    feature = window.features["model"]
+    feature = window.features["model_menu"]
     texts = [a.text() for a in window.menus["Model"].actions()]
     assert "&Load model…" in texts and "Auto-segment &all images" in texts
     feature.show_info()
     assert "road, tree" in feature.info_box.text() and "Unet" in feature.info_box.text()
-    assert window.controller.current_model_path == str(window.features["model"].model_path)
+    assert window.controller.current_model_path == str(window.features["model_menu"].model_path)
 
 
 def test_auto_segment_current_image_is_one_undoable_edit(window, qtbot):
-    feature, c = window.features["model"], window.controller
+    feature, c = window.features["model_menu"], window.controller
     assert c.next_image()
     key = c.current_key
     steps = len(c.history)
@@ -90,15 +90,15 @@ def test_auto_segment_current_image_is_one_undoable_edit(window, qtbot):
     assert len(road) == 1 and shape_mask(road[0], H, W).mean() > 0.95
     assert c.project.entry(key).state == "pre-annotated"
     assert len(c.history) == steps + 1
-    feature.actions["overlay"].setChecked(True)
-    feature._overlay_toggled(True)
+    feature.actions["overlay"].trigger()   # the menu's checkable entry, as a click does
+    assert feature.actions["overlay"].isChecked()
     assert feature.overlay.isVisible() and not feature.overlay.pixmap().isNull()
     c.undo()
     assert not [s for s in ann.shapes if s.label == "road"]
 
 
 def test_result_for_another_image_is_dropped(window, qtbot):
-    feature, c = window.features["model"], window.controller
+    feature, c = window.features["model_menu"], window.controller
     assert c.next_image()
     first = c.current_key
     feature.segment_current()
@@ -109,7 +109,7 @@ def test_result_for_another_image_is_dropped(window, qtbot):
 
 
 def test_batch_writes_a_file_for_every_image(window, qtbot):
-    feature, c = window.features["model"], window.controller
+    feature, c = window.features["model_menu"], window.controller
     feature.actions["segment_all"].trigger()
     _wait(feature, qtbot)
     root = Path(c.project.root)
@@ -126,7 +126,7 @@ def test_batch_writes_a_file_for_every_image(window, qtbot):
 
 
 def test_batch_cancel_keeps_finished_images_only(window, qtbot):
-    feature = window.features["model"]
+    feature = window.features["model_menu"]
     feature.segment_batch(False)
     feature.cancel()
     _wait(feature, qtbot)
@@ -135,7 +135,7 @@ def test_batch_cancel_keeps_finished_images_only(window, qtbot):
 
 
 def test_window_does_not_import_torch():
-    code = ("import sys; import segstudio.ui.main_window, segstudio.ui.features.model; "
+    code = ("import sys; import segstudio.ui.main_window, segstudio.ui.features.model_menu; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -158,7 +158,7 @@ def test_batch_skips_labelled_images_asks_to_include_them_and_is_one_undo_step(w
 
     from tests.ui.questions import answer_include_labelled
 
-    feature, c = window.features["model"], window.controller
+    feature, c = window.features["model_menu"], window.controller
     root = Path(c.project.root)
     mine = _person_json(root, "img_0")
     assert window.open_folder(root)
@@ -196,7 +196,7 @@ def test_batch_skips_labelled_images_asks_to_include_them_and_is_one_undo_step(w
 
 
 def test_auto_segment_current_keeps_a_labelled_image_labelled(window, qtbot):
-    feature, c = window.features["model"], window.controller
+    feature, c = window.features["model_menu"], window.controller
     root = Path(c.project.root)
     _person_json(root, "img_0")
     assert window.open_folder(root)

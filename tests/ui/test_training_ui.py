@@ -32,7 +32,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def open_window(qtbot, folder: Path) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0), features=["model", "training"])
+    window = MainWindow(Preferences(autosave_idle_s=0), features=["model_menu", "training"])
     qtbot.addWidget(window)
     window.resize(1000, 700)
     window.show()
@@ -91,7 +91,7 @@ def test_train_from_menu_stop_keeps_checkpoint_and_repredicts(qtbot, project):
     assert feature.train_action.isEnabled()
 
     # one click: the Model feature loads the new model and pre-annotates the unlabelled image
-    model_feature = window.features["model"]
+    model_feature = window.features["model_menu"]
     assert panel.repredict_button.isVisible()
     qtbot.mouseClick(panel.repredict_button, Qt.MouseButton.LeftButton)
     key = next(e.key for e in window.controller.project.entries if "zz_unlabelled" in e.key)
@@ -180,7 +180,7 @@ def test_continue_from_the_current_model_keeps_its_network_and_adds_new_classes(
     save_checkpoint(src_path, src_model, ModelMeta("Unet", "tu-resnet10t", 3, ["_background_", "disc"],
                                                    model_kwargs=kwargs))
     window = open_window(qtbot, project)
-    feature, model_feature = window.features["training"], window.features["model"]
+    feature, model_feature = window.features["training"], window.features["model_menu"]
     window.controller.set_current_model(str(src_path))
     qtbot.waitUntil(lambda: model_feature.meta is not None and not model_feature.busy, timeout=30000)
 

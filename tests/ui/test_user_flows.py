@@ -206,8 +206,8 @@ def test_close_calls_feature_shutdown_before_cancelling_jobs(qtbot, project: Pat
         def shutdown(self) -> None:
             raise RuntimeError("boom")
 
-    import segstudio.ui.main_window as mw
-    monkeypatch.setattr(mw, "cancel_all", lambda wait_ms=0: calls.append("cancel_all") or True)
+    import segstudio.ui.window_closing as closing
+    monkeypatch.setattr(closing, "cancel_all", lambda wait_ms=0: calls.append("cancel_all") or True)
     window.features["broken"] = Broken()
     window.features["training"] = Feature()
     assert window.close()

@@ -20,10 +20,13 @@ from segstudio.ui.actions import shortcut_rows
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """``rows``: the window's action table (features' actions included), else the built-in rows."""
+
+    def __init__(self, rows: list[tuple[str, str]] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows()
+        self.setObjectName("ShortcutsDialog")
+        rows = shortcut_rows() if rows is None else rows
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["Keys", "Action"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -39,6 +39,8 @@ from segstudio.algorithms.apply import ApplyOptions
 from segstudio.algorithms.registry import NEEDS, AlgorithmSpec, check_prompt, list_methods
 from segstudio.core.edits import AddShapes
 from segstudio.tools.prompts import PromptState, prompt_tools
+from segstudio.ui.actions import ActionSpec
+from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.autoseg_batch import BatchMixin
 from segstudio.ui.features.autoseg_form import ParamsForm
 from segstudio.ui.features.autoseg_jobs import apply_edit_job, call_job, preview_job
@@ -67,10 +69,10 @@ def preview_image_job(method: str, image: Any, prompt: Any, params: Any) -> Any:
 
 
 class AutoSegPanel(BatchMixin, QWidget):
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: FeatureHost) -> None:
+        super().__init__(window.widget)
         self.setObjectName("AutoSegPanel")
-        self.window, self.controller, self.canvas = window, window.controller, window.canvas
+        self.host, self.controller, self.canvas = window, window.controller, window.canvas
         self.methods: dict[str, AlgorithmSpec] = {s.name: s for s in list_methods()}
         self.state = PromptState()
         self.state.image_provider = self.controller.current_image
@@ -244,7 +246,7 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.message.setText(text)
         if error:
             self._last_error = text
-            self.window.status(text)
+            self.host.status(text)
 
     # -- reactions ---------------------------------------------------------------------------
     def _tool_changed(self, name: str) -> None:
@@ -383,12 +385,16 @@ class AutoSegPanel(BatchMixin, QWidget):
                                    on_error=lambda exc, tb: log.debug("prompt tool job failed: %s", exc))
 
 
-def install(window: Any) -> AutoSegPanel:
-    panel = AutoSegPanel(window)
-    dock = window.add_dock(panel, "Auto-segment", "right")
+#: the feature's rows of the action table
+ROWS = (ActionSpec("autoseg_panel", "Tools", "&Auto-segment…", tip="Classical segmentation of this image "
+                   "or a batch: pick a method, draw its prompt, preview, apply"),)
+
+
+def install(host: FeatureHost) -> AutoSegPanel:
+    panel = AutoSegPanel(host)
+    dock = host.add_dock(panel, "Auto-segment", "right")
     dock.setObjectName("AutoSegmentDock")
     panel.dock = dock
-    action = window.menus["Tools"].addAction("Auto-segment…")
-    action.triggered.connect(lambda: (dock.show(), dock.raise_()))
+    host.add_actions(ROWS, {"autoseg_panel": lambda: (dock.show(), dock.raise_())})
     panel.refresh_classes()
     return panel

@@ -41,7 +41,7 @@ class BatchMixin:
         entries, labelled = split_entries(project.entries, only_unlabelled)
         include = False
         if labelled and not only_unlabelled:
-            answer = ask_include_labelled(self.window, len(labelled), len(entries),
+            answer = ask_include_labelled(self.host.widget, len(labelled), len(entries),
                                           f"Auto-segment ({self.spec.title})")
             if answer is None:
                 return

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -52,6 +51,8 @@ from segstudio.core.io.formats.base import (
 )
 from segstudio.core.io.formats.export_run import problems_text
 from segstudio.core.jobs import Progress
+from segstudio.ui.actions import ActionSpec
+from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
@@ -366,27 +367,15 @@ class EvaluateDialog(_JobDialog):
 class DatasetsFeature:
     """Menu entries and the dialogs they open (kept so tests can drive them)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: FeatureHost) -> None:
         self.window = window
         self.export_dialog: ExportDialog | None = None
         self.import_dialog: ImportDialog | None = None
         self.evaluate_dialog: EvaluateDialog | None = None
-        file_menu = window.menus["File"]
-        before = getattr(window, "actions", {}).get("quit")
-        self.export_action = QAction("&Export dataset…", window)
-        self.import_action = QAction("&Import dataset…", window)
-        self.export_action.triggered.connect(self.open_export)
-        self.import_action.triggered.connect(self.open_import)
-        for action in (self.import_action, self.export_action):
-            if before is not None:
-                file_menu.insertAction(before, action)
-            else:
-                file_menu.addAction(action)
-        if before is not None:
-            file_menu.insertSeparator(before)
-        self.evaluate_action = QAction("E&valuate…", window)
-        self.evaluate_action.triggered.connect(self.open_evaluate)
-        window.menus["Tools"].addAction(self.evaluate_action)
+        made = window.add_actions(ROWS, {"datasets_import": self.open_import, "datasets_export": self.open_export,
+                                         "datasets_evaluate": self.open_evaluate})
+        self.import_action, self.export_action = made["datasets_import"], made["datasets_export"]
+        self.evaluate_action = made["datasets_evaluate"]
 
     def open_export(self) -> ExportDialog:
         if not self.window.controller.project.entries:
@@ -406,5 +395,14 @@ class DatasetsFeature:
         return self.evaluate_dialog
 
 
-def install(window: Any) -> DatasetsFeature:
+#: the feature's rows of the action table (import / export go above File ▸ Quit)
+ROWS = (ActionSpec("datasets_import", "File", "&Import dataset…", before="quit",
+                   tip="Read COCO, VOC, YOLO or mask PNGs into labelme files"),
+        ActionSpec("datasets_export", "File", "&Export dataset…", before="quit",
+                   tip="Write the labelled images as COCO, VOC, YOLO or mask PNGs"),
+        ActionSpec("-", "File", "", before="quit"),
+        ActionSpec("datasets_evaluate", "Tools", "E&valuate…", tip="Compare predictions with labels (IoU)"))
+
+
+def install(window: FeatureHost) -> DatasetsFeature:
     return DatasetsFeature(window)

@@ -4,7 +4,8 @@ The Training dock shows a progress bar (epoch, batch, ETA), live pyqtgraph plots
 validation loss and validation mIoU, the per-class IoU of the last validation and the device.
 Stop ends within a second and keeps the best checkpoint so far. When training ends the best
 checkpoint becomes the current model (``controller.set_current_model``; the Model feature loads
-it) and one click re-predicts the unlabelled images through the Model feature.
+it) and one click re-predicts the unlabelled images through the Model feature's action, once
+``controller.model_loaded`` says it is loaded.
 
 The project is snapshotted on the GUI thread (frozen shape copies); the worker — the same
 generator as ``segstudio train`` — loads pixels, trains and writes checkpoints under
@@ -22,8 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core.jobs import CancelToken, Progress
+from segstudio.ui.actions import ActionSpec
+from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.training_dialog import TrainDialog, TrainSettings
 from segstudio.ui.workers import JobHandle, start_job
 
@@ -184,8 +186,8 @@ class TrainingPanel(QWidget):
 class TrainingFeature(QObject):
     """Owns the Train… action, the Training dock and the running training job."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: FeatureHost) -> None:
+        super().__init__(window.widget)
         self.window, self.controller = window, window.controller
         self.settings = TrainSettings()
         self.job: JobHandle | None = None
@@ -199,17 +201,15 @@ class TrainingFeature(QObject):
         self.dock.hide()
         self.panel.stop_button.clicked.connect(self.stop)
         self.panel.repredict_button.clicked.connect(self.repredict_unlabelled)
-        menu = window.menus["Model"]
-        menu.addSeparator()
-        self.train_action = QAction("&Train…", window)
-        self.train_action.setObjectName("model_train")
-        self.train_action.triggered.connect(self.open_dialog)
-        menu.addAction(self.train_action)
-        self.stop_action = QAction("Stop training", window)
-        self.stop_action.setObjectName("model_stop_training")
-        self.stop_action.triggered.connect(self.stop)
+        made = window.add_actions(ROWS, {"model_train": self.open_dialog, "model_stop_training": self.stop})
+        self.train_action, self.stop_action = made["model_train"], made["model_stop_training"]
         self.stop_action.setEnabled(False)
-        menu.addAction(self.stop_action)
+        # the loaded model (its classes head a continued training), announced by the Model feature
+        self._model_classes: list[str] | None = None
+        self._loaded_path: str | None = None
+        self._repredict_path: str | None = None   # re-predict once this checkpoint is loaded
+        self.controller.model_loaded.connect(self._model_loaded)
+        self.controller.model_load_failed.connect(self._model_load_failed)
 
     @property
     def busy(self) -> bool:
@@ -223,7 +223,7 @@ class TrainingFeature(QObject):
             return
         project = self.controller.project
         names = [n for n in project.class_names() if n not in ("__ignore__", "_background_")]
-        dialog = TrainDialog(self.settings, names, self.controller.current_model_path, self.window)
+        dialog = TrainDialog(self.settings, names, self.controller.current_model_path, self.window.widget)
         self.dialog = dialog   # reachable from tests while it is open
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -255,8 +255,7 @@ class TrainingFeature(QObject):
             from segstudio.ml.data import DatasetSpec
 
             # continuing: the model's classes first (same head), new project classes after
-            model_classes = list(getattr(self.window.features.get("model"), "meta", None).classes) \
-                if getattr(self.window.features.get("model"), "meta", None) is not None else None
+            model_classes = self._model_classes
             if model_classes:
                 extra = [c for c in spec.classes if c not in model_classes]
                 spec = DatasetSpec(tuple(model_classes + extra), spec.samples, spec.skipped)
@@ -322,34 +321,43 @@ class TrainingFeature(QObject):
 
     # -- after training ----------------------------------------------------------------------------
     def repredict_unlabelled(self) -> None:
-        """Auto-segments the unlabelled images with the new model (via the Model feature)."""
-        model = self.window.features.get("model")
-        if model is None or not hasattr(model, "segment_batch"):
+        """Auto-segments the unlabelled images with the new model: the Model feature's action,
+        once ``controller.model_loaded`` says the new checkpoint is loaded."""
+        if self.window.actions.get("model_segment_unlabelled") is None:
             self.window.show_error("Re-predict", "The Model feature is not available in this build.")
             return
         if self.result is None or not self.result.best_path:
             return
         self.panel.repredict_button.setEnabled(False)
-        self._repredict_when_ready(model, self.result.best_path, 0)
+        self._repredict_path = str(self.result.best_path)
+        if self._loaded_path == self._repredict_path:
+            self._model_loaded(self._loaded_path, None)
+        elif self.controller.current_model_path != self._repredict_path:
+            self.controller.set_current_model(self._repredict_path)   # the Model feature loads it
+        # else it is being loaded since training finished: model_loaded / _failed come
 
-    def _repredict_when_ready(self, model: Any, path: str, attempt: int) -> None:
-        # the Model feature loads the new checkpoint in its own job; wait for it (≤ 60 s)
-        if model.model_path == path and not model.busy:
-            model.segment_batch(only_unlabelled=True)
-            return
-        if attempt == 0 and not model.busy and model.model_path != path:
-            model.load_model(path)
-        if attempt > 300 or (attempt > 0 and not model.busy and model.model_path != path
-                             and getattr(model, "last_job_error", None)):
+    def _model_loaded(self, path: str, meta: Any) -> None:
+        if meta is not None:
+            self._loaded_path, self._model_classes = path, list(meta.classes)
+        if self._repredict_path == path:
+            self._repredict_path = None
+            self.window.actions["model_segment_unlabelled"].trigger()
+
+    def _model_load_failed(self, path: str, message: str) -> None:
+        if self._repredict_path == path:
+            self._repredict_path = None
             self.panel.repredict_button.setEnabled(True)
-            self.window.show_error("Re-predict", f"The new model could not be loaded: "
-                                   f"{getattr(model, 'last_job_error', None) or 'timed out'}")
-            return
-        QTimer.singleShot(200, lambda: self._repredict_when_ready(model, path, attempt + 1))
+            self.window.show_error("Re-predict", f"The new model could not be loaded: {message}")
 
     def shutdown(self) -> None:
         self.stop()
 
 
-def install(window: Any) -> TrainingFeature:
+#: the feature's rows of the action table
+ROWS = (ActionSpec("-", "Model", ""),
+        ActionSpec("model_train", "Model", "&Train…", tip="Fine-tune a model on the labelled images"),
+        ActionSpec("model_stop_training", "Model", "Stop training", tip="Stop and keep the best checkpoint"))
+
+
+def install(window: FeatureHost) -> TrainingFeature:
     return TrainingFeature(window)

@@ -1,5 +1,6 @@
 """Model menu: load a trained model, show its info, auto-segment the current image or a batch,
-and a confidence overlay.
+and a confidence overlay. Its menu entries are rows of the one action table (:data:`ROWS`);
+a loaded model is announced with ``controller.model_loaded`` (training listens to it).
 
 Deep pre-annotation runs entirely off the GUI thread (:func:`segstudio.ui.workers.start_job`);
 torch and ``segstudio.ml`` are imported only inside the worker functions below, so building the
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QActionGroup, QImage, QPixmap
+from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import QFileDialog, QGraphicsPixmapItem, QMessageBox, QProgressBar, QPushButton
 
 from segstudio.core.edits import ApplyPrediction, Compound
@@ -32,70 +32,50 @@ from segstudio.core.jobs import CancelToken, Progress
 from segstudio.core.labelled_guard import skipped_message, split_entries
 from segstudio.core.model import LABELLED
 from segstudio.core.rasterize import shape_mask
+from segstudio.ui.actions import ActionSpec
 from segstudio.ui.dialogs.include_labelled import ask_include_labelled
+from segstudio.ui.feature_host import FeatureHost
+from segstudio.ui.features.model_jobs import (
+    confidence_image,
+    load_model_job,
+    load_pixels,
+    predict_batch_job,
+    predict_current_job,
+)
 from segstudio.ui.features.model_options import ModelOptions, ModelOptionsDialog
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
 
 DEVICES = (("auto", "Automatic (CUDA, MPS, CPU)"), ("cuda", "CUDA GPU"), ("mps", "Apple MPS"), ("cpu", "CPU"))
-_OVERLAY_MAX_PIXELS = 4_000_000   # the confidence overlay is downsampled beyond this
-
-
-# -- worker functions (run in a worker thread; the only places torch is imported) -------------------
-def load_model_job(path: str, device: str):
-    yield Progress(0, None, "Loading model…")
-    from segstudio.ml.checkpoint import load_checkpoint
-    from segstudio.ml.device import describe_device, pick_device
-
-    dev = pick_device(device)
-    model, meta = load_checkpoint(path, dev)
-    return {"path": path, "model": model, "meta": meta, "device": str(dev), "device_name": describe_device(dev)}
-
-
-def predict_current_job(model, meta, key: str, image: np.ndarray, device: str, options: ModelOptions,
-                        cancel: CancelToken, roi: np.ndarray | None):
-    from segstudio.ml.batch import predict_one
-
-    config = dc_replace(options.predict_config(meta.classes), keep_maps=True)
-    return (yield from predict_one(model, meta, key, image, device, config, cancel, roi))
-
-
-def predict_batch_job(model, meta, items: list, device: str, options: ModelOptions, cancel: CancelToken):
-    from segstudio.ml.batch import predict_batch
-
-    return (yield from predict_batch(model, meta, items, device, options.predict_config(meta.classes), cancel))
-
-
-def load_pixels(image_path: str, annotation_path: str) -> np.ndarray:
-    """rgb8 pixels of an entry, from the image file or else the JSON's embedded imageData."""
-    from segstudio.core.io.images import to_rgb8
-    from segstudio.core.project_io import read_image_or_embedded
-
-    return to_rgb8(read_image_or_embedded(image_path, annotation_path))
-
-
-def confidence_image(confidence: np.ndarray) -> tuple[QImage, float]:
-    """A translucent heat map (red where the model is unsure) and the scale to show it at."""
-    step = 1
-    while confidence.size / (step * step) > _OVERLAY_MAX_PIXELS:
-        step += 1
-    conf = confidence[::step, ::step]
-    h, w = conf.shape
-    rgba = np.zeros((h, w, 4), np.uint8)
-    rgba[..., 0] = 255
-    rgba[..., 1] = (np.clip(conf, 0, 1) * 200).astype(np.uint8)
-    rgba[..., 3] = (np.clip(1.0 - conf, 0, 1) * 220).astype(np.uint8)
-    img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-    return img, float(step)
+#: the Model menu's rows of the action table. Ctrl+Shift+A ("Auto-segment"): Ctrl+M is our
+#: polygon → mask and X-AnyLabeling's run (Ctrl+M) / auto-label (Ctrl+A) keys are taken or mean
+#: "select all" elsewhere; labelme has no model key.
+ROWS: tuple[ActionSpec, ...] = (
+    ActionSpec("model_load", "Model", "&Load model…", tip="Load a trained segstudio model (.safetensors)"),
+    ActionSpec("model_info", "Model", "Model &info…", tip="Architecture, classes and training of the model"),
+    *(ActionSpec(f"model_device_{value}", "Model/&Device", text, checkable=True, group="model_device")
+      for value, text in DEVICES),
+    ActionSpec("-", "Model", ""),
+    ActionSpec("model_segment_current", "Model", "Auto-segment &current image", ("Ctrl+Shift+A",),
+               "Pre-annotate this image with the model (one undo step)"),
+    ActionSpec("model_segment_all", "Model", "Auto-segment &all images"),
+    ActionSpec("model_segment_unlabelled", "Model", "Auto-segment &unlabelled images"),
+    ActionSpec("model_cancel", "Model", "Cancel auto-segment"),
+    ActionSpec("model_options", "Model", "Auto-segment &options…"),
+    ActionSpec("-", "Model", ""),
+    ActionSpec("model_overlay", "Model", "Show confidence &overlay", checkable=True),
+)
 
 
 class ModelFeature(QObject):
     """Owns the loaded model and the Model menu's actions."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window, self.controller = window, window.controller
+    def __init__(self, host: FeatureHost) -> None:
+        super().__init__(host.widget)
+        self.host, self.controller = host, host.controller
+        self._loading_path: str | None = None   # the checkpoint being loaded, for model_load_failed
+        self._announce: tuple[Any, tuple] | None = None   # model_loaded/_failed, sent once the job ended
         self.model: Any = None
         self.meta: Any = None
         self.model_path: str | None = None
@@ -116,53 +96,35 @@ class ModelFeature(QObject):
         self.overlay.setZValue(60)
         self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.overlay.setVisible(False)
-        window.canvas.scene().addItem(self.overlay)
+        host.canvas.scene().addItem(self.overlay)
         self._overlay_key: str | None = None
-        self._build_menu(window.menus["Model"])
+        self._build_menu(host)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel)
-        window.statusBar().addPermanentWidget(self.progress)
-        window.statusBar().addPermanentWidget(self.cancel_button)
+        host.add_status_widget(self.progress)
+        host.add_status_widget(self.cancel_button)
         self.controller.current_changed.connect(self._image_changed)
         self.controller.model_changed.connect(self._model_path_changed)
         self._update_actions()
 
     # -- menu --------------------------------------------------------------------------------------
-    def _build_menu(self, menu) -> None:
-        def act(name: str, text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
-            a = QAction(text, self.window)
-            a.setObjectName(f"model_{name}")
-            if shortcut:
-                a.setShortcut(shortcut)
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            self.actions[name] = a
-            return a
-
-        self.actions: dict[str, QAction] = {}
-        act("load", "&Load model…", self.load_dialog)
-        act("info", "Model &info…", self.show_info)
-        devices = menu.addMenu("&Device")
-        group = QActionGroup(self.window)
-        for value, text in DEVICES:
-            a = devices.addAction(text)
-            a.setCheckable(True)
-            a.setChecked(value == self.device)
-            a.triggered.connect(functools.partial(self.set_device, value))
-            group.addAction(a)
-        menu.addSeparator()
-        act("segment_current", "Auto-segment &current image", self.segment_current, "Ctrl+Shift+M")
-        act("segment_all", "Auto-segment &all images", functools.partial(self.segment_batch, False))
-        act("segment_unlabelled", "Auto-segment &unlabelled images", functools.partial(self.segment_batch, True))
-        act("cancel", "Cancel auto-segment", self.cancel)
-        act("options", "Auto-segment &options…", self.edit_options)
-        menu.addSeparator()
-        act("overlay", "Show confidence &overlay", self._overlay_toggled, checkable=True)
+    def _build_menu(self, host: FeatureHost) -> None:
+        handlers = {
+            "model_load": self.load_dialog, "model_info": self.show_info,
+            "model_segment_current": self.segment_current,
+            "model_segment_all": functools.partial(self.segment_batch, False),
+            "model_segment_unlabelled": functools.partial(self.segment_batch, True),
+            "model_cancel": self.cancel, "model_options": self.edit_options,
+            "model_overlay": self._overlay_toggled,
+            **{f"model_device_{v}": functools.partial(self.set_device, v) for v, _ in DEVICES},
+        }
+        made = host.add_actions(ROWS, handlers)
+        made[f"model_device_{self.device}"].setChecked(True)
+        self.actions: dict[str, QAction] = {k.removeprefix("model_"): a for k, a in made.items()}
 
     def _update_actions(self) -> None:
         busy = self.busy
@@ -183,15 +145,16 @@ class ModelFeature(QObject):
     # -- loading -------------------------------------------------------------------------------------
     def load_dialog(self) -> None:
         start = str(Path(self.model_path).parent if self.model_path else (self.controller.project.root or Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load a segstudio model", start,
+        path, _ = QFileDialog.getOpenFileName(self.host.widget, "Load a segstudio model", start,
                                               "segstudio models (*.safetensors);;All files (*)")
         if path:
             self.load_model(path)
 
     def load_model(self, path: str | Path) -> JobHandle | None:
         if self.busy:
-            self.window.status("Busy: wait for the running model job or cancel it.")
+            self.host.status("Busy: wait for the running model job or cancel it.")
             return None
+        self._loading_path = str(path)
         self._start(load_model_job, str(path), self.device, on_result=self._loaded,
                     title="Cannot load model")
         return self.job
@@ -203,7 +166,9 @@ class ModelFeature(QObject):
             self.controller.project.ensure_class(name)
         if self.controller.current_model_path != self.model_path:
             self.controller.set_current_model(self.model_path)
-        self.window.status(f"Model loaded: {Path(self.model_path).name} ({self.meta.arch}/{self.meta.encoder}, "
+        self._loading_path = None
+        self._announce = (self.controller.model_loaded, (self.model_path, self.meta))
+        self.host.status(f"Model loaded: {Path(self.model_path).name} ({self.meta.arch}/{self.meta.encoder}, "
                            f"{len(self.meta.classes) - 1} classes) on {self.device_name}")
 
     def _model_path_changed(self, path: object) -> None:
@@ -227,7 +192,7 @@ class ModelFeature(QObject):
                 f"Training size: {m.train_size}\nEpoch: {m.epoch}\nsegstudio version: {m.segstudio_version}\n"
                 f"Device: {self.device_name}\nTraining:\n{training}")
         box = QMessageBox(QMessageBox.Icon.Information, "Model info", text, QMessageBox.StandardButton.Ok,
-                          self.window)
+                          self.host.widget)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
         box.show()
@@ -235,7 +200,7 @@ class ModelFeature(QObject):
 
     def edit_options(self) -> None:
         classes = list(self.meta.classes[1:]) if self.meta is not None else []
-        new = ModelOptionsDialog.ask(self.options, classes, self.window)
+        new = ModelOptionsDialog.ask(self.options, classes, self.host.widget)
         if new is not None:
             self.options = new
 
@@ -255,11 +220,14 @@ class ModelFeature(QObject):
             self.progress.setRange(0, p.total)
             self.progress.setValue(p.done)
         if p.message:
-            self.window.status(p.message, 2000)
+            self.host.status(p.message, 2000)
 
     def _failed(self, title: str, exc: BaseException, _tb: str) -> None:
         self.last_job_error = f"{exc}"
-        self.window.show_error(title, str(exc))
+        self.host.show_error(title, str(exc))
+        if self._loading_path is not None:
+            path, self._loading_path = self._loading_path, None
+            self._announce = (self.controller.model_load_failed, (path, str(exc)))
 
     def _finished(self) -> None:
         self.progress.setVisible(False)
@@ -269,6 +237,9 @@ class ModelFeature(QObject):
             self._batch_report()
         self.job_kind = None
         self._update_actions()
+        if self._announce is not None:   # now that the actions are enabled again (listeners may use them)
+            (signal, args), self._announce = self._announce, None
+            signal.emit(*args)
 
     def cancel(self) -> None:
         if self._token is not None:
@@ -280,7 +251,7 @@ class ModelFeature(QObject):
     def _roi(self, height: int, width: int) -> np.ndarray | None:
         if not self.options.inside_selection:
             return None
-        selected = self.window.canvas.selected_shapes()
+        selected = self.host.canvas.selected_shapes()
         if not selected:
             return None
         roi = np.zeros((height, width), bool)
@@ -310,7 +281,7 @@ class ModelFeature(QObject):
 
     def _current_done(self, key: str, pred: Any) -> None:
         if key != self.controller.current_key:
-            self.window.status("Auto-segment result dropped: the image changed meanwhile.")
+            self.host.status("Auto-segment result dropped: the image changed meanwhile.")
             return
         ann = self.controller.annotation_for(key)
         self.controller.push(ApplyPrediction(key, ann, pred.shapes, replace=self.options.replace,
@@ -318,7 +289,7 @@ class ModelFeature(QObject):
                                              text=f"Auto-segment with model ({len(pred.shapes)} shapes)"))
         if pred.result is not None:
             self._set_overlay(key, pred.result.confidence)
-        self.window.status(f"Model added {len(pred.shapes)} shape(s) in {pred.info.get('seconds', 0):.1f} s "
+        self.host.status(f"Model added {len(pred.shapes)} shape(s) in {pred.info.get('seconds', 0):.1f} s "
                            f"on {pred.info.get('device', '?')}.")
 
     # -- batch ---------------------------------------------------------------------------------------
@@ -329,7 +300,7 @@ class ModelFeature(QObject):
         entries, labelled = split_entries(project.entries, only_unlabelled)
         include = False
         if labelled and not only_unlabelled:
-            answer = ask_include_labelled(self.window, len(labelled), len(entries), "Auto-segment",
+            answer = ask_include_labelled(self.host.widget, len(labelled), len(entries), "Auto-segment",
                                           merge=not self.options.replace)
             if answer is None:
                 return
@@ -339,7 +310,7 @@ class ModelFeature(QObject):
             entries = [e for e in project.entries if e.key in chosen]
         self._batch_skipped = 0 if include or only_unlabelled else len(labelled)
         if not entries:
-            self.window.status("No images to auto-segment"
+            self.host.status("No images to auto-segment"
                                + (f": {skipped_message(len(labelled))}." if labelled else "."))
             return
         items = [(e.key, functools.partial(load_pixels, str(e.image_path), str(e.annotation_path)))
@@ -400,8 +371,8 @@ class ModelFeature(QObject):
         text += f", {skipped_message(self._batch_skipped)}." if self._batch_skipped else "."
         if self._batch_errors:
             text += f" {len(self._batch_errors)} problem(s): " + "; ".join(self._batch_errors[:3])
-            self.window.show_error("Auto-segment", text)
-        self.window.status(text)
+            self.host.show_error("Auto-segment", text)
+        self.host.status(text)
 
     # -- confidence overlay ----------------------------------------------------------------------------
     def _set_overlay(self, key: str, confidence: np.ndarray) -> None:
@@ -412,8 +383,9 @@ class ModelFeature(QObject):
         self.overlay.setVisible(self.actions["overlay"].isChecked())
         self._update_actions()
 
-    def _overlay_toggled(self, on: bool) -> None:
-        self.overlay.setVisible(bool(on) and self._overlay_key == self.controller.current_key)
+    def _overlay_toggled(self) -> None:
+        on = self.actions["overlay"].isChecked()
+        self.overlay.setVisible(on and self._overlay_key == self.controller.current_key)
 
     def _image_changed(self, key: str) -> None:
         if key != self._overlay_key:
@@ -426,5 +398,5 @@ class ModelFeature(QObject):
         self.cancel()
 
 
-def install(window: Any) -> ModelFeature:
-    return ModelFeature(window)
+def install(host: FeatureHost) -> ModelFeature:
+    return ModelFeature(host)
