@@ -45,6 +45,18 @@ class ScissorsTool(_PromptTool):
         self._segments, self._closed = [], False
         super().activate(ctx)
 
+    def deactivate(self) -> None:
+        """Another tool: an outline not closed yet is dropped (anchors, wire and its drawing),
+        as a half-drawn polygon is; a closed one stays as the prompt."""
+        if not self._closed and self.state.fg_points:
+            self.state.fg_points.clear()
+            self.state.wire = None
+            self.state.changed(final=True)
+        self._segments, self._closed = [], False
+        self._reset_wire()
+        super().deactivate()
+        self.preview.clear()
+
     def _reset_wire(self) -> None:
         self._wire, self._pointer = None, None
         self._request += 1
@@ -99,6 +111,9 @@ class ScissorsTool(_PromptTool):
         pts.append((x, y))
         self._show(None)
         self._request_wire((x, y))
+        # listeners see every anchor: the panel says how many are missing, and from the third
+        # one on it live-previews the outline (closed by the method) without waiting for Enter
+        self.state.changed(final=False)
 
     def move(self, ev: PointerEvent) -> None:
         if not self.state.fg_points or self._closed:
@@ -123,6 +138,7 @@ class ScissorsTool(_PromptTool):
                 self._request_wire(self.state.fg_points[-1])
             else:
                 self._reset_wire()
+            self.state.changed(final=False)
             return True
         if name in ("Escape", "Delete"):
             self._segments, self._closed = [], False

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -260,6 +260,14 @@ class AutoSegPanel(BatchMixin, QWidget):
         self.clear_overlay()
         self.state.clear(keep_roi=False, notify=False)
         self.refresh_classes()
+        if self.isVisible():   # the panel is open: the new image gets its live preview too
+            self._schedule()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
+        """The panel opened (its dock shown or its tab raised): live-preview what it shows."""
+        super().showEvent(event)
+        if self._result is None:
+            self._schedule()
 
     def _params_changed(self) -> None:
         self._schedule()
