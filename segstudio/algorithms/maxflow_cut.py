@@ -7,6 +7,17 @@ colour models and full-resolution contrast, so edges stay pixel-accurate. Energy
 unary = −log GMM likelihood (5 components per side), pairwise = γ·exp(−β‖Δz‖²)/dist on 8
 neighbours. Hard constraints: outside the box = background, scribbles = their side.
 
+Three changes make it hold on real photos, where GrabCut's energy as is often keeps nothing
+(a car in a street: the road and the other cars outside the box explain every colour in it):
+
+* the smoothness γ is scaled with the working scale: the unary terms add up over the area
+  and the boundary term over the length, so on a copy downscaled by s the same γ would weigh
+  the boundary 1/s times more (3× for a 480-px photo) than at full resolution;
+* from a box, the background colour model is fitted on the surroundings of the box (``local_bg``
+  times its size around it, plus what the cut leaves in the box), not on the whole image;
+* a box holds an object: when the cut keeps less than ``min_fill`` of the box, the foreground
+  cost inside the box is lowered step by step until it keeps that much (never empty).
+
 Pure: numpy, OpenCV, PyMaxflow.
 """
 
@@ -24,11 +35,13 @@ _OFFSETS = ((0, 1, 1.0), (1, 0, 1.0), (1, 1, 1 / np.sqrt(2)), (1, -1, 1 / np.sqr
 
 @dataclass(frozen=True)
 class CutSettings:
-    smoothness: float = 50.0   # γ of GrabCut
+    smoothness: float = 25.0   # γ (GrabCut uses 50), at full resolution
     iterations: int = 4
     work_side: int = 160
     band: int = 3              # extra band half-width at full resolution (px), besides the scale
     components: int = 5
+    local_bg: float = 0.25     # box: background model from this fraction of the box size around it
+    min_fill: float = 0.05     # box: the least fraction of the box kept as foreground
 
 
 class GMM:
@@ -205,20 +218,30 @@ def graph_cut(image: np.ndarray, fg_hard: np.ndarray, bg_hard: np.ndarray, init_
         small = image.astype(np.float64)
         fg_h, bg_h, init, mfg, mbg = fg_hard, bg_hard & ~fg_hard, init_fg & ~bg_hard, model_fg, model_bg
     x = small.reshape(-1, 3)
+    box_mode = mbg is None   # from a box: the initial guess is its interior
+    near = _surroundings(init, settings.local_bg) if box_mode else np.ones_like(init)
     fsel = (init if mfg is None else mfg).ravel()
-    bsel = (~init if mbg is None else mbg).ravel()
+    bsel = ((~init & near) if mbg is None else mbg).ravel()
+    if box_mode and bsel.sum() < 50:   # a box (nearly) as big as the image
+        bsel = ~init.ravel()
     if not fsel.any() or not bsel.any():
         return init_fg.copy() if fsel.any() else np.zeros((h, w), bool)
     fg_gmm, bg_gmm = GMM(x[fsel], settings.components), GMM(x[bsel], settings.components)
+    gamma = settings.smoothness * s   # see the module docstring
     seg = init
     for it in range(max(1, settings.iterations)):
         if it > 0:   # GrabCut's step: re-assign components, re-fit on the current segmentation
-            f, b = seg.ravel(), ~seg.ravel()
+            f, b = seg.ravel(), ~seg.ravel() & near.ravel()
             if f.sum() > 10 and b.sum() > 10:
                 fg_gmm.fit(x[f], np.argmax(fg_gmm.component_loglik(x[f]), axis=1))
                 bg_gmm.fit(x[b], np.argmax(bg_gmm.component_loglik(x[b]), axis=1))
         cf, cb = _costs(x, fg_gmm, bg_gmm, fg_h, bg_h)
-        seg = _grid_cut(small, cf, cb, settings.smoothness)
+        seg = _grid_cut(small, cf, cb, gamma)
+    bias = 0.0
+    free = (init & ~fg_h & ~bg_h) if box_mode else np.zeros_like(init)
+    need = settings.min_fill * int(init.sum())
+    if box_mode and seg.sum() < need and free.any():
+        seg, bias = _fill_box(small, cf, cb, gamma, free, need)
     if s >= 1.0:
         return seg
     # full resolution: up-sample, then re-solve a band around the boundary
@@ -231,4 +254,37 @@ def graph_cut(image: np.ndarray, fg_hard: np.ndarray, bg_hard: np.ndarray, init_
     if not band.any():
         return up
     xb = image[band].astype(np.float64)
-    return _band_cut(image, fg_gmm.nll(xb), bg_gmm.nll(xb), up, band, settings.smoothness, _beta(image))
+    cost_fg = fg_gmm.nll(xb)
+    if bias:   # the same push towards the box's object as on the working copy
+        cost_fg -= bias * init_fg[band]
+    out = _band_cut(image, cost_fg, bg_gmm.nll(xb), up, band, settings.smoothness, _beta(image))
+    if box_mode and not out.any():
+        return up
+    return out
+
+
+def _surroundings(init: np.ndarray, factor: float) -> np.ndarray:
+    """The bounding box of ``init`` grown by ``factor`` of its size on every side."""
+    out = np.zeros_like(init)
+    ys, xs = np.nonzero(init)
+    if not len(ys):
+        return ~out
+    ry = int(factor * (ys.max() - ys.min() + 1)) + 2
+    rx = int(factor * (xs.max() - xs.min() + 1)) + 2
+    out[max(0, ys.min() - ry):ys.max() + ry + 1, max(0, xs.min() - rx):xs.max() + rx + 1] = True
+    return out
+
+
+def _fill_box(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, gamma: float, free: np.ndarray,
+              need: float) -> tuple[np.ndarray, float]:
+    """Lowers the foreground cost of the ``free`` box pixels until the cut keeps at least ``need``
+    pixels: the pixels that look most like the object (relative to the surroundings) come first.
+    Returns the cut and the bias used; the whole box when no bias does it."""
+    d = (cost_fg - cost_bg)[free]
+    # biases from the spread of the cost differences: each step lets a larger share through
+    for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+        bias = max(float(np.quantile(d, q)), 0.0) + 1e-3
+        seg = _grid_cut(img, cost_fg - bias * free, cost_bg, gamma)
+        if seg.sum() >= need:
+            return seg, bias
+    return free.copy(), 0.0

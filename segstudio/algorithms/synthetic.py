@@ -73,6 +73,34 @@ def textured_object(height: int = 128, width: int = 128, seed: int = 0) -> tuple
     return np.clip(img, 0, 255).astype(np.uint8), gt, box
 
 
+def photo_like_object(height: int = 240, width: int = 320, seed: int = 0) -> tuple[np.ndarray, np.ndarray,
+                                                                                   tuple[int, int, int, int]]:
+    """A street-photo-like scene → (rgb8, gt, box): smooth shading, cluttered bars and disks of
+    many colours with strong edges, and a low-contrast textured ellipse half-blended into what
+    lies under it, so its colours also occur around it. Box: the bbox plus 10 % (≥ 4 px)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    img = np.zeros((height, width, 3), np.float32) + (110 + 40 * yy / height)[..., None]
+    for _ in range(60):
+        c = rng.uniform(40, 220, 3).tolist()
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x0, y0), (x0 + int(rng.integers(5, 60)), y0 + int(rng.integers(3, 20))), c, -1)
+        else:
+            cv2.circle(img, (x0, y0), int(rng.integers(3, 18)), c, -1)
+    cx, cy, ax, ay = 0.53 * width, 0.52 * height, 0.22 * width, 0.21 * height
+    gt = ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2 <= 1
+    obj = np.array([150, 125, 105], np.float32) + 25 * np.sin(xx / 5)[..., None] * np.array([1, 0.8, 0.6])
+    img[gt] = 0.5 * img[gt] + 0.5 * obj[gt]
+    img += rng.normal(0, 12, img.shape).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), 0.8)
+    ys, xs = np.nonzero(gt)
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    mx, my = max(4, round(0.1 * (x1 - x0))), max(4, round(0.1 * (y1 - y0)))
+    box = (max(0, x0 - mx), max(0, y0 - my), min(width, x1 + mx), min(height, y1 + my))
+    return np.clip(img, 0, 255).astype(np.uint8), gt, box
+
+
 def color_blobs(height: int = 128, width: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Three flat-coloured regions (grey background, red disk, blue square) plus noise → (rgb8, class map 0..2)."""
     rng = np.random.default_rng(seed)
