@@ -13,7 +13,7 @@ same step budget (Adam, random crops + flips, CE with void ignored), so a round'
 only on the labelled set. Data: CamVid (40 real street scenes, at half resolution; 10 held out)
 and a synthetic set in which one class ("box") is rare (~1 image in 6).
 
-    python benchmarks/bench_label_next.py            # full CPU run (~30 min on 2 busy cores)
+    python benchmarks/bench_label_next.py            # full CPU run (~20 min on 2 busy cores)
     python benchmarks/bench_label_next.py --smoke    # seconds, synthetic, writes nothing
 
 May import: anything (benchmark script).
@@ -235,8 +235,9 @@ def plot(path: Path, results: list[tuple[Setup, dict[str, np.ndarray]]]) -> None
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="seconds, synthetic only, writes nothing")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--only", choices=["camvid", "synthetic"], help="one data set")
+    ap.add_argument("--steps", type=int, default=60, help="training steps per round (4 crops each)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     setups = []
@@ -249,10 +250,10 @@ def main() -> int:
         if args.only in (None, "synthetic"):
             data = synthetic_rare(60, 64, 0)
             setups.append(Setup("synthetic", ["_background_", "disc", "box"], data[:48], data[48:],
-                                4, 4, 4, 100, 64))
+                                4, 4, 4, args.steps, 64))
         if args.only in (None, "camvid"):
             data, classes = load_camvid()
-            setups.append(Setup("camvid", classes, data[:30], data[30:], 4, 4, 4, 100, 96))
+            setups.append(Setup("camvid", classes, data[:30], data[30:], 4, 4, 4, args.steps, 96))
     results = []
     for setup in setups:
         t = time.perf_counter()
