@@ -170,8 +170,13 @@ def test_import_writes_a_project_that_opens(project, tmp_path) -> None:
         got = label_maps(p2.annotations[e.key].shapes)[0]
         want = label_maps(original(project, f"{stem}.png"))[0]
         np.testing.assert_array_equal(got, want)
-    with pytest.raises(ValueError, match="already exists"):
-        run_to_end(write_project(images, out, classes_of(images)))
+    # importing again into the same project: every image there is now a person's labelled file
+    # (imported labels count as labelled), so each is skipped and no file changes (issue 10.1)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    run_to_end(write_project(images, out, classes_of(images)))
+    assert all(im.skipped for im in images)
+    after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
 
 
 def test_export_reads_unsaved_edits(project, tmp_path) -> None:
