@@ -67,8 +67,10 @@ def predict_one(model: nn.Module, meta: ModelMeta, key: str, image_rgb8: np.ndar
                 config: PredictConfig, cancel: CancelToken | None = None,
                 roi: np.ndarray | None = None) -> Generator[Progress, None, ImagePrediction]:
     """Prediction + shapes for one image already in memory."""
+    # the confidence map is read by the overlay (keep_maps) and by a confidence threshold only
+    want_conf = config.keep_maps or (config.make_shapes and config.shapes.min_confidence > 0)
     result = yield from predict_image(model, meta, image_rgb8, device, config.tile, config.overlap,
-                                      config.batch_size, config.amp, cancel=cancel)
+                                      config.batch_size, config.amp, cancel=cancel, confidence=want_conf)
     shapes = (prediction_to_shapes(result.label_map, result.confidence, meta.classes, config.shapes, roi=roi)
               if config.make_shapes else [])
     h, w = result.label_map.shape

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 #: smp networks need inputs divisible by their output stride (2**encoder_depth ≤ 32).
 SIZE_MULTIPLE = 32
-_FINALISE_ROWS = 256   # rows converted to labels at once (bounds the softmax temporaries)
+_FINALISE_ROWS = 64    # rows converted to labels at once (bounds the division/softmax temporaries:
+                       # C × 64 × W floats, 18 MB for 12 classes on a 6000-px-wide image)
 
 
 class PredictionError(RuntimeError):
@@ -48,7 +49,8 @@ class PredictionError(RuntimeError):
 @dataclass
 class PredictionResult:
     label_map: np.ndarray            # HxW uint8 (int32 beyond 256 classes): class index per pixel
-    confidence: np.ndarray           # HxW float32: softmax probability of the chosen class
+    confidence: np.ndarray | None    # HxW float32: softmax probability of the chosen class (None
+                                     # when not asked for: class PNG output needs only the map)
     classes: list[str] = field(default_factory=list)
     logits: np.ndarray | None = None  # (C, H, W) float32, only with keep_logits=True
     info: dict[str, Any] = field(default_factory=dict)   # device, tiles, batch size, seconds…
@@ -144,7 +146,8 @@ def _install_cancel_hooks(model: nn.Module, token: CancelToken | None) -> list:
 class _BandBlender:
     """Accumulates weighted logits for a band of rows and finalises rows once complete."""
 
-    def __init__(self, num_classes: int, height: int, width: int, band_rows: int, keep_logits: bool) -> None:
+    def __init__(self, num_classes: int, height: int, width: int, band_rows: int, keep_logits: bool,
+                 confidence: bool = True) -> None:
         self.c, self.h, self.w = num_classes, height, width
         self.rows = min(band_rows, height)
         self.acc = np.zeros((num_classes, self.rows, width), dtype=np.float32)
@@ -152,7 +155,7 @@ class _BandBlender:
         self.y0 = 0
         dtype = np.uint8 if num_classes <= 256 else np.int32
         self.label_map = np.zeros((height, width), dtype=dtype)
-        self.confidence = np.zeros((height, width), dtype=np.float32)
+        self.confidence = np.zeros((height, width), dtype=np.float32) if confidence else None
         self.logits = np.zeros((num_classes, height, width), dtype=np.float32) if keep_logits else None
         self.row_hook: Callable[[int, np.ndarray], None] | None = None
 
@@ -191,6 +194,8 @@ class _BandBlender:
                 self.logits[:, gy] = logits
             if self.row_hook is not None:   # before the in-place softmax below
                 self.row_hook(self.y0 + r, logits)
+            if self.confidence is None:
+                continue
             # confidence = softmax probability of the arg-max class = 1 / sum(exp(l - max)),
             # computed in place (one band-sized temporary instead of three)
             logits -= logits.max(axis=0)
@@ -212,15 +217,16 @@ def _to_batch(patches: list[np.ndarray], device: torch.device, mean: torch.Tenso
 def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
                   device: str | torch.device = "cpu", tile: int = 1024, overlap: int = 128,
                   batch_size: int = 4, amp: bool | str = True, cancel: CancelToken | None = None,
-                  keep_logits: bool = False, row_hook: Callable[[int, np.ndarray], None] | None = None
-                  ) -> Generator[Progress, None, PredictionResult]:
+                  keep_logits: bool = False, row_hook: Callable[[int, np.ndarray], None] | None = None,
+                  confidence: bool = True) -> Generator[Progress, None, PredictionResult]:
     """Per-pixel classes and confidence for one image; yields a Progress per tile.
 
     ``amp``: mixed precision on CUDA (True = bf16 if supported else fp16; "fp16"/"bf16";
     False = fp32); ignored on CPU/MPS. ``cancel`` makes a running forward pass stop too.
     ``row_hook(first_row, logits)`` sees the blended (C, rows, W) logits of each band of rows as
     it is finalised, top to bottom, so per-pixel statistics (e.g. uncertainty scores) need no
-    C×H×W array.
+    C×H×W array. ``confidence=False`` skips the confidence map (H×W float32: 96 MB for a
+    24-Mpixel photo) when nothing will read it.
     """
     t_start = time.perf_counter()
     img = prepare_image(image_rgb8, meta)
@@ -235,7 +241,7 @@ def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
         model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     mean = torch.tensor(meta.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
     std = torch.tensor(meta.std, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
-    blender = _BandBlender(meta.num_classes, height, width, th, keep_logits)
+    blender = _BandBlender(meta.num_classes, height, width, th, keep_logits, confidence)
     blender.row_hook = row_hook
     total = len(positions)
     bs = max(1, int(batch_size))
