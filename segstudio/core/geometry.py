@@ -1,7 +1,8 @@
-"""Pure geometry: shape → mask (labelme semantics), mask → polygons, simplify, area, hit tests.
+"""Pure geometry: mask → polygons, simplify, area, point/edge hit tests, brush footprints.
 
-numpy + PIL (rasterisation identical to labelme's ``shape_to_mask``) + OpenCV (contours,
-simplification). No Qt, no torch.
+What a shape kind is (rasterisation, bounding box, outline) lives in
+:mod:`segstudio.core.shape_kinds`, built on these primitives.
+numpy + OpenCV (contours, simplification). No Qt, no torch.
 """
 
 from __future__ import annotations
@@ -11,101 +12,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
-
-LINE_WIDTH = 10   # labelme's default for line / linestrip masks
-POINT_SIZE = 5    # labelme's default radius for point masks
-
-
-# -- shape → mask ------------------------------------------------------------------------------
-def _draw(draw: ImageDraw.ImageDraw, shape_type: str, xy: list[tuple[float, float]],
-          value: int = 1) -> None:
-    if shape_type == "circle":
-        if len(xy) != 2:
-            raise ValueError("a circle needs 2 points (centre, a point on the rim)")
-        (cx, cy), (px, py) = xy
-        d = math.hypot(cx - px, cy - py)
-        draw.ellipse([cx - d, cy - d, cx + d, cy + d], outline=value, fill=value)
-    elif shape_type == "rectangle":
-        if len(xy) != 2:
-            raise ValueError("a rectangle needs 2 points")
-        (x0, y0), (x1, y1) = xy
-        # rectangles drawn right-to-left / bottom-to-top are normalised
-        draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=value, fill=value)
-    elif shape_type == "line":
-        if len(xy) != 2:
-            raise ValueError("a line needs 2 points")
-        draw.line(xy=xy, fill=value, width=LINE_WIDTH)
-    elif shape_type == "linestrip":
-        draw.line(xy=xy, fill=value, width=LINE_WIDTH)
-    elif shape_type in ("point", "points"):
-        for cx, cy in xy:
-            r = POINT_SIZE
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=value, fill=value)
-    elif shape_type == "polygon":
-        if len(xy) < 3:
-            raise ValueError("a polygon needs at least 3 points")
-        draw.polygon(xy=xy, outline=value, fill=value)
-    else:
-        raise ValueError(f"cannot rasterise shape type {shape_type!r}")
-
-
-def _margin(shape_type: str) -> float:
-    return {"line": LINE_WIDTH, "linestrip": LINE_WIDTH, "point": POINT_SIZE + 1,
-            "points": POINT_SIZE + 1}.get(shape_type, 1.0) + 2
-
-
-def shape_footprint(points: np.ndarray, shape_type: str, height: int, width: int,
-                    mask: np.ndarray | None = None) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """The shape's pixels as ``((y0, y1, x0, x1), bool patch)`` clipped to the image, or None.
-
-    Rasterises only the shape's bounding box, offset by even integers so PIL's rounding gives
-    exactly the pixels of a full-image ``shape_to_mask`` (labelme's semantics).
-    """
-    if shape_type == "mask":
-        if mask is None:
-            return None
-        ys, xs = np.nonzero(mask)
-        if len(ys) == 0:
-            return None
-        b = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
-        return b, mask[b[0]:b[1], b[2]:b[3]]
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if len(pts) == 0:
-        return None
-    if shape_type == "circle" and len(pts) >= 2:
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        lo, hi = pts[0] - r, pts[0] + r
-    else:
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-    m = _margin(shape_type)
-    x0 = max(0, int(math.floor(lo[0] - m)) // 2 * 2)
-    y0 = max(0, int(math.floor(lo[1] - m)) // 2 * 2)
-    x1 = min(width, int(math.ceil(hi[0] + m)) + 1)
-    y1 = min(height, int(math.ceil(hi[1] + m)) + 1)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    img = Image.new("L", (x1 - x0, y1 - y0), 0)
-    _draw(ImageDraw.Draw(img), shape_type, [(x - x0, y - y0) for x, y in pts])
-    patch = np.asarray(img, dtype=bool)
-    if not patch.any():
-        return None
-    return (y0, y1, x0, x1), patch
-
-
-def shape_to_mask(points: np.ndarray, shape_type: str, height: int, width: int,
-                  mask: np.ndarray | None = None) -> np.ndarray:
-    """Full-image boolean mask of one shape (polygon filled with its outline, as labelme)."""
-    out = np.zeros((height, width), dtype=bool)
-    fp = shape_footprint(points, shape_type, height, width, mask)
-    if fp is not None:
-        (y0, y1, x0, x1), patch = fp
-        out[y0:y1, x0:x1] = patch
-    return out
-
-
-def polygon_to_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
-    return shape_to_mask(points, "polygon", height, width)
 
 
 # -- mask → polygons ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ evaluation and pre-annotation.
 * instances are grouped by ``(label, group_id)`` (a shape without group id is its own instance);
 * ``__ignore__`` → ``ignore_value`` (255 in class PNGs), ``_background_`` → 0.
 
-Pure: numpy + geometry. No Qt, no torch.
+Pure: numpy + shape_kinds (each shape's footprint). No Qt, no torch.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from segstudio.core import label_shapes
-from segstudio.core.geometry import shape_footprint
 from segstudio.core.label_shapes import LabelShapeOptions
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, Shape
 
@@ -37,7 +36,7 @@ def class_value_map(class_names: Sequence[str], ignore_value: int = IGNORE_VALUE
 def shape_mask(shape: Shape, height: int, width: int) -> np.ndarray:
     """Full-image boolean mask of ``shape``."""
     out = np.zeros((height, width), dtype=bool)
-    fp = shape_footprint(shape.points, shape.shape_type, height, width, shape.mask)
+    fp = shape.kind.footprint(shape.points, height, width, shape.mask)
     if fp is not None:
         (y0, y1, x0, x1), patch = fp
         out[y0:y1, x0:x1] = patch
@@ -60,7 +59,7 @@ def shapes_to_label(shapes: Iterable[Shape], height: int, width: int, value_of: 
             if unknown == "skip":
                 continue
             raise KeyError(f"label {s.label!r} is not in the class list")
-        fp = shape_footprint(s.points, s.shape_type, height, width, s.mask)
+        fp = s.kind.footprint(s.points, height, width, s.mask)
         key = (s.label, s.group_id if s.group_id is not None else ("uid", s.uid))
         ident = instances.setdefault(key, len(instances) + 1)
         if fp is None:

@@ -155,7 +155,7 @@ class BrushTool(Tool):
             layer = ann.mask_shape(self._label)
             targets = [layer] if layer is not None else []
         else:
-            targets = [s for s in ann.shapes if s.shape_type == "mask" and ctx.shape_visible(s)]
+            targets = [s for s in ann.shapes if s.kind.carries_mask and ctx.shape_visible(s)]
         edits = [e for s in targets if s.mask is not None
                  for e in [paint_patch(key, s, stroke, erase=True)] if e is not None]
         if not edits:

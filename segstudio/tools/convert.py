@@ -16,12 +16,10 @@ from segstudio.core.edits import AddShapes, Compound, DeleteShapes, PaintMask
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.rasterize import mask_to_shapes, shape_mask
 
-VECTOR_TYPES = ("polygon", "rectangle", "circle", "point", "points", "line", "linestrip")
-
 
 def shapes_to_mask_edit(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> Compound | None:
     """Rasterises ``shapes`` (labelme semantics) into per-class mask layers and removes them."""
-    vec = [s for s in shapes if s.shape_type in VECTOR_TYPES and len(s.points)]
+    vec = [s for s in shapes if not s.kind.carries_mask and len(s.points)]
     if not vec:
         return None
     h, w = ann.height, ann.width
@@ -52,7 +50,7 @@ def shapes_to_mask_edit(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> 
 def masks_to_polygons_edit(key: str, ann: ImageAnnotation, shapes: list[Shape], tolerance: float = 1.0,
                            min_area: float = 0.0) -> Compound | None:
     """Replaces each mask shape by polygons of its components (holes → the component stays a mask)."""
-    masks = [s for s in shapes if s.shape_type == "mask" and s.mask is not None]
+    masks = [s for s in shapes if s.kind.carries_mask and s.mask is not None]
     if not masks:
         return None
     new: list[Shape] = []

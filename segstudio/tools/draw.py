@@ -1,6 +1,9 @@
-"""Drawing tools that create vector shapes: PolygonTool, RectangleTool, CircleTool, PointTool.
+"""Drawing tools that create vector shapes: PolygonTool, LineStripTool, RectangleTool,
+CircleTool, LineTool, PointTool — one per drawable shape kind.
 
 Each finished shape asks ``ctx.ask_label()`` for (label, group_id) and pushes ONE AddShapes.
+What a kind is (point count, closed or open, outline) comes from
+:mod:`segstudio.core.shape_kinds`; a tool only knows the gesture that places the points.
 Pure: numpy + segstudio.core + tools.base. No Qt.
 """
 
@@ -10,6 +13,7 @@ import numpy as np
 
 from segstudio.core.edits import AddShapes
 from segstudio.core.model import Shape
+from segstudio.core.shape_kinds import ShapeKind, circle_radius, kind_of
 from segstudio.tools.base import PointerEvent, Tool
 
 CLOSE_PX = 8.0   # screen pixels: a click this close to the first vertex closes the polygon
@@ -19,6 +23,10 @@ class _LabelledShapeTool(Tool):
     """Shared: ask for the label and push one AddShapes."""
 
     shape_type = "polygon"
+
+    @property
+    def kind(self) -> ShapeKind:
+        return kind_of(self.shape_type)
 
     def _finish(self, points: np.ndarray) -> bool:
         """Asks for the label (the preview stays drawn meanwhile) and adds the shape; False when
@@ -49,13 +57,19 @@ class PolygonTool(_LabelledShapeTool):
     name = "polygon"
     cursor = "cross"
     shape_type = "polygon"
-    min_points = 3
-    closed = True
 
     def __init__(self) -> None:
         super().__init__()
         self.points: list[tuple[float, float]] = []
         self._cursor: tuple[float, float] | None = None
+
+    @property
+    def min_points(self) -> int:
+        return self.kind.min_points
+
+    @property
+    def closed(self) -> bool:
+        return self.kind.closed
 
     @property
     def busy(self) -> bool:
@@ -67,7 +81,7 @@ class PolygonTool(_LabelledShapeTool):
         super().cancel()
 
     def _near_first(self, ev: PointerEvent) -> bool:
-        if not self.closed or len(self.points) < 3:
+        if not self.closed or len(self.points) < self.min_points:
             return False
         fx, fy = self.points[0]
         return float(np.hypot(ev.x - fx, ev.y - fy)) <= ev.tol(CLOSE_PX)
@@ -145,8 +159,6 @@ class LineStripTool(PolygonTool):
 
     name = "linestrip"
     shape_type = "linestrip"
-    min_points = 2
-    closed = False
 
 
 class _TwoPointTool(_LabelledShapeTool):
@@ -221,8 +233,9 @@ class RectangleTool(_TwoPointTool):
 
     def _draw_preview(self) -> None:
         assert self.start is not None and self.end is not None
-        (x0, y0), (x1, y1) = self.start, self.end
-        self.preview.polylines = [(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), True)]
+        outline = self.kind.outline(np.array([self.start, self.end], dtype=np.float64))
+        assert outline is not None
+        self.preview.polylines = [(outline, self.kind.closed)]
 
 
 class CircleTool(_TwoPointTool):
@@ -234,7 +247,7 @@ class CircleTool(_TwoPointTool):
     def _draw_preview(self) -> None:
         assert self.start is not None and self.end is not None
         (cx, cy), (px, py) = self.start, self.end
-        r = float(np.hypot(px - cx, py - cy))
+        r = circle_radius(np.array([self.start, self.end], dtype=np.float64))
         self.preview.ellipses = [(cx, cy, r, r)]
         self.preview.polylines = [(np.array([[cx, cy], [px, py]]), False)]
         self.preview.points = [(cx, cy)]

@@ -20,7 +20,6 @@ from segstudio.core.edits import ChangePoints, Compound, DeleteShapes, MoveMask
 from segstudio.core.model import Shape
 from segstudio.tools.base import PointerEvent, Tool
 from segstudio.tools.hittest import (
-    CLOSED_TYPES,
     can_delete_vertex,
     edge_at,
     insert_vertex,
@@ -34,21 +33,9 @@ DRAG_PX = 3.0   # screen pixels of motion before a press becomes a drag
 
 def outline(shape: Shape, points: np.ndarray | None = None) -> tuple[np.ndarray, bool] | None:
     """(polyline, closed) drawn as the preview of ``shape`` with ``points`` (default its own)."""
-    pts = shape.points if points is None else points
-    t = shape.shape_type
-    if t == "rectangle" and len(pts) >= 2:
-        (x0, y0), (x1, y1) = pts[:2]
-        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), True
-    if t == "circle" and len(pts) >= 2:
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
-        return np.stack([pts[0, 0] + r * np.cos(a), pts[0, 1] + r * np.sin(a)], axis=1), True
-    if t == "mask":
-        if shape.mask is None or not shape.mask.any():
-            return None
-        x0, y0, x1, y1 = shape.bbox()
-        return np.array([[x0, y0], [x1 + 1, y0], [x1 + 1, y1 + 1], [x0, y1 + 1]], dtype=np.float64), True
-    return np.asarray(pts), t in CLOSED_TYPES
+    kind = shape.kind
+    line = kind.outline(shape.points if points is None else points, shape.mask, max_error=0.25)
+    return None if line is None else (line, kind.closed)
 
 
 class EditTool(Tool):
@@ -83,7 +70,7 @@ class EditTool(Tool):
     # -- helpers ---------------------------------------------------------------------------
     def _selected_vector(self) -> list[Shape]:
         assert self.ctx is not None
-        return [s for s in self.ctx.selection if s.shape_type != "mask" and self.ctx.shape_visible(s)]
+        return [s for s in self.ctx.selection if not s.kind.carries_mask and self.ctx.shape_visible(s)]
 
     def _hit(self, ev: PointerEvent) -> Shape | None:
         assert self.ctx is not None
@@ -176,8 +163,8 @@ class EditTool(Tool):
             self.cursor = "drag"
         if self._mode == "move":
             d = self._delta()
-            lines = [outline(s, s.points + d if s.shape_type != "mask" else None) for s in ctx.selection]
-            self.preview.polylines = [(ln[0] + (d if s.shape_type == "mask" else 0), ln[1])
+            lines = [outline(s, s.points + d if not s.kind.carries_mask else None) for s in ctx.selection]
+            self.preview.polylines = [(ln[0] + (d if s.kind.carries_mask else 0), ln[1])
                                       for s, ln in zip(ctx.selection, lines) if ln is not None]
             self.preview.color = None
             self.preview.touch()
@@ -230,8 +217,8 @@ class EditTool(Tool):
     def _move_edit(self, d: np.ndarray):
         assert self.ctx is not None
         key = self.ctx.key
-        vec = [s for s in self.ctx.selection if s.shape_type != "mask"]
-        masks = [s for s in self.ctx.selection if s.shape_type == "mask"]
+        vec = [s for s in self.ctx.selection if not s.kind.carries_mask]
+        masks = [s for s in self.ctx.selection if s.kind.carries_mask]
         edits: list = []
         if vec and np.any(d != 0):
             edits.append(ChangePoints(key, [(s, s.points.copy(), s.points + d) for s in vec], "Move shapes"))

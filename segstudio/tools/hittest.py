@@ -1,55 +1,23 @@
 """Hit tests on shapes for the canvas tools: which shape is under the pointer, which vertex or
 edge is near it, which shapes lie in a rubber band.
 
-Pure: numpy + segstudio.core.geometry. No Qt.
+Pure: numpy + segstudio.core (geometry, the shape-kind table). No Qt.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from segstudio.core.geometry import nearest_edge, nearest_vertex, point_in_polygon
+from segstudio.core.geometry import nearest_edge, nearest_vertex
 from segstudio.core.model import ImageAnnotation, Shape
-
-#: Shape types whose outline is a closed ring of their points.
-CLOSED_TYPES = ("polygon",)
-#: Minimum vertex count per shape type when deleting vertices (types absent: fixed count).
-MIN_VERTICES = {"polygon": 3, "linestrip": 2, "points": 1}
-#: Types that accept inserted vertices.
-INSERTABLE = ("polygon", "linestrip")
 
 
 def shape_contains(shape: Shape, x: float, y: float, tol: float) -> bool:
-    """Whether (x, y) is on/in ``shape`` (outlines count within ``tol`` image pixels)."""
-    t = shape.shape_type
-    pts = shape.points
-    if t == "mask":
-        m = shape.mask
-        if m is None:
-            return False
-        ix, iy = int(math.floor(x)), int(math.floor(y))
-        return 0 <= iy < m.shape[0] and 0 <= ix < m.shape[1] and bool(m[iy, ix])
-    if len(pts) == 0:
-        return False
-    x0, y0, x1, y1 = shape.bbox()
-    if x < x0 - tol or x > x1 + tol or y < y0 - tol or y > y1 + tol:
-        return False
-    if t == "rectangle":
-        return True   # inside the (tolerance-grown) bbox is inside the rectangle
-    if t == "circle":
-        if len(pts) < 2:
-            return False
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        return float(np.hypot(x - pts[0, 0], y - pts[0, 1])) <= r + tol
-    if t in ("point", "points"):
-        return nearest_vertex(pts, x, y)[1] <= tol
-    if t in ("line", "linestrip"):
-        return nearest_edge(pts, x, y, closed=False)[1] <= tol
-    # polygon
-    return point_in_polygon(pts, x, y) or nearest_edge(pts, x, y, closed=True)[1] <= tol
+    """Whether (x, y) is on/in ``shape`` (outlines count within ``tol`` image pixels; a mask by
+    its pixel) — the shape kind's hit test."""
+    return shape.kind.contains(shape.points, shape.mask, x, y, tol)
 
 
 def topmost_shape(ann: ImageAnnotation, x: float, y: float, tol: float,
@@ -66,7 +34,7 @@ def vertex_at(shapes: Iterable[Shape], x: float, y: float, tol: float) -> tuple[
     best: tuple[Shape, int] | None = None
     best_d = tol
     for s in shapes:
-        if s.shape_type == "mask" or len(s.points) == 0:
+        if s.kind.carries_mask or len(s.points) == 0:
             continue
         i, d = nearest_vertex(s.points, x, y)
         if d <= best_d:
@@ -81,9 +49,9 @@ def edge_at(shapes: Iterable[Shape], x: float, y: float,
     best: tuple[Shape, int, np.ndarray] | None = None
     best_d = tol
     for s in shapes:
-        if s.shape_type not in INSERTABLE or len(s.points) < 2:
+        if not s.kind.inserts_vertices or len(s.points) < 2:
             continue
-        i, d, p = nearest_edge(s.points, x, y, closed=s.shape_type in CLOSED_TYPES)
+        i, d, p = nearest_edge(s.points, x, y, closed=s.kind.closed)
         if d <= best_d:
             best, best_d = (s, i, p), d
     return best
@@ -97,7 +65,7 @@ def shapes_in_rect(ann: ImageAnnotation, rect: tuple[float, float, float, float]
     for s in ann.shapes:
         if not visible(s):
             continue
-        if s.shape_type == "mask" and (s.mask is None or not s.mask.any()):
+        if s.kind.carries_mask and (s.mask is None or not s.mask.any()):
             continue
         x0, y0, x1, y1 = s.bbox()
         if x0 >= rx0 and y0 >= ry0 and x1 <= rx1 and y1 <= ry1:
@@ -111,5 +79,5 @@ def insert_vertex(points: np.ndarray, edge: int, p: np.ndarray) -> np.ndarray:
 
 
 def can_delete_vertex(shape: Shape) -> bool:
-    need = MIN_VERTICES.get(shape.shape_type)
-    return need is not None and len(shape.points) > need
+    kind = shape.kind
+    return kind.vertices_editable and len(shape.points) > kind.min_points

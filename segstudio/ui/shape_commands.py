@@ -16,13 +16,11 @@ from segstudio.core.edits import AddShapes, Compound, DeleteShapes, SetShapeAttr
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.rasterize import mask_to_shapes, shape_mask
 
-VECTOR_TYPES = ("polygon", "rectangle", "circle")
-
 
 def clip_shape(shape: Shape, width: int, height: int) -> Shape | None:
     """A copy of ``shape`` (new uid) fitted to a ``width``×``height`` image; None if nothing is left."""
     out = shape.copy()
-    if out.shape_type == "mask" and out.mask is not None:
+    if out.kind.carries_mask and out.mask is not None:
         mask = np.zeros((height, width), dtype=bool)
         h, w = min(height, out.mask.shape[0]), min(width, out.mask.shape[1])
         mask[:h, :w] = out.mask[:h, :w]
@@ -78,7 +76,7 @@ def to_mask(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> Compound | N
     """Vector shapes → one mask shape each (same class, group id and description)."""
     pairs = []
     for s in shapes:
-        if s.shape_type not in VECTOR_TYPES:
+        if not s.kind.closed or s.kind.carries_mask:   # areas only: a line has no inside
             continue
         m = shape_mask(s, ann.height, ann.width)
         if m.any():
@@ -92,7 +90,7 @@ def to_polygons(key: str, ann: ImageAnnotation, shapes: list[Shape], tolerance: 
     """Mask shapes → one polygon per connected part (parts with holes stay masks)."""
     pairs = []
     for s in shapes:
-        if s.shape_type != "mask" or s.mask is None:
+        if not s.kind.carries_mask or s.mask is None:
             continue
         pairs.append((s, mask_to_shapes(s.mask, s.label, "polygon", tolerance, min_area, s.group_id,
                                         s.description)))

@@ -15,11 +15,11 @@ from segstudio.core.geometry import (
     nearest_vertex,
     point_in_polygon,
     polygon_area,
-    shape_to_mask,
     simplify,
 )
 from segstudio.core.model import Shape
 from segstudio.core.rasterize import class_value_map, label_map_to_shapes, mask_to_shapes, shapes_to_label
+from segstudio.core.shape_kinds import shape_to_mask
 
 
 def _grid(text: str) -> np.ndarray:

@@ -30,10 +30,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from segstudio.core import shape_kinds
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import ImageReadError, decode_image_data
 from segstudio.core.io.images import image_size as read_image_size
-from segstudio.core.model import LABELLED, PRE_ANNOTATED, SHAPE_TYPES, UNLABELLED, ImageAnnotation, Shape
+from segstudio.core.model import LABELLED, PRE_ANNOTATED, UNLABELLED, ImageAnnotation, Shape
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ STATES = (LABELLED, PRE_ANNOTATED, UNLABELLED)
 _TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth",
              "segstudio")
 _SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
-_POINT_COUNT = {  # shape type → (min, max) number of points; None = no upper bound
-    "polygon": (3, None), "rectangle": (2, 2), "circle": (2, 2), "line": (2, 2),
-    "point": (1, 1), "linestrip": (2, None), "points": (1, None), "mask": (2, 2),
-}
 
 
 class AnnotationError(ValueError):
@@ -153,9 +150,10 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
         raise AnnotationError(f"{where}: {problem}")
     where = f"{path}: shapes[{index}] ('{label}')"
     shape_type = s.get("shape_type") or "polygon"   # labelme 3.x wrote no shape_type: polygons
-    if not isinstance(shape_type, str) or shape_type not in SHAPE_TYPES:
+    if not shape_kinds.is_kind(shape_type):
         raise AnnotationError(f"{where}: unknown shape type {shape_type!r} "
-                              f"(expected one of {', '.join(SHAPE_TYPES)})")
+                              f"(expected one of {', '.join(shape_kinds.names())})")
+    kind = shape_kinds.kind_of(shape_type)
     pts = s.get("points")
     if not isinstance(pts, list):
         raise AnnotationError(f"{where}: 'points' must be a list of [x, y], got {_json_type(pts)}")
@@ -163,11 +161,9 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
         if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p)):
             raise AnnotationError(f"{where}: point {j} is {_short(p)}, not a pair of numbers "
                                   f"(finite, within ±{MAX_COORDINATE})")
-    lo, hi = _POINT_COUNT[shape_type]
-    if len(pts) < lo or (hi is not None and len(pts) > hi):
-        need = f"exactly {lo}" if lo == hi else f"at least {lo}"
-        raise AnnotationError(f"{where}: a {shape_type} needs {need} point{'s' if lo != 1 else ''}, "
-                              f"got {len(pts)}")
+    problem = kind.point_count_problem(len(pts))
+    if problem is not None:
+        raise AnnotationError(f"{where}: {problem}")
     group_id = s.get("group_id")
     if isinstance(group_id, float) and group_id.is_integer():
         group_id = int(group_id)
@@ -185,7 +181,7 @@ def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> 
         raise AnnotationError(f"{where}: 'flags' must be an object, got {_json_type(flags)}")
     points = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
     mask = None
-    if shape_type == "mask":
+    if kind.carries_mask:
         crop = _decode_mask(s.get("mask"), where)
         if width <= 0 or height <= 0:
             raise AnnotationError(f"{where}: mask shape in a file whose image size is unknown "
@@ -309,7 +305,7 @@ def _encode_mask(mask: np.ndarray) -> tuple[list[list[float]], str]:
 
 
 def _shape_to_dict(s: Shape) -> dict[str, Any]:
-    if s.shape_type == "mask":
+    if s.kind.carries_mask:
         mask = s.mask if s.mask is not None else np.zeros((1, 1), dtype=bool)
         points, mask_b64 = _encode_mask(mask)
     else:

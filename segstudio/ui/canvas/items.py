@@ -25,6 +25,7 @@ SELECTED_FILL_ALPHA = 120
 LINE_PX = 1.0      # cosmetic width 1 uses Qt's fast line path (wider strokes cost ~2x)
 HANDLE_PX = 4.0      # half size of a vertex handle, screen pixels
 POINT_PX = 4.0       # radius of a point shape, screen pixels
+OUTLINE_ERROR_PX = 0.1   # image pixels a curved outline (circle) may stray from the true curve
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
@@ -41,26 +42,22 @@ def _polygon(points: np.ndarray) -> QPolygonF:
 
 
 def shape_path(shape: Shape) -> QPainterPath:
-    """The outline of a vector shape in image coordinates (points: a tiny placeholder)."""
+    """The outline of a vector shape in image coordinates, from its kind (points and other
+    marker kinds: a tiny placeholder per point, the markers are drawn at screen size in paint())."""
     path = QPainterPath()
+    kind = shape.kind
     pts = shape.points
-    t = shape.shape_type
     if len(pts) == 0:
         return path
-    if t == "rectangle" and len(pts) >= 2:
-        (x0, y0), (x1, y1) = pts[:2]
-        path.addRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
-    elif t == "circle" and len(pts) >= 2:
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        path.addEllipse(QPointF(pts[0, 0], pts[0, 1]), r, r)
-    elif t == "polygon":
-        path.addPolygon(_polygon(pts))
-        path.closeSubpath()
-    elif t in ("line", "linestrip"):
-        path.addPolygon(_polygon(pts))
-    else:   # point / points: drawn at constant screen size in paint()
+    if kind.markers:
         for x, y in pts:
             path.addRect(QRectF(x - 0.5, y - 0.5, 1.0, 1.0))
+        return path
+    outline = kind.outline(pts, max_error=OUTLINE_ERROR_PX)
+    if outline is not None:
+        path.addPolygon(_polygon(outline))
+        if kind.closed:
+            path.closeSubpath()
     return path
 
 
@@ -112,8 +109,8 @@ class ShapeItem(QGraphicsPathItem):
         self.setPath(shape_path(self.shape_ref))
 
     def _style(self) -> None:
-        pen, brush = _pen_and_brush(self._color.rgb(), self.selected,
-                                    self.shape_ref.shape_type in ("line", "linestrip"))
+        kind = self.shape_ref.kind
+        pen, brush = _pen_and_brush(self._color.rgb(), self.selected, not kind.closed and not kind.markers)
         self.setPen(pen)
         self.setBrush(brush)
 
@@ -156,7 +153,7 @@ class HandlesItem(QGraphicsItem):
 
     def set_shapes(self, shapes: list[Shape], scale: float | None = None) -> None:
         self.prepareGeometryChange()
-        self._shapes = [s for s in shapes if s.shape_type != "mask" and len(s.points)]
+        self._shapes = [s for s in shapes if not s.kind.carries_mask and len(s.points)]
         if scale is not None:
             self._scale = max(scale, 1e-6)
         rect = QRectF()

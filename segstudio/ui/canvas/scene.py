@@ -72,17 +72,16 @@ def rgb8_to_pixmap(image: np.ndarray) -> QPixmap:
 def _shapes_bounds(shapes: list[Shape]) -> QRectF:
     """Scene rect around ``shapes`` (a cheap stand-in for itemsBoundingRect, which costs a
     path walk per item): all vertices at once, circles by their radius, point markers padded."""
-    pts = [s.points for s in shapes if s.shape_type != "mask" and len(s.points)]
+    pts = [s.points for s in shapes if not s.kind.carries_mask and len(s.points)]
     if not pts:
         return QRectF()
     allp = np.concatenate(pts)
     (x0, y0), (x1, y1) = allp.min(axis=0), allp.max(axis=0)
     rect = QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0)).adjusted(-64, -64, 64, 64)
     for s in shapes:
-        if s.shape_type == "circle" and len(s.points) >= 2:
-            r = float(np.hypot(*(s.points[1] - s.points[0])))
-            cx, cy = float(s.points[0, 0]), float(s.points[0, 1])
-            rect = rect.united(QRectF(cx - r, cy - r, 2 * r, 2 * r))
+        if s.kind.extent is not None and not s.kind.carries_mask:   # reaches beyond its vertices
+            bx0, by0, bx1, by1 = s.bbox()
+            rect = rect.united(QRectF(bx0, by0, bx1 - bx0, by1 - by0))
     return rect
 
 
@@ -248,12 +247,12 @@ class CanvasScene(QGraphicsScene):
         created = []
         for s in shapes:
             item: ShapeItem | MaskItem
-            if s.shape_type == "mask" and s.mask is not None and s.mask.size > LAZY_MASK_PX:
+            if s.kind.carries_mask and s.mask is not None and s.mask.size > LAZY_MASK_PX:
                 item = MaskItem(s, self.color_of(s), lazy=True)
                 self._building.append(item)
                 self._chunk_timer.start()
             else:
-                kind = {"mask": MaskItem, "point": PointShapeItem, "points": PointShapeItem}.get(s.shape_type, ShapeItem)
+                kind = MaskItem if s.kind.carries_mask else PointShapeItem if s.kind.markers else ShapeItem
                 item = kind(s, self.color_of(s))
             item.setVisible(self.is_visible(s))
             self.store.addItem(item)
@@ -269,7 +268,7 @@ class CanvasScene(QGraphicsScene):
             self._restack()
         if many:
             self.layer.invalidate(_shapes_bounds(shapes))   # grows the layer over them, then
-            if not chunk or any(s.shape_type == "mask" for s in shapes):
+            if not chunk or any(s.kind.carries_mask for s in shapes):
                 self.layer.invalidate_all()                 # all tiles: masks are anywhere
 
     def _on_removed(self, shapes: list[Shape]) -> None:

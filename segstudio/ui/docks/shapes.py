@@ -45,7 +45,7 @@ _RESET_ROWS = 2000
 def describe(shape: Shape, pixels: int | None = None) -> str:
     """The row text; ``pixels``: the mask's pixel count when already known."""
     extra = f" #{shape.group_id}" if shape.group_id is not None else ""
-    if shape.shape_type == "mask" and shape.mask is not None:
+    if shape.kind.carries_mask and shape.mask is not None:
         n = int(np.count_nonzero(shape.mask)) if pixels is None else pixels
         return f"{shape.label}{extra}  (mask, {n} px)"
     return f"{shape.label}{extra}  ({shape.shape_type}, {len(shape.points)} pts)"
@@ -98,7 +98,7 @@ class ShapeListModel(QAbstractListModel):
         if shape is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            if shape.shape_type == "mask" and shape.mask is not None:
+            if shape.kind.carries_mask and shape.mask is not None:
                 n = self._pixels.get(shape.uid)
                 if n is None:
                     n = self._pixels[shape.uid] = int(np.count_nonzero(shape.mask))

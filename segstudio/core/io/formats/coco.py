@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from segstudio.core.geometry import shape_footprint
 from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.formats.base import (
     OVERLAP_RULE,
@@ -50,9 +49,6 @@ from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, Image
 
 log = logging.getLogger(__name__)
 
-_POLYGON_TYPES = ("polygon", "rectangle")
-
-
 def encode_rle(mask: np.ndarray) -> dict[str, Any]:
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     rle["counts"] = rle["counts"].decode("ascii")
@@ -60,11 +56,8 @@ def encode_rle(mask: np.ndarray) -> dict[str, Any]:
 
 
 def _polygon_of(shape: Shape) -> list[float]:
-    pts = shape.points
-    if shape.shape_type == "rectangle":
-        (x0, y0), (x1, y1) = pts[:2]
-        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
-    return [float(v) for v in pts.reshape(-1)]
+    outline = shape.kind.outline(shape.points)
+    return [] if outline is None else [float(v) for v in outline.reshape(-1)]
 
 
 def instances_of(shapes: Sequence[Shape], values: dict[str, int]) -> list[tuple[str, list[Shape]]]:
@@ -88,7 +81,7 @@ def instance_patch(shapes: Sequence[Shape], h: int, w: int
     an instance costs its size, not the image's: 20k nuclei on a 3-Mpixel image stay cheap.
     """
     parts = [fp for s in shapes
-             if (fp := shape_footprint(s.points, s.shape_type, h, w, s.mask)) is not None]
+             if (fp := s.kind.footprint(s.points, h, w, s.mask)) is not None]
     if not parts:
         return None
     y0, x0 = min(b[0] for b, _ in parts), min(b[2] for b, _ in parts)
@@ -133,7 +126,7 @@ def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: i
         bbox = [float(v) for v in mask_utils.toBbox(rle)]
         crowd = int(any(bool(s.flags.get("iscrowd")) for s in shapes))
         # COCO convention: crowd regions are RLE; so are masks, holes, circles, lines, points
-        polygonal = not rle_only and not crowd and all(s.shape_type in _POLYGON_TYPES for s in shapes)
+        polygonal = not rle_only and not crowd and all(s.kind.coco_polygon for s in shapes)
         if polygonal:
             segmentation: Any = [_polygon_of(s) for s in shapes]
         else:

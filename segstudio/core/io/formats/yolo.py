@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from segstudio.core.geometry import circle_to_polygon, mask_to_polygons, rectangle_to_polygon
 from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.formats.base import (
     SPLITS,
@@ -43,16 +42,8 @@ log = logging.getLogger(__name__)
 
 
 def shape_polygons(s: Shape) -> list[np.ndarray]:
-    """The polygon(s) a shape is written as (empty for lines and points)."""
-    if s.shape_type == "polygon":
-        return [s.points]
-    if s.shape_type == "rectangle" and len(s.points) >= 2:
-        return [rectangle_to_polygon(s.points)]
-    if s.shape_type == "circle" and len(s.points) >= 2:
-        return [circle_to_polygon(s.points)]
-    if s.shape_type == "mask" and s.mask is not None:
-        return mask_to_polygons(s.mask, tolerance=0.0)
-    return []
+    """The polygon(s) a shape is written as: its kind's area rings (empty for lines and points)."""
+    return s.kind.polygons(s.points, s.mask)
 
 
 def label_lines(ann: ImageAnnotation, values: dict[str, int]) -> list[str]:
