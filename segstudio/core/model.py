@@ -1,9 +1,8 @@
 """The annotation data model: label classes, shapes, per-image annotations and the project.
 
-Pure Python + numpy + psygnal + the shape-kind table (no Qt, no torch). Views observe the
-psygnal signals declared here; they never own state. Mutations go through
-:mod:`segstudio.core.edits` so that every user gesture is one undoable step; the low-level
-mutators below emit the signals.
+Pure Python + numpy + psygnal (no Qt, no torch). Views observe the psygnal signals declared
+here; they never own state. Mutations go through :mod:`segstudio.core.edits` so that every
+user gesture is one undoable step; the low-level mutators below emit the signals.
 
 Coordinates are image pixels, ``points`` is an ``(N, 2)`` float array of ``(x, y)``.
 Mask shapes keep a full-image boolean ``mask`` in memory (``points`` is recomputed as the
@@ -21,8 +20,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
-from segstudio.core.shape_kinds import ShapeKind, kind_of
-
+SHAPE_TYPES = ("polygon", "rectangle", "circle", "point", "line", "linestrip", "points", "mask")
 IGNORE_LABEL = "__ignore__"
 BACKGROUND_LABEL = "_background_"
 
@@ -92,7 +90,8 @@ class Shape:
 
     def __post_init__(self) -> None:
         self.points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
-        kind_of(self.shape_type)   # ValueError for a type the table does not know
+        if self.shape_type not in SHAPE_TYPES:
+            raise ValueError(f"unknown shape type {self.shape_type!r}")
         if self.mask is not None:
             self.mask = np.asarray(self.mask, dtype=bool)
 
@@ -124,14 +123,19 @@ class Shape:
             return False
         return self.mask is None or np.array_equal(self.mask, other.mask)
 
-    @property
-    def kind(self) -> ShapeKind:
-        """What this ``shape_type`` is (:mod:`segstudio.core.shape_kinds`)."""
-        return kind_of(self.shape_type)
-
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) in image coordinates; masks use their True pixels."""
-        return self.kind.bbox(self.points, self.mask)
+        if self.shape_type == "mask" and self.mask is not None and self.mask.any():
+            ys, xs = np.nonzero(self.mask)
+            return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+        if self.shape_type == "circle" and len(self.points) >= 2:
+            (cx, cy), (px, py) = self.points[:2]
+            r = float(np.hypot(px - cx, py - cy))
+            return cx - r, cy - r, cx + r, cy + r
+        if len(self.points) == 0:
+            return 0.0, 0.0, 0.0, 0.0
+        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     @property
     def nbytes(self) -> int:
@@ -179,7 +183,7 @@ class ImageAnnotation:
     def mask_shape(self, label: str) -> Shape | None:
         """The (last) mask shape of class ``label`` — the brush's per-class layer."""
         for s in reversed(self.shapes):
-            if s.kind.carries_mask and s.label == label:
+            if s.shape_type == "mask" and s.label == label:
                 return s
         return None
 
@@ -241,32 +245,66 @@ class ImageAnnotation:
 
 @dataclass
 class ImageEntry:
-    """One image of the project folder and where its annotation lives."""
+    """One image of the project folder and where its annotation lives. Per-image data that the
+    Images dock shows lives here; change it with :meth:`Project.update_entry` (views are told)."""
 
     image_path: Path            # absolute path of the image (may not exist for imageData-only JSON)
     annotation_path: Path       # absolute path of the labelme JSON sidecar
     state: str = UNLABELLED
     error: str | None = None    # message naming the file and the problem, if it failed to load
+    shape_count: int = 0        # shapes in its annotation (from the JSON at open, live once loaded)
 
     @property
     def key(self) -> str:
         return str(self.annotation_path)
 
 
+class _LoadedAnnotations(dict):
+    """``Project.annotations``: storing an annotation makes its shape count live on its entry
+    (``entry_changed`` whenever shapes come or go), whoever stores it."""
+
+    def __init__(self, project: Project) -> None:
+        super().__init__()
+        self._project = project
+
+    def __setitem__(self, key: str, ann: ImageAnnotation) -> None:
+        super().__setitem__(key, ann)
+        self._project._watch_shapes(key, ann)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # dict.update bypasses __setitem__
+        for key, ann in dict(*args, **kwargs).items():
+            self[key] = ann
+
+
 class Project:
-    """A folder of images, their annotations (loaded lazily) and the class list."""
+    """A folder of images, their annotations (loaded lazily) and the class list.
+
+    A key → position index makes :meth:`entry` / :meth:`index_of` O(1); each lookup checks the
+    entry found has the key, so a list edited in place (``entries.append``) gets a new index."""
 
     classes_changed = Signal()
     image_state_changed = Signal(str, str)   # (entry key, new state)
     images_changed = Signal()                # entries list replaced
+    entry_changed = Signal(str)              # entry key: its state, error, shape count, … changed
 
     def __init__(self, root: str | Path | None = None, output_dir: str | Path | None = None) -> None:
         self.root = Path(root) if root else None
         self.output_dir = Path(output_dir) if output_dir else None
-        self.entries: list[ImageEntry] = []
+        self._entries: list[ImageEntry] = []
+        self._index: dict[str, int] = {}
         self.classes: list[LabelClass] = []
         self.has_ignore_class = False   # labels.txt listed __ignore__
-        self.annotations: dict[str, ImageAnnotation] = {}  # loaded, keyed by entry key
+        self._watched: dict[str, tuple[ImageAnnotation, Any]] = {}   # key → (annotation, slot)
+        self._annotations = _LoadedAnnotations(self)   # loaded, keyed by entry key
+
+    @property
+    def annotations(self) -> dict[str, ImageAnnotation]:
+        return self._annotations
+
+    @annotations.setter
+    def annotations(self, value: dict[str, ImageAnnotation]) -> None:
+        self._annotations = _LoadedAnnotations(self)
+        self._annotations.update(value)
 
     # -- classes ---------------------------------------------------------------------------
     def class_names(self) -> list[str]:
@@ -291,21 +329,76 @@ class Project:
         return cls
 
     # -- images ----------------------------------------------------------------------------
+    @property
+    def entries(self) -> list[ImageEntry]:
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: list[ImageEntry]) -> None:
+        self._entries = list(value)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._index = {e.key: i for i, e in enumerate(self._entries)}
+
+    def index_of(self, key: str) -> int:
+        """Position of entry ``key`` in ``entries``; KeyError if there is none."""
+        i = self._index.get(key)
+        if i is None or i >= len(self._entries) or self._entries[i].key != key:
+            self._reindex()   # the list was edited in place since the index was built
+            i = self._index[key]
+        return i
+
+    def has_entry(self, key: str) -> bool:
+        try:
+            return self.index_of(key) >= 0
+        except KeyError:
+            return False
+
     def entry(self, key: str) -> ImageEntry:
-        for e in self.entries:
-            if e.key == key:
-                return e
-        raise KeyError(key)
+        return self._entries[self.index_of(key)]
 
     def annotation(self, key: str) -> ImageAnnotation:
         """The loaded annotation for ``key`` (see :mod:`segstudio.core.project_io` to load)."""
         return self.annotations[key]
 
-    def set_state(self, key: str, state: str) -> None:
+    def update_entry(self, key: str, **fields: Any) -> bool:
+        """Sets fields of entry ``key``; emits ``entry_changed`` once if any value changed."""
         entry = self.entry(key)
+        changed = False
+        for name, value in fields.items():
+            if getattr(entry, name) != value:   # AttributeError for a field entries lack
+                setattr(entry, name, value)
+                changed = True
+        if changed:
+            self.entry_changed.emit(key)
+        return changed
+
+    def set_state(self, key: str, state: str) -> None:
         ann = self.annotations.get(key)
         if ann is not None:
             ann.state = state
-        if entry.state != state:
-            entry.state = state
+        if self.update_entry(key, state=state):
             self.image_state_changed.emit(key, state)
+
+    def set_error(self, key: str, error: str | None) -> None:
+        """Marks entry ``key`` unreadable (a message naming the file) or readable again."""
+        self.update_entry(key, error=error)
+
+    def _watch_shapes(self, key: str, ann: ImageAnnotation) -> None:
+        """Keeps ``entry(key).shape_count`` equal to ``len(ann.shapes)`` while ``ann`` is stored."""
+        old = self._watched.get(key)
+        if old is not None and old[0] is ann:
+            return
+        if old is not None:
+            for sig in (old[0].shapes_inserted, old[0].shapes_removed):
+                sig.disconnect(old[1])
+
+        def recount(*_: Any) -> None:
+            if self.annotations.get(key) is ann and self.has_entry(key):
+                self.update_entry(key, shape_count=len(ann.shapes))
+
+        self._watched[key] = (ann, recount)
+        ann.shapes_inserted.connect(recount)
+        ann.shapes_removed.connect(recount)
+        recount()

@@ -221,6 +221,8 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
             continue
         assert data is not None
         entry.state, entry.error = _quick_state(data, j, project)
+        shapes = data.get("shapes")
+        entry.shape_count = len(shapes) if isinstance(shapes, list) else 0
     project.entries = sorted(entries.values(),
                              key=lambda e: natural_key(_display_path(project, e).as_posix()))
     _OPEN_PROBLEMS[project] = problems
@@ -318,9 +320,9 @@ def load_annotation(project: Project, key: str, cache: bool = True) -> ImageAnno
             w, h = image_size(entry.image_path)
             ann = ImageAnnotation(_relative_image_path(entry), w, h, state=UNLABELLED)
     except (AnnotationError, ImageReadError) as exc:
-        entry.error = str(exc)
+        project.set_error(key, str(exc))   # entry_changed: the Images dock shows it red
         raise
-    entry.error = None
+    project.set_error(key, None)
     for s in ann.shapes:
         _discover(project, s.label)
     if cache:

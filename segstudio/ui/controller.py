@@ -243,14 +243,12 @@ class DocumentController(QObject):
             self.loading_changed.emit("")
             self._report_unreadable(key, msg)
             if self.current_key is None:   # still opening the folder: show the next readable one
-                self._show_first_readable(self.keys().index(key) + 1)
+                self._show_first_readable(self.project.index_of(key) + 1)
 
     def _report_unreadable(self, key: str, msg: str) -> None:
         """The image or its JSON cannot be read: marked red, counted in ``problems`` (the banner
         updates); the status bar names it. Never a popup: a folder of bad files gives one summary."""
-        entry = self.project.entry(key)
-        entry.error = msg
-        self.project.image_state_changed.emit(key, entry.state)   # the file list shows the error
+        self.project.set_error(key, msg)   # entry_changed: the Images dock shows it red
         log.warning("cannot open %s: %s", key, msg)
         self.status_message.emit(f"Cannot open: {msg}")
         if self.problems.get(key) != msg:
@@ -280,27 +278,31 @@ class DocumentController(QObject):
 
     def _prefetch(self) -> None:
         """Starts decoding the image after this one (in the last direction) if it is large."""
-        keys = self.keys()
-        if self.current_key not in keys or self._pending_key is not None:
+        entries = self.project.entries
+        if self.current_key is None or self._pending_key is not None \
+                or not self.project.has_entry(self.current_key):
             return
-        i = keys.index(self.current_key) + self._direction
-        while 0 <= i < len(keys) and self.project.entries[i].error:
+        i = self.project.index_of(self.current_key) + self._direction
+        while 0 <= i < len(entries) and entries[i].error:
             i += self._direction
-        if 0 <= i < len(keys):
-            nxt = keys[i]
+        if 0 <= i < len(entries):
+            nxt = entries[i].key
             if self.loader.get(nxt) is None and self.loader.is_large(nxt):
                 self.loader.request(nxt)
 
     def _step(self, delta: int) -> bool:
-        keys = self.keys()
-        if not keys:
+        entries = self.project.entries
+        if not entries:
             return False
         self._direction = 1 if delta > 0 else -1
         base = self._pending_key or self.current_key   # D pressed again while loading: go on from there
-        i = keys.index(base) if base in keys else (-1 if delta > 0 else len(keys))
+        if base is not None and self.project.has_entry(base):
+            i = self.project.index_of(base)
+        else:
+            i = -1 if delta > 0 else len(entries)
         i += delta
-        while 0 <= i < len(keys):
-            if not self.project.entries[i].error and self.go_to(keys[i]):
+        while 0 <= i < len(entries):
+            if not entries[i].error and self.go_to(entries[i].key):
                 return True
             i += delta
         return False
@@ -315,7 +317,7 @@ class DocumentController(QObject):
     def push(self, edit: object) -> None:
         """Applies and records ``edit``; a person's edit also marks the image labelled."""
         key = _edit_key(edit)
-        if key is not None and not any(e.key == key for e in self.project.entries):
+        if key is not None and not self.project.has_entry(key):
             log.warning("dropped %r: its image is not in the open project", getattr(edit, "text", edit))
             return
         if (key is not None and not _sets_state(edit) and not _is_cosmetic(edit)

@@ -246,9 +246,9 @@ class MainWindow(QMainWindow):
         for name in NEEDS_SELECTION:
             a[name].setEnabled(has_sel)
         a["paste"].setEnabled(c.can_paste())
-        key, keys = c.current_key, c.keys()
-        a["accept"].setEnabled(key in keys and c.project.entry(key).state == PRE_ANNOTATED)
-        self.fields.set_position(keys.index(key) if key in keys else -1, len(keys))
+        i = c.project.index_of(c.current_key) if c.project.has_entry(c.current_key or "") else -1
+        a["accept"].setEnabled(i >= 0 and c.project.entries[i].state == PRE_ANNOTATED)
+        self.fields.set_position(i, len(c.project.entries))
 
     def _update_title(self) -> None:
         c = self.controller

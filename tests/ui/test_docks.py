@@ -41,11 +41,11 @@ def test_file_list_shows_states_filters_and_opens_on_click(qtbot, folder: Path):
     w = make_window(qtbot, folder)
     dock, c = w.file_dock, w.controller
     keys = c.keys()
-    assert dock.list.count() == 3 and "1/3 labelled" in dock.windowTitle()
-    click_item(qtbot, dock.list, dock.item_for(keys[1]))
+    assert dock.model.rowCount() == 3 and "1/3 labelled" in dock.windowTitle()
+    qtbot.mouseClick(dock.view.viewport(), Qt.MouseButton.LeftButton, pos=dock.row_rect(keys[1]).center())
     assert c.current_key == keys[1]
     dock.filter.setText("pic2")
-    assert [dock.list.item(i).isHidden() for i in range(3)] == [True, True, False]
+    assert dock.visible_keys() == [keys[2]]
     c.push(AddShapes(keys[1], [Shape("rock", np.array([[2, 2], [9, 2], [9, 9]]))]))
     assert "2/3 labelled" in dock.windowTitle()
 

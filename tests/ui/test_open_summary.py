@@ -61,9 +61,8 @@ def test_broken_files_give_one_banner_and_the_first_readable_image(qtbot, broken
     assert Path(c.current_key).stem == "d_ok"
     qtbot.keyClick(window.canvas, Qt.Key.Key_A)
     assert Path(c.current_key).stem == "b_ok"
-    item = window.file_dock.item_for(c.keys()[2])
-    rect = window.file_dock.list.visualItemRect(item)
-    qtbot.mouseClick(window.file_dock.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    rect = window.file_dock.row_rect(c.keys()[2])
+    qtbot.mouseClick(window.file_dock.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.wait(20)
     assert message_boxes() == []
     assert Path(c.current_key).stem == "b_ok"
@@ -73,7 +72,7 @@ def test_broken_files_give_one_banner_and_the_first_readable_image(qtbot, broken
     # closed, it stays closed for the same files …
     qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
     assert not banner.isVisible()
-    qtbot.mouseClick(window.file_dock.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseClick(window.file_dock.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert not banner.isVisible() and message_boxes() == []
     # … and comes back, counting 3, when another file turns out unreadable
     (broken_folder / "d_ok.png").write_bytes(b"broken later")

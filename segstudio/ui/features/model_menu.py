@@ -346,7 +346,7 @@ class ModelFeature(QObject):
         edits = []
         for pred in self._batch_results:
             key = pred.key
-            if not any(e.key == key for e in self.controller.project.entries):
+            if not self.controller.project.has_entry(key):
                 continue   # another folder was opened meanwhile
             ann = self.controller.annotation_for(key)
             if ([s.uid for s in ann.shapes] != self._batch_snapshot.get(key)
