@@ -1,8 +1,9 @@
 """The annotation data model: label classes, shapes, per-image annotations and the project.
 
-Pure Python + numpy + psygnal (no Qt, no torch). Views observe the psygnal signals declared
-here; they never own state. Mutations go through :mod:`segstudio.core.edits` so that every
-user gesture is one undoable step; the low-level mutators below emit the signals.
+Pure Python + numpy + psygnal + the shape-kind table (no Qt, no torch). Views observe the
+psygnal signals declared here; they never own state. Mutations go through
+:mod:`segstudio.core.edits` so that every user gesture is one undoable step; the low-level
+mutators below emit the signals.
 
 Coordinates are image pixels, ``points`` is an ``(N, 2)`` float array of ``(x, y)``.
 Mask shapes keep a full-image boolean ``mask`` in memory (``points`` is recomputed as the
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
-SHAPE_TYPES = ("polygon", "rectangle", "circle", "point", "line", "linestrip", "points", "mask")
+from segstudio.core.shape_kinds import ShapeKind, kind_of
+
 IGNORE_LABEL = "__ignore__"
 BACKGROUND_LABEL = "_background_"
 
@@ -90,8 +92,7 @@ class Shape:
 
     def __post_init__(self) -> None:
         self.points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
-        if self.shape_type not in SHAPE_TYPES:
-            raise ValueError(f"unknown shape type {self.shape_type!r}")
+        kind_of(self.shape_type)   # ValueError for a type the table does not know
         if self.mask is not None:
             self.mask = np.asarray(self.mask, dtype=bool)
 
@@ -123,19 +124,14 @@ class Shape:
             return False
         return self.mask is None or np.array_equal(self.mask, other.mask)
 
+    @property
+    def kind(self) -> ShapeKind:
+        """What this ``shape_type`` is (:mod:`segstudio.core.shape_kinds`)."""
+        return kind_of(self.shape_type)
+
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) in image coordinates; masks use their True pixels."""
-        if self.shape_type == "mask" and self.mask is not None and self.mask.any():
-            ys, xs = np.nonzero(self.mask)
-            return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
-        if self.shape_type == "circle" and len(self.points) >= 2:
-            (cx, cy), (px, py) = self.points[:2]
-            r = float(np.hypot(px - cx, py - cy))
-            return cx - r, cy - r, cx + r, cy + r
-        if len(self.points) == 0:
-            return 0.0, 0.0, 0.0, 0.0
-        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
-        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+        return self.kind.bbox(self.points, self.mask)
 
     @property
     def nbytes(self) -> int:
@@ -183,7 +179,7 @@ class ImageAnnotation:
     def mask_shape(self, label: str) -> Shape | None:
         """The (last) mask shape of class ``label`` — the brush's per-class layer."""
         for s in reversed(self.shapes):
-            if s.shape_type == "mask" and s.label == label:
+            if s.kind.carries_mask and s.label == label:
                 return s
         return None
 
