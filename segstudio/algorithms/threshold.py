@@ -83,8 +83,13 @@ def multi_otsu(image: np.ndarray, prompt: Prompt, params: MultiOtsuParams) -> np
     hist = np.bincount(gray.ravel(), minlength=256)
     if np.count_nonzero(hist) < params.classes:
         return np.zeros(gray.shape, np.int32)   # fewer grey levels than classes: nothing to split
-    # computing on the histogram avoids a pass over all pixels inside scikit-image
-    thresholds = threshold_multiotsu(hist=(hist, np.arange(256)), classes=params.classes)
+    # computing on the histogram avoids a pass over all pixels inside scikit-image; it must be the
+    # histogram scikit-image makes from the image (its min..max, normalised): raw counts or empty
+    # end bins change its float32 sums enough to move a threshold by one grey level
+    nz = np.flatnonzero(hist)
+    lo, hi = int(nz[0]), int(nz[-1])
+    part = hist[lo:hi + 1]
+    thresholds = threshold_multiotsu(hist=(part / part.sum(), np.arange(lo, hi + 1)), classes=params.classes)
     # same classes as scikit-image's np.digitize(gray, thresholds): v >= t goes up a class
     lut = np.searchsorted(thresholds, np.arange(256), side="right").astype(np.uint8)
     return cv2.LUT(gray, lut)

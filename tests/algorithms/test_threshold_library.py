@@ -89,3 +89,22 @@ def test_masks_min_area_is_applied_only_when_asked(gray_png, tmp_path) -> None:
                  "-q", str(path), str(out)]) == 0
     mask = cv2.imread(str(out / "nuclei.png"), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(mask, np.where(small, 0, ref))
+
+
+def _blobs_gray(seed: int, h: int = 64, w: int = 80) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = rng.normal(rng.uniform(30, 90), rng.uniform(5, 30), (h, w))
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(int(rng.integers(3, 15))):
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(2, 12)
+        img += rng.uniform(40, 150) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [57, 210, 232, 241])
+def test_multi_otsu_levels_equal_scikit_image(seed) -> None:
+    # images where a histogram other than scikit-image's own (0..255, raw counts) moves a level
+    gray = _blobs_gray(seed)
+    want = np.digitize(gray, threshold_multiotsu(gray, classes=4))
+    got = run_method("multi_otsu", _rgb(gray), Prompt(), {"classes": 4, "blur_sigma": 0})
+    assert int(np.count_nonzero(got != want)) == 0
