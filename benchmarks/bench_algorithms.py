@@ -4,7 +4,7 @@
    library call(s) a script would make for the same result, as a ratio (target ≤ 1.2).
 2. Interactive tools on a 512×512 region: median latency of magic wand, box graph cut and
    scribble graph cut (target ≤ 150 ms), and the box cut's IoU against OpenCV's GrabCut on the
-   synthetic test set (target: within 0.02).
+   synthetic test set (target: within 0.02); on real photos: ``bench_boxcut_real.py``.
 
 Usage: ``python benchmarks/bench_algorithms.py`` (1500×1000, quick) or ``--full`` (6000×4000).
 """
