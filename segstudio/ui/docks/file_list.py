@@ -49,7 +49,7 @@ class FileListDock(QDockWidget):
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         view.setShowGrid(False)
         view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.setTextElideMode(Qt.TextElideMode.ElideLeft)   # the file name stays readable
         rows = view.verticalHeader()
         rows.hide()
         # fixed row heights: Qt never measures 10,000 rows

@@ -78,9 +78,9 @@ COLUMNS: tuple[ImageColumn, ...] = (
                 dot=lambda e: STATE_COLORS[entry_state(e)],
                 help="The image's path in the project folder"),
     ImageColumn("State", lambda e, _: entry_state(e), sort_key=lambda e, _: STATE_ORDER[entry_state(e)],
-                color=lambda e: STATE_COLORS[entry_state(e)], width=96,
+                color=lambda e: STATE_COLORS[entry_state(e)], width=84,
                 help="unlabelled, pre-annotated (check it, then accept), labelled, or error"),
     ImageColumn("Shapes", lambda e, _: None if e.error else e.shape_count,
-                sort_key=lambda e, _: -1 if e.error else e.shape_count, width=56, numeric=True,
+                sort_key=lambda e, _: -1 if e.error else e.shape_count, width=50, numeric=True,
                 help="Number of shapes in the image's annotation"),
 )
