@@ -51,4 +51,11 @@ def test_ctrl_l_serves_the_most_uncertain_unlabelled_images_in_turn(qtbot, tmp_p
     before = win.controller.current_key
     qtbot.keyClick(win.canvas, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert win.features["label_next"].go() is None
+    # the Images dock shows the scores (none for the labelled image) and sorts by them
+    model = win.file_dock.model
+    col = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())].index("Uncertainty")
+    shown = {model.key_at(r).rsplit("/", 1)[-1]: model.data(model.index(r, col)) for r in range(model.rowCount())}
+    assert shown == {"a.json": "0.200", "b.json": "0.900", "c.json": "0.500", "d.json": None}
+    model.sort(col, Qt.SortOrder.DescendingOrder)
+    assert [model.key_at(r).rsplit("/", 1)[-1] for r in range(3)] == ["b.json", "c.json", "a.json"]
     assert win.controller.current_key == before

@@ -99,11 +99,11 @@ class ImageTableModel(QAbstractTableModel):
             spec = self.columns[column]
             key = spec.sort_key or spec.value
 
-            def sort_key(i: int) -> tuple[bool, Any]:
-                k = key(entries[i], names[i])
-                return k is None, k
-
-            rows = sorted(rows, key=sort_key, reverse=order == Qt.SortOrder.DescendingOrder)
+            keys = {i: key(entries[i], names[i]) for i in rows}
+            # rows without a value (None) go last in both directions
+            rows = (sorted((i for i in rows if keys[i] is not None), key=keys.__getitem__,
+                           reverse=order == Qt.SortOrder.DescendingOrder)
+                    + [i for i in rows if keys[i] is None])
         self._rows = list(rows)
         self._row_of = {entries[i].key: r for r, i in enumerate(self._rows)}
 

@@ -4,7 +4,9 @@ labelled, not served recently, passing over near-duplicates of what was just ser
 Scores are read from the project's latest score cache (``.segstudio/scores/<sha>.json``, written
 by ``segstudio rank`` / :func:`segstudio.ml.uncertainty.score_images`), so this feature needs
 no torch; an image whose file changed since it was scored is left out until scored again.
-Selection is :func:`segstudio.core.label_next.pick_next`.
+Selection is :func:`segstudio.core.label_next.pick_next`. The Images dock gets an "Uncertainty"
+column (sortable; empty for labelled or unscored images), refreshed when a folder opens and on
+each Label next.
 
 May import: PySide6, segstudio.core, segstudio.ui.
 """
@@ -20,6 +22,7 @@ from segstudio.core.model import LABELLED
 from segstudio.core.project_io import meta_dir
 from segstudio.core.score_cache import file_stamp, latest_scores
 from segstudio.ui.actions import ActionSpec
+from segstudio.ui.docks.image_columns import ImageColumn
 from segstudio.ui.feature_host import FeatureHost
 
 ROWS = (ActionSpec("label_next", "Tools", "&Label next", ("Ctrl+L",),
@@ -32,6 +35,24 @@ class LabelNextFeature(QObject):
         self.host, self.controller = host, host.controller
         self.served = ServedHistory(20)
         self.scores: dict[str, float] = {}   # entry key → score of the last look-up
+        self.dock = getattr(host, "file_dock", None)   # the window's Images dock, if it has one
+        if self.dock is not None:
+            self.dock.add_column(ImageColumn(
+                "Uncertainty", lambda e, _: (f"{self.scores[e.key]:.3f}" if e.key in self.scores else None),
+                sort_key=lambda e, _: self.scores.get(e.key), width=80, numeric=True,
+                help="How unsure the model is about this image (segstudio rank); Ctrl+L opens "
+                     "the most uncertain one"))
+        self.controller.project_changed.connect(self.refresh)
+
+    def refresh(self) -> tuple[list[Candidate], dict]:
+        """Re-reads the scores, repaints the dock's rows; returns :meth:`candidates`."""
+        found = self.candidates()
+        if self.dock is not None:
+            model = self.dock.model
+            if model.rowCount():
+                model.dataChanged.emit(model.index(0, 0),
+                                       model.index(model.rowCount() - 1, model.columnCount() - 1))
+        return found
 
     def candidates(self) -> tuple[list[Candidate], dict]:
         project = self.controller.project
@@ -56,7 +77,7 @@ class LabelNextFeature(QObject):
         return cands, descs
 
     def go(self) -> str | None:
-        cands, descs = self.candidates()
+        cands, descs = self.refresh()
         if self.controller.current_key:
             self.served.add(self.controller.current_key)   # the image on screen is being labelled
         picks = pick_next(cands, 1, recent=list(self.served), descriptors=descs)
