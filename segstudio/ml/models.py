@@ -106,6 +106,8 @@ def build_model(arch: str, encoder: str, in_channels: int, num_classes: int,
             raise PretrainedWeightsError(f"encoder weights file {local_file} does not exist")
         hub_weights = None
     cls = getattr(smp, name)
+    if hub_weights is not None:
+        _refuse_unreachable_weights(encoder, hub_weights)
     try:
         model = cls(encoder_name=encoder, encoder_weights=hub_weights, in_channels=in_channels,
                     classes=num_classes, **model_kwargs)
@@ -128,6 +130,18 @@ def build_model(arch: str, encoder: str, in_channels: int, num_classes: int,
     if local_file is not None:
         load_encoder_weights(model, local_file)
     return model
+
+
+def _refuse_unreachable_weights(encoder: str, weights: str) -> None:
+    """Fails at once when the weights are neither cached nor downloadable (offline), instead
+    of after the hub client's retries (~25 s)."""
+    from segstudio.ml.weights import OFFLINE, weights_availability
+
+    if weights_availability(encoder).state == OFFLINE:
+        raise PretrainedWeightsError(
+            f"could not download {weights} weights for {encoder}: they are not cached and there is "
+            f"no network; use encoder_weights=None for random initialisation or point to a local "
+            f"weights file")
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:

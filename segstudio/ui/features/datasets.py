@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -101,6 +102,11 @@ class _JobDialog(QDialog):
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel_or_close)
+        # after a finished job: Close, and Open folder where the job wrote a folder
+        self.open_button = self.buttons.addButton("Open folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.hide()
+        self.open_button.clicked.connect(self.open_folder)
+        self.folder: Path | None = None
         lay = QVBoxLayout(self)
         lay.addLayout(self.form)
         self.extra = QVBoxLayout()
@@ -124,6 +130,8 @@ class _JobDialog(QDialog):
             return
         gen_fn, args = job
         self.run_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        self.open_button.hide()
         self.progress.setRange(0, 0)
         self.result = None
         self.handle = start_job(gen_fn, *args, on_progress=self._progress, on_result=self._done,
@@ -138,9 +146,19 @@ class _JobDialog(QDialog):
     def _done(self, result: Any) -> None:
         self.result = result
         self.on_result(result)
+        self.folder = self.result_folder(result)
+        self.open_button.setVisible(self.folder is not None)
 
     def on_result(self, result: Any) -> None:
         pass
+
+    def result_folder(self, result: Any) -> Path | None:
+        """The folder the finished job wrote (offered by Open folder); None: nothing to open."""
+        return None
+
+    def open_folder(self) -> None:
+        if self.folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
 
     def _failed(self, exc: BaseException, _tb: str) -> None:
         self.message.setText(f"Failed: {exc}")
@@ -148,6 +166,7 @@ class _JobDialog(QDialog):
 
     def _finished(self) -> None:
         self.run_button.setEnabled(True)
+        self.cancel_button.setText("Close")
         if self.handle is not None and self.handle.cancelled:
             self.message.setText("Cancelled")
         if self.progress.maximum() == 0:
@@ -252,6 +271,9 @@ class ExportDialog(_JobDialog):
         self.problems.hide()
         super().start()
 
+    def result_folder(self, report: Any) -> Path | None:
+        return Path(report.out_dir)
+
     def on_result(self, report: Any) -> None:
         splits = ", ".join(f"{k} {len(v)}" for k, v in report.splits.items() if v)
         text = f"Exported {report.images} image(s) to {report.out_dir} ({splits})"
@@ -293,6 +315,9 @@ class ImportDialog(_JobDialog):
             raise ValueError("choose the dataset and an (empty) folder for the new project")
         options = ImportOptions(mask_mode=self.mask_mode.currentData(), tolerance=self.tolerance.value())
         return import_to_project, (self.format.currentData(), Path(src), Path(out), options)
+
+    def result_folder(self, result: Any) -> Path | None:
+        return Path(result[0])
 
     def on_result(self, result: Any) -> None:
         out, images = result

@@ -18,19 +18,22 @@ May import: PySide6, pyqtgraph, segstudio.core, segstudio.ui; segstudio.ml only 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtWidgets import (
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -53,6 +56,15 @@ def training_worker(config_kwargs: dict[str, Any], spec: Any, cancel: CancelToke
     from segstudio.ml.train import TrainConfig, train_job
 
     return (yield from train_job(TrainConfig(**config_kwargs), spec, cancel))
+
+
+def user_message(exc: BaseException, encoder: str) -> str:
+    """What went wrong, in the window's words (the ml layer words its errors for the CLI)."""
+    if type(exc).__name__ == "PretrainedWeightsError" and "download" in str(exc):
+        return (f"The ImageNet weights for {encoder} could not be downloaded (no internet connection, "
+                f"and they are not on this computer). Open Model ▸ Train… and untick “ImageNet "
+                f"pre-trained encoder” to start from random weights, or choose a local weights file.")
+    return str(exc) or type(exc).__name__
 
 
 def _eta(seconds: float | None) -> str:
@@ -81,19 +93,26 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         self.loss_plot = pg.PlotWidget(title="Loss")
         self.loss_plot.addLegend(offset=(5, 5))
-        self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.setMinimumHeight(120)
         self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen((60, 120, 220), width=2), name="train")
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen((230, 120, 30), width=2), symbol="o",
                                              symbolSize=5, name="validation")
         layout.addWidget(self.loss_plot)
         self.miou_plot = pg.PlotWidget(title="Validation mIoU")
-        self.miou_plot.setLabel("bottom", "epoch")
         self.miou_plot.setYRange(0, 1)
         self.miou_plot.setMinimumHeight(100)
         self.miou_curve = self.miou_plot.plot([], [], pen=pg.mkPen((40, 170, 80), width=2), symbol="o",
                                               symbolSize=5)
         layout.addWidget(self.miou_plot)
+        for plot in (self.loss_plot, self.miou_plot):
+            plot.setLabel("bottom", "epoch")
+            for side in ("bottom", "left"):
+                # pyqtgraph rescales small ranges with an SI prefix ("epoch (x0.001)", 70…700):
+                # axes read in plain epochs and loss values
+                plot.getAxis(side).enableAutoSIPrefix(False)
+            # a plot asks for ~600 px; the dock must keep the width of the docks it shares a
+            # tab group with, the curves shrink to fit instead of pushing the canvas aside
+            plot.setMinimumWidth(120)
         self.iou_table = QTableWidget(0, 2)
         self.iou_table.setHorizontalHeaderLabels(["Class", "IoU (last validation)"])
         self.iou_table.horizontalHeader().setStretchLastSection(True)
@@ -115,6 +134,12 @@ class TrainingPanel(QWidget):
         self.log_view.setMaximumHeight(110)
         layout.addWidget(self.log_view)
         self.reset()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(260, 480)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(160, 300)
 
     def reset(self) -> None:
         self.train_x: list[float] = []
@@ -196,7 +221,14 @@ class TrainingFeature(QObject):
         self.out_path: Path | None = None
         self.last_error: str | None = None
         self.panel = TrainingPanel()
-        self.dock = window.add_dock(self.panel, "Training", "right")
+        # a short dock scrolls the panel rather than squeezing the plots or growing the dock
+        scroll = QScrollArea()
+        scroll.setObjectName("TrainingScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        self.dock = window.add_dock(scroll, "Training", "right")
         self.dock.setObjectName("TrainingDock")
         self.dock.hide()
         self.panel.stop_button.clicked.connect(self.stop)
@@ -227,8 +259,11 @@ class TrainingFeature(QObject):
         self.dialog = dialog   # reachable from tests while it is open
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        self.settings = dialog.settings()
-        self.start(self.settings)
+        settings = dialog.settings()
+        # unticked by the dialog only because we are offline now: ticked again next time
+        self.settings = (dataclasses.replace(settings, encoder_weights="imagenet")
+                         if dialog.auto_unticked else settings)
+        self.start(settings)
 
     def start(self, settings: TrainSettings) -> JobHandle | None:
         from segstudio.core.project_io import meta_dir
@@ -307,9 +342,12 @@ class TrainingFeature(QObject):
 
     def _failed(self, exc: BaseException, tb: str) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
-        self.panel.status_label.setText(f"Training failed: {exc}")
-        self.panel.log(tb)
-        self.window.show_error("Training failed", f"{exc}\n\nLog:\n{tb[-3000:]}")
+        text = user_message(exc, self.settings.encoder)
+        log.error("training failed: %s\n%s", exc, tb)
+        self.panel.status_label.setText(f"Training failed: {text}")
+        self.panel.log(f"Training failed: {text}")
+        # words for the user in the box; the traceback only behind "Show Details…"
+        self.window.show_error("Training failed", text, details=tb)
 
     def _finished(self) -> None:
         if self.panel.progress.maximum() == 0:   # still the start-up busy indicator

@@ -4,7 +4,12 @@ epochs, batch size, learning rate, crop size, augmentation, loss, validation spl
 Returns a :class:`TrainSettings` — plain values whose names are those of
 ``segstudio.ml.train.TrainConfig``, which the worker builds (this module must not import torch).
 
-May import: PySide6, stdlib.
+Before training starts the dialog knows whether the encoder's ImageNet weights are cached,
+downloadable or out of reach (:mod:`segstudio.ml.weights`, torch-free; the network check runs
+off the GUI thread and gives up after ~1.5 s) and says so under the checkbox. Offline without
+cached weights it unticks the box (random initialisation) and offers a local weights file.
+
+May import: PySide6, stdlib, segstudio.ml.weights (torch-free), segstudio.ui.workers.
 """
 
 from __future__ import annotations
@@ -12,23 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
+
+from segstudio.ml import weights as weights_info
+from segstudio.ui.workers import JobHandle, start_job
 
 # Kept here as text so the dialog opens without importing torch/smp (the worker validates them).
 ARCHITECTURES = ("Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "DeepLabV3", "Linknet", "MAnet", "PAN",
@@ -97,6 +108,26 @@ class TrainDialog(QDialog):
         self.pretrained = QCheckBox("ImageNet pre-trained encoder (downloaded once)")
         self.pretrained.setChecked(s.encoder_weights == "imagenet")
         form.addRow(self.pretrained)
+        local = s.encoder_weights not in (None, "imagenet")
+        self.local_weights: str | None = s.encoder_weights if local else None
+        self.weights_note = QLabel("")
+        self.weights_note.setObjectName("WeightsNote")
+        self.weights_note.setWordWrap(True)
+        self.local_button = QPushButton("Local weights file…")
+        self.local_button.setToolTip("Encoder (or whole smp model) weights: .safetensors or .pth")
+        self.local_button.clicked.connect(self.choose_local_weights)
+        form.addRow(self.weights_note)
+        form.addRow(self.local_button)
+        self.availability: weights_info.WeightsAvailability | None = None
+        self.auto_unticked = False     # unticked by the dialog (offline), not by the user
+        self._check_job: JobHandle | None = None
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(300)   # the encoder box is editable: check when typing pauses
+        self._check_timer.timeout.connect(self.check_weights)
+        self.encoder.currentTextChanged.connect(lambda _t: self._check_timer.start())
+        self.pretrained.toggled.connect(self._pretrained_toggled)
+        self.pretrained.clicked.connect(lambda _c: setattr(self, "auto_unticked", False))   # the user decided
         self.depth = QSpinBox()
         self.depth.setRange(3, 5)
         self.depth.setValue(int(s.model_kwargs.get("encoder_depth", 5)))
@@ -168,6 +199,7 @@ class TrainDialog(QDialog):
         layout.addWidget(self.buttons)
         self._min_samples = s.min_samples_per_epoch
         self._sync()
+        self.check_weights()
 
     @staticmethod
     def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
@@ -188,8 +220,77 @@ class TrainDialog(QDialog):
 
     def _sync(self) -> None:
         fresh = not self.continue_check.isChecked()
-        for w in (self.arch, self.encoder, self.pretrained, self.depth, self.decoder):
+        for w in (self.arch, self.encoder, self.pretrained, self.depth, self.decoder, self.local_button):
             w.setEnabled(fresh)
+        self._show_weights()
+
+    # -- encoder weights ---------------------------------------------------------------------------
+    def check_weights(self) -> None:
+        """Looks in the cache now; asks the network (≤ 1.5 s) in a worker when not cached."""
+        encoder = self.encoder.currentText().strip()
+        self.availability = None
+        if not encoder:
+            self._show_weights()
+            return
+        path = weights_info.cached_weights(encoder)
+        if path is not None:
+            self._weights_known(weights_info.WeightsAvailability(weights_info.CACHED, encoder, str(path)))
+            return
+        self.weights_note.setText(f"Checking whether ImageNet weights for {encoder} can be downloaded…")
+        self._check_job = start_job(_availability_job, encoder, on_result=self._weights_known)
+
+    def _weights_known(self, av: weights_info.WeightsAvailability) -> None:
+        if av.encoder != self.encoder.currentText().strip():
+            return   # an answer for an encoder the user has since replaced
+        self.availability = av
+        if av.state == weights_info.OFFLINE and self.pretrained.isChecked() and self.local_weights is None:
+            self.auto_unticked = True
+            self.pretrained.setChecked(False)
+        self._show_weights()
+
+    def _pretrained_toggled(self, on: bool) -> None:
+        if on:
+            self.local_weights = None
+        self._show_weights()
+
+    def choose_local_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Encoder weights file", "",
+                                              "Weights (*.safetensors *.pth *.pt *.bin);;All files (*)")
+        if path:
+            self.set_local_weights(path)
+
+    def set_local_weights(self, path: str) -> None:
+        self.auto_unticked = False
+        self.pretrained.setChecked(False)
+        self.local_weights = path
+        self._show_weights()
+
+    def _show_weights(self) -> None:
+        av, warn = self.availability, False
+        if self.continue_check.isChecked():
+            text = "The network and its weights come from the current model."
+        elif self.local_weights:
+            text = f"Encoder weights from {self.local_weights}."
+        elif av is None:
+            text = self.weights_note.text() if self._check_job is not None and self._check_job.is_running else ""
+        elif av.state == weights_info.OFFLINE and self.pretrained.isChecked():
+            warn = True
+            text = (f"ImageNet weights for {av.encoder} cannot be downloaded now (no internet) and are "
+                    f"not on this computer: untick to start from random weights, or choose a local file.")
+        elif av.state == weights_info.OFFLINE:
+            text = (f"No internet and no ImageNet weights for {av.encoder} on this computer: training "
+                    f"starts from random weights. Choose a local weights file to start from ImageNet.")
+        elif not self.pretrained.isChecked():
+            text = weights_info.describe(av) + " Unticked: training starts from random weights."
+        else:
+            text = weights_info.describe(av)
+        self.weights_note.setText(text)
+        self.weights_note.setStyleSheet("color: #b03000;" if warn else "")
+
+    def done(self, result: int) -> None:  # noqa: D401 - Qt API
+        if self._check_job is not None:
+            self._check_job.wait(3000)   # the network check gives up after ~1.5 s
+        super().done(result)
 
     def settings(self) -> TrainSettings:
         model_kwargs: dict[str, Any] = {}
@@ -202,10 +303,18 @@ class TrainDialog(QDialog):
                    if self.class_list.item(i).checkState() == Qt.CheckState.Checked]
         return TrainSettings(
             arch=self.arch.currentText(), encoder=self.encoder.currentText().strip(),
-            encoder_weights="imagenet" if self.pretrained.isChecked() else None, model_kwargs=model_kwargs,
+            encoder_weights=self.local_weights or ("imagenet" if self.pretrained.isChecked() else None),
+            model_kwargs=model_kwargs,
             continue_from_current=self.continue_check.isChecked(), classes=classes,
             epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
             crop_size=self.crop.value(), augment=self.augment.currentText(), loss=self.loss.currentText(),
             class_weights="balanced" if self.balanced.isChecked() else "none", val_split=self.val_split.value(),
             device=self.device.currentData(), seed=self.seed.value(), patience=self.patience.value(),
             min_samples_per_epoch=self._min_samples)
+
+
+def _availability_job(encoder: str):
+    """Worker: the network half of the weights check (a generator, as start_job expects)."""
+    if False:   # pragma: no cover - makes this a generator without a progress step
+        yield None
+    return weights_info.weights_availability(encoder)
