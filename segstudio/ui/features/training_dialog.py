@@ -288,6 +288,7 @@ class TrainDialog(QDialog):
         self.weights_note.setStyleSheet("color: #b03000;" if warn else "")
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt API
+        self._check_timer.stop()   # no check may start after the dialog closed
         if self._check_job is not None:
             self._check_job.wait(3000)   # the network check gives up after ~1.5 s
         super().done(result)
