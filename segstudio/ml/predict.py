@@ -210,8 +210,11 @@ def _to_batch(patches: list[np.ndarray], device: torch.device, mean: torch.Tenso
               channels_last: bool) -> torch.Tensor:
     # uint8 travels to the device (4× less transfer than float), normalisation happens there
     x = torch.from_numpy(np.stack(patches)).to(device, non_blocking=True)
+    # NHWC → NCHW by strides only: the batch stays channels-last in memory on every device. On
+    # the CPU a plain contiguous NCHW batch made oneDNN's convolutions reorder their inputs and
+    # cost ~300 MB more peak RSS per 4×1024² batch (measured; benchmarks/bench_predict_memory.py)
     x = x.permute(0, 3, 1, 2).float().div_(255.0).sub_(mean).div_(std)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
