@@ -49,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.core.io.formats.base import DatasetError, export_dataset, items_from_project
+    from segstudio.core.io.formats.base import DatasetError
+    from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
     from segstudio.core.io.formats.export_run import problems_text
     from segstudio.core.jobs import run_with_tqdm
     from segstudio.core.project_io import load_all, open_project

@@ -39,13 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.core.io.formats.base import (
-        DatasetError,
-        ImportOptions,
-        classes_of,
-        import_dataset,
-        write_project,
-    )
+    from segstudio.core.io.formats.base import DatasetError, ImportOptions
+    from segstudio.core.io.formats.import_driver import classes_of, import_dataset, write_project
     from segstudio.core.jobs import run_with_tqdm
 
     options = ImportOptions(mask_mode=args.mask_mode, tolerance=args.tolerance,

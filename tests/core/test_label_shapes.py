@@ -1,5 +1,5 @@
 """The one label map → shapes converter, through every caller: the Auto-segment panel
-(algorithms.apply), the model (ml.postprocess), the importers (formats.base) and the mask
+(algorithms.apply), the model (ml.postprocess), the importers (formats.import_driver) and the mask
 helper (core.rasterize) give the same shapes, and they reproduce the map."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from segstudio.algorithms.apply import ApplyOptions, label_map_shapes
-from segstudio.core.io.formats.base import ImportOptions, label_maps_to_shapes
+from segstudio.core.io.formats.base import ImportOptions
+from segstudio.core.io.formats.import_driver import label_maps_to_shapes
 from segstudio.core.label_shapes import LabelShapeOptions, label_map_to_shapes
 from segstudio.core.rasterize import class_value_map, mask_to_shapes, shapes_to_label
 from segstudio.ml.postprocess import ShapeOptions, prediction_to_shapes

@@ -230,7 +230,8 @@ def _imported(tmp_path, name, value):
 
 
 def test_import_never_overwrites_an_image_already_in_the_output_folder(tmp_path):
-    from segstudio.core.io.formats.base import DatasetError, write_project
+    from segstudio.core.io.formats.base import DatasetError
+    from segstudio.core.io.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"
@@ -245,7 +246,8 @@ def test_import_never_overwrites_an_image_already_in_the_output_folder(tmp_path)
 
 
 def test_import_refuses_an_existing_json_before_writing_anything(tmp_path):
-    from segstudio.core.io.formats.base import DatasetError, write_project
+    from segstudio.core.io.formats.base import DatasetError
+    from segstudio.core.io.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"
@@ -258,7 +260,7 @@ def test_import_refuses_an_existing_json_before_writing_anything(tmp_path):
 
 
 def test_import_with_the_same_image_already_there_writes_its_json(tmp_path):
-    from segstudio.core.io.formats.base import write_project
+    from segstudio.core.io.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"

@@ -40,17 +40,10 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core.evaluate import evaluate_project_items, format_report, table_rows
-from segstudio.core.io.formats.base import (
-    FORMATS,
-    IMAGE_MODES,
-    OVERLAP_RULE,
-    ExportOptions,
-    ImportOptions,
-    export_dataset,
-    import_to_project,
-    items_from_project,
-)
+from segstudio.core.io.formats.base import FORMATS, IMAGE_MODES, OVERLAP_RULE, ExportOptions, ImportOptions
+from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
 from segstudio.core.io.formats.export_run import problems_text
+from segstudio.core.io.formats.import_driver import import_to_project
 from segstudio.core.jobs import Progress
 from segstudio.ui.actions import ActionSpec
 from segstudio.ui.feature_host import FeatureHost

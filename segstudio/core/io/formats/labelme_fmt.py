@@ -27,6 +27,8 @@ from segstudio.core.io.formats.base import (
     ExportReport,
     ImportedImage,
     ImportOptions,
+)
+from segstudio.core.io.formats.export_driver import (
     assign_splits,
     count_skipped,
     place_image,

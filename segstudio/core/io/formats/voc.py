@@ -35,14 +35,10 @@ from segstudio.core.io.formats.base import (
     ExportReport,
     ImportedImage,
     ImportOptions,
-    assign_splits,
-    count_skipped,
-    find_image,
-    label_maps_to_shapes,
-    place_image,
-    value_map,
 )
+from segstudio.core.io.formats.export_driver import assign_splits, count_skipped, place_image, value_map
 from segstudio.core.io.formats.export_run import export_each
+from segstudio.core.io.formats.import_driver import find_image, label_maps_to_shapes
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, LABELLED, ImageAnnotation
 from segstudio.core.rasterize import shapes_to_label

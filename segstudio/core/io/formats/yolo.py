@@ -28,13 +28,10 @@ from segstudio.core.io.formats.base import (
     ExportReport,
     ImportedImage,
     ImportOptions,
-    assign_splits,
-    count_skipped,
-    find_image,
-    place_image,
-    value_map,
 )
+from segstudio.core.io.formats.export_driver import assign_splits, count_skipped, place_image, value_map
 from segstudio.core.io.formats.export_run import export_each
+from segstudio.core.io.formats.import_driver import find_image
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
 
