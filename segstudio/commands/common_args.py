@@ -58,8 +58,8 @@ def add_quiet(p: argparse.ArgumentParser, help_text: str = "no progress bar") ->
 def labels_file(text: str) -> list[str]:
     """argparse type: the classes of a labelme ``labels.txt``, in order, without the
     ``__ignore__``/``_background_`` lines (their ids are fixed: 255 and 0)."""
+    from segstudio.core.class_list import read_class_list  # the reader a project's labels.txt gets
     from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL
-    from segstudio.core.project_io import read_class_list  # the reader a project's labels.txt gets
 
     path = Path(text)
     if not path.is_file():

@@ -7,11 +7,9 @@ relative path under ``output_dir`` when one is given. A file that cannot be read
 entry an ``error`` message; the rest of the folder still opens, and a file that failed to
 load is never overwritten.
 
-Class list: ``labels.txt`` in labelme's convention (``__ignore__``, ``_background_``, then the
-classes; ``__ignore__``/``_background_`` are not classes, ``__ignore__`` sets
-``project.has_ignore_class``), plus colours and visibility in ``.segstudio/classes.json``, both
-in the annotation folder (``output_dir`` or the root); labels found in the JSON files are
-added as they load.
+Class list: read from ``labels.txt`` and ``.segstudio/classes.json`` when the project opens
+(:mod:`segstudio.core.class_list`, which also writes them); labels found in the JSON files are
+added as they load. ``meta_dir`` (the annotation folder) is re-exported here for its callers.
 
 Pure: stdlib + numpy + core. No Qt, no torch.
 """
@@ -28,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.io.atomic import atomic_write_text, is_temp_file, remove_stale_temp_files
+from segstudio.core.class_list import CLASSES_FILE, meta_dir, read_class_files
+from segstudio.core.io.atomic import is_temp_file, remove_stale_temp_files
 from segstudio.core.io.images import ImageReadError, decode_image_data, image_size, is_image_file, load_image
 from segstudio.core.io.labelme import (
     STATES,
@@ -52,21 +51,13 @@ from segstudio.core.model import (
 
 log = logging.getLogger(__name__)
 
-LABELS_FILE = "labels.txt"
 # problems found while opening a project, for the window's report (weak: dies with the project)
 _OPEN_PROBLEMS: weakref.WeakKeyDictionary[Project, list[str]] = weakref.WeakKeyDictionary()
-CLASSES_FILE = Path(".segstudio") / "classes.json"
 
 
 def natural_key(text: str) -> list:
     """Sort key where ``img2`` comes before ``img10``."""
     return [int(t) if t.isdigit() else t.casefold() for t in re.split(r"(\d+)", text)]
-
-
-def meta_dir(project: Project) -> Path:
-    """The folder holding labels.txt and .segstudio/ (the annotation folder)."""
-    assert project.root is not None
-    return project.output_dir or project.root
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -123,63 +114,6 @@ def _discover(project: Project, label: str) -> None:
     project.ensure_class(label)
 
 
-def read_class_list(path: Path) -> list[str]:
-    """The lines of a labels.txt. UTF-8 is expected; a file in another encoding (Latin-1 from
-    an old Windows tool) is read as Windows-1252, so ``café`` stays ``café`` instead of the
-    whole list being dropped and rewritten. Only ``\\n`` ends a line, as in labelme."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        log.warning("%s: not UTF-8; read as Windows-1252 (Latin-1), written back as UTF-8", path)
-    return [line.rstrip("\r") for line in text.split("\n")]
-
-
-def _read_class_files(project: Project) -> None:
-    base = meta_dir(project)
-    candidates = [base / LABELS_FILE] + ([project.root / LABELS_FILE] if project.root != base else [])
-    for labels_path in candidates:
-        if labels_path.is_file():
-            try:
-                lines = read_class_list(labels_path)
-            except OSError as exc:
-                log.warning("%s: cannot read class list (%s)", labels_path, exc.strerror or exc)
-                break
-            for line in lines:
-                name = line.strip()
-                if not name or name == BACKGROUND_LABEL:
-                    continue
-                problem = label_problem(name)
-                if problem is not None:
-                    log.warning("%s: skipping a class: %s", labels_path, problem)
-                    continue
-                if name == IGNORE_LABEL:
-                    project.has_ignore_class = True
-                    continue
-                project.ensure_class(name)
-            break
-    colors_path = base / CLASSES_FILE
-    if colors_path.is_file():
-        try:
-            data = json.loads(colors_path.read_text(encoding="utf-8"))
-            for item in data.get("classes", []):
-                cls = project.ensure_class(str(item["name"]))
-                color = item.get("color")
-                # a colour the canvas cannot paint (too few values, out of range) keeps the default
-                if (isinstance(color, list) and len(color) >= 3
-                        and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
-                                for c in color[:3])):
-                    cls.color = tuple(color[:3])  # type: ignore[assignment]
-                elif color is not None:
-                    log.warning("%s: class %r has an invalid colour %r; using the default",
-                                colors_path, cls.name, color)
-                visible = item.get("visible", True)
-                cls.visible = visible if isinstance(visible, bool) else True
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("%s: ignoring unreadable class colours (%s)", colors_path, exc)
-
-
 def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Project:
     """Scans ``folder`` and returns the project; bad files become ``entry.error``."""
     root = Path(os.path.normpath(Path(folder).absolute()))
@@ -188,7 +122,7 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
     out = Path(os.path.normpath(Path(output_dir).absolute())) if output_dir else None
     project = Project(root, out)
     remove_stale_temp_files(meta_dir(project) / CLASSES_FILE.parent)
-    _read_class_files(project)
+    read_class_files(project)
     skip = out if out is not None and out != root else None
     images, jsons = _scan(root, skip)
     if out is not None and out != root and out.is_dir():
@@ -369,28 +303,6 @@ def _json_loads(path: Path) -> bool:
     except AnnotationError:
         return False
     return True
-
-
-def save_labels(project: Project) -> Path:
-    """Writes labels.txt (labelme convention) and .segstudio/classes.json; returns labels.txt."""
-    base = meta_dir(project)
-    names = [c.name for c in project.classes if c.name not in (IGNORE_LABEL, BACKGROUND_LABEL)]
-    labels_path = base / LABELS_FILE
-    for name in names:
-        problem = label_problem(name)
-        if problem is not None:
-            raise ValueError(f"{labels_path}: not saved: {problem}")
-    if labels_path.exists():
-        try:   # a list that cannot be read was not merged into the classes: keep it
-            read_class_list(labels_path)
-        except OSError as exc:
-            raise OSError(exc.errno, f"not saved, because the class list there cannot be read "
-                                     f"({exc.strerror or exc})", str(labels_path)) from exc
-    atomic_write_text(labels_path, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *names]) + "\n")
-    colors = {"classes": [{"name": c.name, "color": [int(v) for v in c.color], "visible": bool(c.visible)}
-                          for c in project.classes]}
-    atomic_write_text(base / CLASSES_FILE, json.dumps(colors, indent=2, ensure_ascii=False) + "\n")
-    return labels_path
 
 
 def load_all(project: Project) -> list[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from segstudio.core import project_io
+from segstudio.core import class_list, project_io
 from segstudio.core.edits import (
     AddShapes,
     Compound,
@@ -451,7 +451,7 @@ class DocumentController(QObject):
         if not self.labels_dirty() or self.project.root is None:
             return True
         try:
-            project_io.save_labels(self.project)
+            class_list.save_labels(self.project)
         except Exception as exc:
             log.exception("saving labels.txt failed")
             self.error_occurred.emit("Save failed", f"labels.txt in {self.project.root}: {exc}")

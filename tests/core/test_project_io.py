@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from segstudio.core.class_list import save_labels
 from segstudio.core.edits import AddShapes
 from segstudio.core.io.images import encode_image_data
 from segstudio.core.io.labelme import AnnotationError, read_labelme, write_labelme
@@ -20,7 +21,6 @@ from segstudio.core.project_io import (
     load_entry_image,
     open_project,
     save_annotation,
-    save_labels,
 )
 
 

@@ -21,12 +21,7 @@ from segstudio.core.class_edits import ChangeClass
 from segstudio.core.history import History
 from segstudio.core.io.formats.base import ExportItem
 from segstudio.core.io.labelme import AnnotationError, annotation_from_dict, read_labelme, write_labelme
-from segstudio.core.project_io import (
-    load_all,
-    load_annotation,
-    open_project,
-    save_annotation,
-)
+from segstudio.core.project_io import load_all, load_annotation, open_project, save_annotation
 from segstudio.core.settings import Preferences, load_preferences, save_preferences
 
 
@@ -389,7 +384,7 @@ def test_label_with_a_line_break_is_refused_so_class_ids_cannot_shift(tmp_path):
 
 
 def test_latin1_labels_txt_keeps_its_classes_when_rewritten(tmp_path):
-    from segstudio.core.project_io import save_labels
+    from segstudio.core.class_list import save_labels
 
     (tmp_path / "labels.txt").write_bytes("__ignore__\n_background_\ncafé\nthé\n".encode("latin-1"))
     project = open_project(tmp_path)
