@@ -1,0 +1,1 @@
+"""Promptable segmentation with Segment-Anything models through ONNX Runtime (no torch, no Qt)."""
