@@ -8,6 +8,8 @@ shared rather than copied: copying 72 MB on the GUI thread would itself stall it
 Apply pushes ``AddShapes`` for the current image; the batch pushes one ``ApplyPrediction`` per
 image, which marks it "pre-annotated" until a person edits or accepts it.
 
+The widgets are made in :mod:`.autoseg_layout`, the batch run in :mod:`.autoseg_batch`.
+
 May import: PySide6, segstudio.core, segstudio.algorithms, segstudio.tools, segstudio.ui.
 """
 
@@ -19,19 +21,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QGraphicsPixmapItem,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,20 +32,16 @@ from segstudio.tools.prompts import PromptState, prompt_tools
 from segstudio.ui.actions import ActionSpec
 from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.autoseg_batch import BatchMixin
-from segstudio.ui.features.autoseg_form import ParamsForm
 from segstudio.ui.features.autoseg_jobs import apply_edit_job, call_job, preview_job
+from segstudio.ui.features.autoseg_layout import build_panel
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
 
 PREVIEW_DELAY_MS = 250
-#: default of "Max polygons": more pieces than this are applied as mask layers (see ApplyOptions)
-MAX_POLYGONS = 20_000
 #: the canvas tool a method's prompt is drawn with
 TOOL_FOR_NEEDS = {"box": "seg_box", "box_or_scribbles": "seg_box", "seed": "seg_click",
                   "scribbles": "seg_scribble", "anchors": "seg_scissors", "none": "seg_roi"}
-TOOL_BUTTONS = (("seg_box", "Box"), ("seg_scribble", "Scribble"), ("seg_click", "Click"),
-                ("seg_wand", "Wand"), ("seg_scissors", "Scissors"), ("seg_roi", "ROI"))
 
 
 def preview_image_job(method: str, image: Any, prompt: Any, params: Any) -> Any:
@@ -99,107 +85,13 @@ class AutoSegPanel(BatchMixin, QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.run_preview)
-        self._build()
+        build_panel(self)
         self.controller.current_changed.connect(self._image_changed)
         self.controller.project_changed.connect(self.refresh_classes)
         self.set_method("otsu")
         # from here on, changes made by the user trigger the live preview (never at start-up:
         # opening a project must not start work nobody asked for)
         self._ready = True
-
-    # -- layout ------------------------------------------------------------------------------
-    def _build(self) -> None:
-        lay = QVBoxLayout(self)
-        self.method_combo = QComboBox(self)
-        for spec in self.methods.values():
-            self.method_combo.addItem(f"{spec.title}", spec.name)
-        self.method_combo.currentIndexChanged.connect(
-            lambda _i: self.set_method(self.method_combo.currentData()))
-        lay.addWidget(self.method_combo)
-        self.description = QLabel(self)
-        self.description.setWordWrap(True)
-        lay.addWidget(self.description)
-        self.form = ParamsForm(self)
-        self.form.changed.connect(self._params_changed)
-        lay.addWidget(self.form)
-
-        tools = QGroupBox("Prompt", self)
-        grid = QGridLayout(tools)
-        self.tool_buttons: dict[str, QPushButton] = {}
-        for i, (name, text) in enumerate(TOOL_BUTTONS):
-            b = QPushButton(text, tools)
-            b.setCheckable(True)
-            b.clicked.connect(lambda _c=False, n=name: self.canvas.set_tool(n))
-            grid.addWidget(b, i // 3, i % 3)
-            self.tool_buttons[name] = b
-        clear = QPushButton("Clear", tools)
-        clear.clicked.connect(lambda: self.state.clear(keep_roi=False))
-        grid.addWidget(clear, 2, 0)
-        self.canvas.tool_changed.connect(self._tool_changed)
-        lay.addWidget(tools)
-
-        out = QGroupBox("Result", self)
-        form = QFormLayout(out)
-        self.class_combo = QComboBox(out)
-        self.class_combo.setEditable(True)
-        self.mode_combo = QComboBox(out)
-        self.mode_combo.addItems(["polygon", "mask"])
-        self.tolerance = QDoubleSpinBox(out)
-        self.tolerance.setRange(0, 50)
-        self.tolerance.setSingleStep(0.5)
-        self.tolerance.setValue(0.5)
-        self.min_area = QDoubleSpinBox(out)
-        self.min_area.setRange(0, 1e9)
-        self.min_area.setDecimals(0)
-        self.min_area.setValue(10)
-        form.addRow("Class", self.class_combo)
-        form.addRow("Shapes", self.mode_combo)
-        form.addRow("Simplify (px)", self.tolerance)
-        form.addRow("Minimum area (px)", self.min_area)
-        self.max_polygons = QSpinBox(out)
-        self.max_polygons.setRange(0, 10_000_000)
-        self.max_polygons.setSingleStep(1000)
-        self.max_polygons.setValue(MAX_POLYGONS)
-        self.max_polygons.setSpecialValueText("no limit")
-        self.max_polygons.setToolTip("A polygon result with more pieces than this is applied as one mask "
-                                     "layer per class instead (0: no limit)")
-        form.addRow("Max polygons", self.max_polygons)
-        lay.addWidget(out)
-
-        row = QHBoxLayout()
-        self.live = QCheckBox("Live preview", self)
-        self.live.setChecked(True)
-        self.live.toggled.connect(lambda on: self._schedule() if on else self.clear_overlay())
-        self.preview_button = QPushButton("Preview", self)
-        self.preview_button.clicked.connect(self.run_preview)
-        self.apply_button = QPushButton("Apply", self)
-        self.apply_button.setDefault(True)
-        self.apply_button.clicked.connect(self.apply)
-        for w in (self.live, self.preview_button, self.apply_button):
-            row.addWidget(w)
-        lay.addLayout(row)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.message)
-
-        batch = QGroupBox("Batch", self)
-        bl = QHBoxLayout(batch)
-        self.batch_scope = QComboBox(batch)
-        self.batch_scope.addItem("Unlabelled images", "unlabelled")
-        self.batch_scope.addItem("All images", "all")
-        self.batch_button = QPushButton("Run", batch)
-        self.batch_button.clicked.connect(self.run_batch)
-        self.batch_cancel = QPushButton("Cancel", batch)
-        self.batch_cancel.setEnabled(False)
-        self.batch_cancel.clicked.connect(self.cancel_batch)
-        self.progress = QProgressBar(batch)
-        self.progress.setVisible(False)
-        for w in (self.batch_scope, self.batch_button, self.batch_cancel):
-            bl.addWidget(w)
-        lay.addWidget(batch)
-        lay.addWidget(self.progress)
-        lay.addStretch(1)
 
     # -- state -------------------------------------------------------------------------------
     @property
