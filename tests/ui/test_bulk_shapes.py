@@ -45,7 +45,11 @@ def window(qtbot, tmp_path: Path) -> MainWindow:
     for i in range(2):
         Image.new("RGB", (W, H), (GRAY, GRAY, GRAY)).save(tmp_path / f"pic{i}.png")
     (tmp_path / "labels.txt").write_text("__ignore__\n_background_\nrock\n", encoding="utf-8")
-    return make_window(qtbot, tmp_path)
+    win = make_window(qtbot, tmp_path)
+    # pure red, so "drawn" reads as red ≫ gray in every test below (the default palette is VOC's
+    # by class index: rock would be a dark (128, 0, 0), too close to the gray image to tell)
+    win.controller.project.get_class("rock").color = (255, 0, 0)
+    return win
 
 
 def rows(window: MainWindow) -> list[int]:
