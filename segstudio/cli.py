@@ -1,7 +1,7 @@
 """Command-line front door.
 
 ``segstudio`` with no argument, ``gui`` or a path opens the GUI; subcommands (``check``,
-``segment``, ``predict``, ``train``, ``export``, ``import``, ``evaluate``, ``rank``) run headless and
+``segment``, ``predict``, ``train``, ``export``, ``import``, ``evaluate``, ``rank``, ``sam``) run headless and
 call the same functions as the GUI. A first word that is neither a command nor a path (an
 existing one, or one that looks like a path: a separator or a file suffix) is a usage error
 (exit 2) rather than a window that fails to open on a headless machine. Options several
@@ -30,6 +30,7 @@ COMMANDS = {
     "import": "import_",
     "evaluate": "evaluate",
     "rank": "rank",
+    "sam": "sam",
 }
 
 

@@ -55,6 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--point", action="append", default=[], metavar="X,Y",
                    help="foreground click (repeatable; magic wand, scissors)")
     p.add_argument("--bg-point", action="append", default=[], metavar="X,Y", help="background click")
+    p.add_argument("--from-rectangles", action="store_true",
+                   help="method sam: each rectangle of the images' labelme JSON → a mask of its class")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files "
                    "(never a person's labelled JSON: see --include-labelled)")
     p.add_argument("--include-labelled", action="store_true",
@@ -163,7 +165,13 @@ class _Writer:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print(format_method_list())
+        print(f"{'sam':<22}Segment-Anything — clicks/box/rectangles → mask (--param model=NAME; "
+              f"see `segstudio sam models`)")
         return 0
+    if args.method == "sam":   # ONNX models, not a classical registry method (see sam_segment)
+        from segstudio.commands.sam_segment import run_sam
+
+        return run_sam(args)
     if not args.method or args.src is None or args.out is None:
         print("segstudio segment: --method, SRC and OUT are required (or --list)", file=sys.stderr)
         return 2

@@ -1,0 +1,143 @@
+"""``segstudio segment --method sam``: Segment-Anything prompts, headless.
+
+``--param model=NAME`` (``segstudio sam models``), ``--point X,Y`` / ``--bg-point X,Y`` /
+``--box x0,y0,x1,y1`` on one image, or ``--from-rectangles`` on an image or a folder: every
+rectangle of an image's labelme JSON becomes the mask of the same class (the other shapes are
+kept). Points are in the pixels of the image as displayed (EXIF orientation applied), as in
+the window. ``--param roi=x0,y0,x1,y1`` embeds only that region (small objects on big
+images). Output and the labelled-file rules are those of ``segstudio segment``.
+
+Uses core and sam only (called from :mod:`segstudio.commands.segment`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.io.images import ImageReadError
+from segstudio.core.io.labelme import AnnotationError, read_labelme
+from segstudio.core.jobs import Progress, run_with_tqdm
+from segstudio.core.labelled_guard import skipped_message
+from segstudio.sam.models import ModelMissing
+from segstudio.sam.predictor import Predictor, image_key, mask_shapes
+from segstudio.sam.runtime import ModelError
+
+PARAMS = ("model", "roi")
+
+
+def _numbers(text: str, what: str, n: int) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != n:
+        raise ValueError(f"{what} must be {n} numbers separated by commas, got {text!r}")
+    return vals
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in PARAMS:
+            raise ValueError(f"method 'sam': unknown parameter {item!r} (known: {', '.join(PARAMS)})")
+        out[key] = value
+    if not out.get("model"):
+        raise ValueError("method 'sam' needs --param model=NAME (see `segstudio sam models`)")
+    return out
+
+
+def run_sam(args: argparse.Namespace) -> int:
+    # imported here: segment.py imports this module lazily, and we reuse its helpers
+    from segstudio.commands.segment import _load, _Writer, find_images
+
+    try:
+        params = _params(args.param)
+        roi = _numbers(params["roi"], "roi", 4) if params.get("roi") else None
+        fg = [_numbers(t, "--point", 2) for t in args.point]
+        bg = [_numbers(t, "--bg-point", 2) for t in args.bg_point]
+        box = _numbers(args.box, "--box", 4) if args.box else None
+    except ValueError as exc:
+        print(f"segstudio segment: {exc}", file=sys.stderr)
+        return 2
+    if args.src is None or args.out is None:
+        print("segstudio segment: SRC and OUT are required", file=sys.stderr)
+        return 2
+    if not args.src.exists():
+        print(f"segstudio segment: {args.src}: no such file or folder", file=sys.stderr)
+        return 2
+    images = find_images(args.src)
+    if not args.from_rectangles and (not fg and box is None):
+        print("segstudio segment: method 'sam' needs --point X,Y or --box x0,y0,x1,y1 "
+              "(or --from-rectangles)", file=sys.stderr)
+        return 2
+    if not args.from_rectangles and len(images) != 1:
+        print("segstudio segment: clicks and boxes are for one image; use --from-rectangles "
+              "for a folder", file=sys.stderr)
+        return 2
+    try:
+        predictor = Predictor.open(params["model"])
+    except (ModelMissing, ModelError) as exc:
+        print(f"segstudio segment: {exc}", file=sys.stderr)
+        return 1
+    min_area = args.min_area if args.min_area is not None else 10.0
+    writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite, args.include_labelled)
+    n_found = len(images)
+    if not args.include_labelled:
+        images = [p for p in images if not writer.is_labelled(p)]
+    skipped = f", {skipped_message(n_found - len(images))}" if len(images) < n_found else ""
+
+    def shapes_for(img: np.ndarray, key: str, label: str, fg, bg, box) -> list:
+        pred = predictor.segment(key, img, fg, bg, box, roi)
+        return mask_shapes(pred.mask, label, args.mode, args.tolerance, min_area, largest_only=True)
+
+    def write(path: Path, img: np.ndarray, shapes: list) -> None:
+        if args.format == "masks":
+            from segstudio.core.rasterize import shapes_to_label
+
+            names = {s.label: i + 1 for i, s in enumerate({s.label: s for s in shapes}.values())}
+            cls, _ = shapes_to_label(shapes, img.shape[0], img.shape[1], names, unknown="skip", dtype=np.uint8)
+            writer.write_mask(path, cls)
+        else:
+            writer.write(path, shapes, img.shape[:2])
+
+    def job():
+        errors: dict[str, str] = {}
+        yield Progress(0, len(images), "sam: starting")
+        for n, path in enumerate(images, start=1):
+            try:
+                img = _load(path)
+                if args.from_rectangles:
+                    src_json = path.with_suffix(".json")
+                    if not src_json.is_file():
+                        yield Progress(n, len(images), f"{path}: no JSON, skipped")
+                        continue
+                    ann = read_labelme(src_json, image_size=(img.shape[1], img.shape[0]))
+                    out = []
+                    for s in ann.shapes:
+                        if s.shape_type != "rectangle":
+                            out.append(s)
+                            continue
+                        (x0, y0), (x1, y1) = np.asarray(s.points, float)[:2]
+                        got = shapes_for(img, image_key(path), s.label, [], [], (x0, y0, x1, y1))
+                        for g in got:
+                            g.group_id, g.description = s.group_id, s.description
+                        out += got or [s]   # nothing found: the rectangle stays
+                    write(path, img, out)
+                else:
+                    write(path, img, shapes_for(img, image_key(path), args.label, fg, bg, box))
+            except (ImageReadError, AnnotationError, FileExistsError, OSError, ValueError) as exc:
+                errors[str(path)] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            yield Progress(n, len(images), str(path))
+        return errors
+
+    errors = run_with_tqdm(job(), desc="segment sam", disable=args.quiet or None)
+    for msg in errors.values():
+        print(f"segstudio segment: {msg}", file=sys.stderr)
+    print(f"wrote {len(writer.written)} file(s) to {args.out}{skipped}"
+          + (f", {len(errors)} failed" if errors else ""))
+    return 1 if errors else 0
