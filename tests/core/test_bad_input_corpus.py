@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from segstudio.core import project_io
-from tests.core.bad_corpus import Corpus, build_corpus
+from tests.support.bad_corpus import Corpus, build_corpus
 
 SEGSTUDIO = [sys.executable, "-m", "segstudio"]
 

@@ -324,7 +324,7 @@ def test_a_json_naming_itself_without_image_data_is_named(tmp_path):
 
 # -- issue 10 item 8: bad input --------------------------------------------------------------------
 def _huge_png(path, w, h):
-    from tests.core.bad_corpus import huge_png_header
+    from tests.support.bad_corpus import huge_png_header
 
     path.write_bytes(huge_png_header(w, h))
 
@@ -348,7 +348,7 @@ def test_an_image_too_large_to_decode_is_refused_by_name(tmp_path):
 def test_animated_gif_is_listed_and_refused_by_name(tmp_path):
     from segstudio.core.io.images import ImageReadError
     from segstudio.core.project_io import load_entry_image
-    from tests.core.bad_corpus import animated_gif
+    from tests.support.bad_corpus import animated_gif
 
     (tmp_path / "anim.gif").write_bytes(animated_gif())
     project = open_project(tmp_path)

@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from segstudio.ml.checkpoint import META_KEY, CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
-from tests.ml.test_models_checkpoint import tiny_meta, tiny_model  # noqa: E402
+from tests.support.tiny_models import tiny_meta, tiny_model  # noqa: E402
 
 
 def _with_meta(tmp_path, name: str, **changes):

@@ -26,24 +26,12 @@ from segstudio.ml.models import (  # noqa: E402
     list_architectures,
     list_encoders,
 )
-
-TINY = {"encoder_depth": 3, "decoder_channels": (32, 16, 8)}
-CLASSES = ["_background_", "road", "tree"]
+from tests.support.tiny_models import CLASSES, TINY, tiny_meta, tiny_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _threads():
     torch.set_num_threads(2)
-
-
-def tiny_model(seed: int = 0, classes: int = 3):
-    torch.manual_seed(seed)
-    return build_model("Unet", "resnet18", 3, classes, encoder_weights=None, **TINY).eval()
-
-
-def tiny_meta(**kw) -> ModelMeta:
-    return ModelMeta(arch="Unet", encoder="resnet18", in_channels=3, classes=list(CLASSES),
-                     model_kwargs=dict(TINY), **kw)
 
 
 def forward(model, x):

@@ -302,7 +302,7 @@ def _person_json(root: Path, name: str) -> bytes:
 
 def test_batch_on_all_images_skips_labelled_ones_unless_included(qtbot, window, project):
     from segstudio.core.io.labelme import read_labelme
-    from tests.ui.questions import answer_include_labelled
+    from tests.support.questions import answer_include_labelled
 
     root, _ = project
     mine = _person_json(root, "img_0")

@@ -18,8 +18,8 @@ from PIL import Image
 
 from segstudio.core.settings import Preferences
 from segstudio.ui.main_window import MainWindow
-from tests.core.bad_corpus import TRIANGLE, build_corpus, doc
-from tests.ui.windows import make_window
+from tests.support.bad_corpus import TRIANGLE, build_corpus, doc
+from tests.support.windows import make_window
 
 
 def _hashes(root: Path) -> dict[str, str]:

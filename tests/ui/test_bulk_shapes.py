@@ -22,7 +22,7 @@ from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape
 from segstudio.ui.canvas import CanvasView
 from segstudio.ui.canvas.scene import CHUNK
 from segstudio.ui.main_window import MainWindow
-from tests.ui.windows import make_window
+from tests.support.windows import make_window
 
 N = 3000
 W, H = 600, 400

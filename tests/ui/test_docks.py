@@ -16,7 +16,7 @@ from segstudio.core.model import Shape
 from segstudio.ui.app import run_gui
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.main_window import MainWindow
-from tests.ui.windows import make_window
+from tests.support.windows import make_window
 
 
 @pytest.fixture

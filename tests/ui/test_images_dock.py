@@ -20,7 +20,7 @@ from segstudio.core.settings import Preferences
 from segstudio.ui.controller import DocumentController
 from segstudio.ui.docks.file_list import FileListDock
 from segstudio.ui.docks.image_columns import STATE_COLORS, ImageColumn
-from tests.ui.windows import make_window
+from tests.support.windows import make_window
 
 NAMES = ("alpha", "kilo", "mike", "zulu")
 

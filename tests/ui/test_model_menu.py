@@ -156,7 +156,7 @@ def _person_json(root: Path, name: str) -> str:
 def test_batch_skips_labelled_images_asks_to_include_them_and_is_one_undo_step(window, qtbot):
     import hashlib
 
-    from tests.ui.questions import answer_include_labelled
+    from tests.support.questions import answer_include_labelled
 
     feature, c = window.features["model_menu"], window.controller
     root = Path(c.project.root)

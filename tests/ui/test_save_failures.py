@@ -16,17 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 import segstudio.core.io.atomic as atomic
-from tests.ui.test_main_window import (
-    H,
-    W,
-    answer_label_dialog,
-    click,
-    drag,
-    json_of,
-    key,
-    make_project,
-    open_window,
-)
+from tests.support.builders import H, W, make_project
+from tests.support.gestures import answer_label_dialog, click, drag, json_of, key
+from tests.support.windows import open_window
 
 REAL_REPLACE = os.replace   # atomic.os is the os module: patching it patches os.replace
 

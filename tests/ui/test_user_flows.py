@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from segstudio.core.settings import Preferences
 from segstudio.ui.main_window import MainWindow
-from tests.ui.test_main_window import answer_label_dialog, click, drag, json_of, key, make_project, vp
+from tests.support.builders import make_project
+from tests.support.gestures import answer_label_dialog, click, drag, json_of, key, vp
 
 W, H = 160, 120
 
