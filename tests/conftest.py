@@ -8,6 +8,9 @@
   critical answer Ok. A test that needs another answer monkeypatches it again.
 * A guard fails a test that leaves a worker job or a Python thread running: a leaked thread
   would keep touching objects of the next test.
+* ``SLOW_MODULES`` marks whole modules ``slow`` (training, the scripted first hour, benchmark
+  smoke runs, CLI processes that train or load models): ``make test-fast`` (``-m "not slow"``)
+  leaves them out for the inner loop; ``make test`` and CI run everything.
 """
 
 from __future__ import annotations
@@ -77,6 +80,36 @@ def _no_leaked_threads():
         problems.append("threads still running: " + ", ".join(t.name for t in new))
     if problems:
         pytest.fail("test left work running in the background: " + "; ".join(problems))
+
+
+#: test modules that take many seconds on a 2-core machine (the one place to list them; a single
+#: slow test elsewhere takes ``@pytest.mark.slow``)
+SLOW_MODULES = frozenset({
+    "tests/ml/test_train.py",            # real training runs
+    "tests/ml/test_uncertainty.py",      # trains a model to score
+    "tests/ml/test_models_checkpoint.py",   # builds/exports networks (TorchScript, ONNX)
+    "tests/ml/test_predict.py",
+    "tests/cli/test_train.py",           # segstudio train processes
+    "tests/cli/test_pipeline.py",        # train → predict → evaluate processes
+    "tests/cli/test_predict.py",
+    "tests/cli/test_rank.py",
+    "tests/benchmarks/test_smoke.py",    # every benchmark's --smoke run
+    "tests/ui/test_first_hour.py",       # the scripted first hour (trains a model)
+    "tests/ui/test_first_hour_training.py",
+    "tests/ui/test_training_ui.py",
+    "tests/ui/test_label_next.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        try:
+            rel = item.path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if rel in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

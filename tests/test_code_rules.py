@@ -1,0 +1,143 @@
+"""House rules checked on the source itself: modules under 400 lines, no test module imported by
+another (shared helpers live in tests/support/), keyword-only parameters past the fourth."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LINES = 400
+MAX_POSITIONAL = 4
+
+#: modules over MAX_LINES while another change is in flight (issue 14): split, then remove here
+LONG_MODULES = frozenset({
+    "segstudio/ui/features/training.py",     # training options (issue 14.2) are reshaping it
+    "segstudio/ui/features/model_menu.py",   # the confidence overlay is moving out of it
+    "segstudio/core/model.py",               # 400 + Label next's uncertainty field (in flight)
+})
+
+#: functions that still take more than MAX_POSITIONAL positional parameters (issue 14.5 left them:
+#: their callers span modules other changes were editing). New functions must put ``*`` after
+#: the fourth; convert these and delete their line here.
+POSITIONAL_BEFORE_ISSUE_14 = frozenset({
+    "segstudio/algorithms/apply.py::batch_segment",
+    "segstudio/algorithms/apply.py::segment_to_shapes",
+    "segstudio/algorithms/maxflow_cut.py::_band_cut",
+    "segstudio/algorithms/maxflow_cut.py::_costs",
+    "segstudio/algorithms/maxflow_cut.py::_fill_box",
+    "segstudio/algorithms/maxflow_cut.py::graph_cut",
+    "segstudio/algorithms/params.py::param",
+    "segstudio/algorithms/regions.py::__init__",
+    "segstudio/algorithms/registry.py::register",
+    "segstudio/algorithms/registry.py::run_method",
+    "segstudio/algorithms/registry.py::run_method_isolated",
+    "segstudio/algorithms/synthetic.py::_texture",
+    "segstudio/algorithms/synthetic.py::touching_disks",
+    "segstudio/algorithms/watershed.py::foreground_otsu",
+    "segstudio/commands/sam_segment.py::shapes_for",
+    "segstudio/commands/segment.py::__init__",
+    "segstudio/core/edits.py::ApplyPrediction",
+    "segstudio/core/edits.py::MoveMask",
+    "segstudio/core/edits.py::SetShapeLabel",
+    "segstudio/core/edits.py::from_stroke",
+    "segstudio/core/io/formats/coco.py::_write_index",
+    "segstudio/core/io/formats/coco.py::annotation_records",
+    "segstudio/core/io/formats/export_driver.py::export_dataset",
+    "segstudio/core/io/formats/export_driver.py::place_image",
+    "segstudio/core/io/formats/export_run.py::export_each",
+    "segstudio/core/io/formats/import_driver.py::label_maps_to_shapes",
+    "segstudio/core/io/formats/import_driver.py::write_project",
+    "segstudio/core/io/formats/masks.py::_write_classes",
+    "segstudio/core/io/labelme.py::_shape_from_dict",
+    "segstudio/core/label_shapes.py::crop_to_shapes",
+    "segstudio/core/metrics.py::panoptic_quality",
+    "segstudio/core/model.py::__init__",
+    "segstudio/core/project_io.py::_orphan_entry",
+    "segstudio/core/rasterize.py::label_map_to_shapes",
+    "segstudio/core/rasterize.py::mask_to_shapes",
+    "segstudio/core/rasterize.py::shapes_to_label",
+    "segstudio/core/shape_kinds.py::contains",
+    "segstudio/core/shape_kinds.py::shape_footprint",
+    "segstudio/core/shape_kinds.py::shape_to_mask",
+    "segstudio/ml/augment.py::_geometric",
+    "segstudio/ml/augment.py::augment_pair",
+    "segstudio/ml/augment.py::pad_to",
+    "segstudio/ml/augment.py::random_crop",
+    "segstudio/ml/batch.py::predict_batch",
+    "segstudio/ml/batch.py::predict_one",
+    "segstudio/ml/checkpoint.py::import_state_dict",
+    "segstudio/ml/data.py::make_loader",
+    "segstudio/ml/export.py::export_onnx",
+    "segstudio/ml/models.py::build_model",
+    "segstudio/ml/optim.py::build_optimisation",
+    "segstudio/ml/postprocess.py::prediction_to_shapes",
+    "segstudio/ml/predict.py::__init__",
+    "segstudio/ml/predict.py::_extract",
+    "segstudio/ml/predict.py::_to_batch",
+    "segstudio/ml/predict.py::predict_image",
+    "segstudio/ml/synthetic.py::synthetic_image",
+    "segstudio/ml/synthetic.py::write_synthetic_project",
+    "segstudio/ml/train.py::_train_epoch",
+    "segstudio/ml/train_state.py::save_state",
+    "segstudio/ml/uncertainty.py::score_image",
+    "segstudio/ml/uncertainty.py::score_images",
+    "segstudio/ml/validate.py::validate",
+    "segstudio/sam/families.py::prompt_arrays",
+    "segstudio/sam/predictor.py::mask_shapes",
+    "segstudio/sam/predictor.py::segment",
+    "segstudio/sam/runtime.py::__init__",
+    "segstudio/sam/runtime.py::decode",
+    "segstudio/tools/base.py::pointer",
+    "segstudio/tools/convert.py::masks_to_polygons_edit",
+    "segstudio/tools/hittest.py::topmost_shape",
+    "segstudio/ui/canvas/view.py::set_document",
+    "segstudio/ui/dialogs/include_labelled.py::ask_include_labelled",
+    "segstudio/ui/dialogs/label_dialog.py::__init__",
+    "segstudio/ui/dialogs/label_dialog.py::ask",
+    "segstudio/ui/dock_layout.py::add_feature_dock",
+    "segstudio/ui/docks/image_table.py::match",
+    "segstudio/ui/features/autoseg_jobs.py::apply_job",
+    "segstudio/ui/features/label_next.py::score_job",
+    "segstudio/ui/features/model_jobs.py::confidence_job",
+    "segstudio/ui/features/model_jobs.py::predict_batch_job",
+    "segstudio/ui/features/model_jobs.py::predict_current_job",
+    "segstudio/ui/features/option_form.py::__init__",
+    "segstudio/ui/shape_commands.py::to_polygons",
+    "segstudio/ui/workers.py::__init__",
+})
+
+
+def _functions(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def test_no_module_over_400_lines():
+    long = [f"{p.relative_to(ROOT).as_posix()}: {n} lines"
+            for p in sorted((ROOT / "segstudio").rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+            and p.relative_to(ROOT).as_posix() not in LONG_MODULES]
+    assert not long, "split these modules (named for what they hold):\n" + "\n".join(long)
+
+
+def test_no_test_module_imports_another_test_module():
+    pattern = re.compile(r"^\s*(from\s+tests\.\S*\btest_\w*\s+import|import\s+tests\.\S*\btest_|"
+                         r"from\s+\.+test_\w*\s+import|import\s+test_\w+)", re.M)
+    bad = [f"{p.relative_to(ROOT).as_posix()}: {m.group(0).strip()}"
+           for p in sorted((ROOT / "tests").rglob("*.py"))
+           for m in pattern.finditer(p.read_text(encoding="utf-8"))]
+    assert not bad, "move shared helpers into tests/support/:\n" + "\n".join(bad)
+
+
+def test_parameters_past_the_fourth_are_keyword_only():
+    found = set()
+    for p in sorted((ROOT / "segstudio").rglob("*.py")):
+        for fn in _functions(p):
+            names = [a.arg for a in fn.args.posonlyargs + fn.args.args if a.arg not in ("self", "cls")]
+            if len(names) > MAX_POSITIONAL:
+                found.add(f"{p.relative_to(ROOT).as_posix()}::{fn.name}")
+    new = sorted(found - POSITIONAL_BEFORE_ISSUE_14)
+    assert not new, "add `*` after the fourth parameter (and pass the rest by keyword):\n" + "\n".join(new)
