@@ -89,6 +89,7 @@ def our_loop(data, arch: str, encoder: str, batch: int, crop: int, steps: int, w
              device: str, out: Path) -> float:
     cfg = TrainConfig(out=str(out), arch=arch, encoder=encoder, epochs=1, batch_size=batch, crop_size=crop,
                       val_split=0.0, loss="dice", augment="medium", device=device, seed=0, patience=0,
+                      encoder_weights=None,
                       min_samples_per_epoch=batch * (steps + warmup))
     times: list[float] = []
 
@@ -109,7 +110,7 @@ def miou_curve(epochs: int, device: str, out: Path, crops: int = 64) -> list[dic
     cfg = TrainConfig(out=str(out), arch="Unet", encoder="tu-resnet10t",
                       model_kwargs={"encoder_depth": 3, "decoder_channels": [32, 16, 8]}, epochs=epochs,
                       batch_size=4, lr=1e-2, crop_size=64, val_split=0.25, augment="light",
-                      warmup_epochs=0.5, patience=0, device=device, seed=0,
+                      warmup_epochs=0.5, patience=0, device=device, seed=0, encoder_weights=None,
                       min_samples_per_epoch=crops)
     return run_to_end(train_job(cfg, data)).history
 

@@ -17,7 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from segstudio.commands.common_args import add_device, add_labels_file, add_quiet, checkpoint_out
+from segstudio.commands.common_args import add_labels_file, add_quiet, checkpoint_out
+from segstudio.ml import options
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "default DIR/.segstudio/models/<arch>-<encoder>.safetensors. Also written: "
                         "<stem>.last.safetensors, <stem>.last.state.pt, "
                         "<stem>.history.json")
-    p.add_argument("--arch", default="Unet", help="architecture (Unet, FPN, DeepLabV3Plus, …)")
-    p.add_argument("--encoder", default="resnet34", help="encoder (resnet34, efficientnet-b0, tu-…)")
-    p.add_argument("--encoder-weights", default="imagenet",
-                   help="imagenet (default, downloaded), none (random init) or a local weights file")
-    p.add_argument("--encoder-depth", type=int, default=None, help="encoder stages (smp default 5)")
-    p.add_argument("--decoder-channels", default=None, help="comma-separated decoder widths, e.g. 64,32,16")
     p.add_argument("--init-from", metavar="CKPT", default=None,
                    help="start from this checkpoint's weights (continue from a current model)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
@@ -53,24 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     which.add_argument("--classes", default=None,
                        help="comma-separated class names (default: labels.txt / the classes in the JSONs)")
     add_labels_file(which, "class names and order from a labelme labels.txt (default: the project's)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=8, help="per process under torchrun")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--crop", type=int, default=512, help="training crop size in pixels")
-    p.add_argument("--val-split", type=float, default=0.2, help="fraction of images for validation")
-    p.add_argument("--augment", default="medium", help="none, light, medium, strong or 0..1")
-    p.add_argument("--loss", default="ce+dice", help="ce, dice, focal, lovasz, tversky or a + combination")
-    p.add_argument("--class-weights", choices=["none", "balanced"], default="none")
-    p.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default="cosine")
-    p.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs (0 = off)")
-    p.add_argument("--min-samples-per-epoch", type=int, default=0,
-                   help="repeat a small dataset so an epoch has at least this many crops")
-    add_device(p)
-    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: auto)")
-    p.add_argument("--no-amp", action="store_true", help="full fp32 on CUDA")
-    p.add_argument("--no-channels-last", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
+    add_option_arguments(p)
     add_quiet(p, "no progress bar (the table is still printed)")
     return p
 
@@ -86,33 +64,62 @@ def epoch_row(r: dict) -> str:
             + ("  *" if r.get("improved") else ""))
 
 
+def add_option_arguments(p: argparse.ArgumentParser) -> None:
+    """One argument per training option (:mod:`segstudio.ml.options`), with its default, range,
+    choices and help. Not given → absent from the namespace (argparse.SUPPRESS), so
+    :func:`option_values` tells "left at the default" from an explicit ``none``."""
+    group = p.add_argument_group("training options (the Train dialog's fields)")
+    for opt in options.describe():
+        if opt.kind is bool:
+            text = f"turn off: {opt.help} (on by default)" if opt.default else f"{opt.help} (off by default)"
+            group.add_argument(opt.cli_flag, dest=opt.name, action="store_false" if opt.default else "store_true",
+                               default=argparse.SUPPRESS, help=text)
+            continue
+        span = opt.span()
+        text = f"{opt.help} (default: {opt.format(opt.default)}{', ' + span if span else ''})"
+        choices = opt.choices if opt.choices is not None and not opt.meta.get("editable") \
+            and "parse" not in opt.meta else None
+        group.add_argument(opt.cli_flag, dest=opt.name, type=_argument_type(opt), default=argparse.SUPPRESS,
+                           metavar=_metavar(opt, choices), help=text)
+
+
+def _metavar(opt: options.OptionInfo, choices) -> str:
+    if choices is not None:
+        return "{" + ",".join(map(str, choices)) + "}"
+    return opt.cli_flag.lstrip("-").replace("-", "_").upper()
+
+
+def _argument_type(opt: options.OptionInfo):
+    def convert(text: str):
+        try:
+            value = opt.parse(text)
+            if opt.meta.get("catalogue"):
+                # asks segmentation-models-pytorch (imports it; only when the flag is given)
+                value = options.check_catalogue(opt, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+    convert.__name__ = opt.name   # argparse names the type in some messages
+    return convert
+
+
+def option_values(args: argparse.Namespace) -> dict[str, object]:
+    """Every training option: what the command line said, else the table's default."""
+    given = vars(args)
+    return {opt.name: given.get(opt.name, opt.default) for opt in options.describe()}
+
+
 def build_config(args: argparse.Namespace, project):
     from segstudio.core import project_io
-    from segstudio.ml.train import TrainConfig, output_paths
+    from segstudio.ml.train_state import output_paths
 
-    model_kwargs = {}
-    if args.encoder_depth is not None:
-        model_kwargs["encoder_depth"] = args.encoder_depth
-    if args.decoder_channels:
-        model_kwargs["decoder_channels"] = [int(c) for c in args.decoder_channels.split(",") if c.strip()]
+    values = option_values(args)
     out = args.out or str(project_io.meta_dir(project) / ".segstudio" / "models"
-                          / f"{args.arch}-{args.encoder}.safetensors")
+                          / f"{values['arch']}-{values['encoder']}.safetensors")
     resume = args.resume
     if resume == "auto":
         resume = str(output_paths(out)["last"])
-    try:
-        augment = float(args.augment)
-    except ValueError:
-        augment = args.augment
-    weights = None if str(args.encoder_weights).lower() in ("none", "") else args.encoder_weights
-    return TrainConfig(out=out, arch=args.arch, encoder=args.encoder, encoder_weights=weights,
-                       model_kwargs=model_kwargs, init_from=args.init_from, resume=resume,
-                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       weight_decay=args.weight_decay, crop_size=args.crop, val_split=args.val_split,
-                       augment=augment, loss=args.loss, class_weights=args.class_weights, device=args.device,
-                       seed=args.seed, num_workers=args.workers, amp=not args.no_amp,
-                       channels_last=not args.no_channels_last, schedule=args.schedule,
-                       patience=args.patience, min_samples_per_epoch=args.min_samples_per_epoch)
+    return options.TrainConfig(out=out, init_from=args.init_from, resume=resume, **values)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: UI names → strength in [0, 1]
-STRENGTHS = {"none": 0.0, "light": 0.35, "medium": 0.65, "strong": 1.0}
+from segstudio.ml.options import AUGMENT_STRENGTHS as STRENGTHS  # UI names → strength in [0, 1]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ elsewhere are read with ``torch.load(weights_only=True)``, which refuses pickled
 that needs it raises :class:`CheckpointError` without running anything). A plain state dict
 can be imported by stating architecture, encoder and classes (:func:`import_state_dict`).
 
-May import: torch, safetensors, segstudio.ml.models, segstudio.core (model colours), stdlib.
+Reading plain state dicts safely is :mod:`segstudio.ml.state_dict` (shared with
+:mod:`segstudio.ml.models`, which imports it, not this module: no import cycle).
+
+May import: torch, safetensors, segstudio.ml.models, segstudio.ml.state_dict, segstudio.core
+(model colours), stdlib.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from torch import nn
 
 from segstudio.core.io.atomic import file_mode_for, make_temp_file
 from segstudio.core.model import BACKGROUND_LABEL, default_color
+from segstudio.ml.state_dict import CheckpointError, check_file, looks_like_safetensors, read_plain_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +36,6 @@ FORMAT_VERSION = 1
 META_KEY = "segstudio"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message names the file and the problem."""
 
 
 def _version() -> str:
@@ -172,7 +173,7 @@ def read_meta(path: str | Path) -> ModelMeta:
     from safetensors import safe_open
 
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -193,8 +194,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 
     path = Path(path)
     if path.suffix.lower() != ".safetensors":
-        _check_file(path)
-        if _looks_like_safetensors(path):
+        check_file(path)
+        if looks_like_safetensors(path):
             pass
         else:
             # Read safely anyway so a malicious pickle is reported as such, never executed.
@@ -260,54 +261,6 @@ def _compare_shapes(target: dict[str, tuple], state: dict[str, tuple], meta: Mod
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[0]})")
         raise CheckpointError(f"{path}: weights do not match the metadata ({desc}): " + "; ".join(parts))
-
-
-def _check_file(path: Path) -> None:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-
-
-def _looks_like_safetensors(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(9)
-    return len(head) == 9 and head[8:9] == b"{"
-
-
-def read_plain_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a safetensors file or a plain PyTorch state dict — never unpickles code.
-
-    Unwraps the usual containers (``{"state_dict": …}``, ``{"model": …}``) and a
-    ``module.`` prefix left by DataParallel.
-    """
-    import pickle
-
-    path = Path(path)
-    _check_file(path)
-    if path.suffix.lower() == ".safetensors" or _looks_like_safetensors(path):
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as exc:
-            raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path}: refused to load: the file contains Python objects other than tensors "
-            f"(loading it could run code). Only plain state dicts or .safetensors are accepted. "
-            f"Details: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable PyTorch file ({type(exc).__name__}: {exc})") from exc
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{path}: does not hold a state dict (a mapping of names to tensors)")
-    if all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return dict(obj)
 
 
 def import_state_dict(path: str | Path, arch: str, encoder: str, classes: list[str], in_channels: int = 3,

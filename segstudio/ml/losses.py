@@ -15,9 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-LOSSES = ("ce", "dice", "focal", "lovasz", "tversky", "jaccard")
-#: what the training dialog offers (any ``+`` combination of LOSSES works too)
-LOSS_CHOICES = ("ce+dice", "ce", "dice", "focal", "focal+dice", "lovasz", "ce+lovasz", "tversky")
+LOSSES = ("ce", "dice", "focal", "lovasz", "tversky", "jaccard")   # the dialog suggests options.LOSS_CHOICES
 
 
 class CombinedLoss(nn.Module):

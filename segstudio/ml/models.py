@@ -5,7 +5,10 @@ import of plain state dicts, benchmarks). Pretrained ImageNet encoder weights ar
 by smp when reachable; offline the download error becomes a :class:`PretrainedWeightsError`
 with a message saying what to do instead. A local weights file can stand in for the download.
 
-May import: torch, segmentation_models_pytorch, safetensors, stdlib. No Qt.
+The architectures and encoders on offer are listed by smp itself (:mod:`segstudio.ml.options`).
+
+May import: torch, segmentation_models_pytorch, safetensors, segstudio.ml.options,
+segstudio.ml.state_dict, segstudio.ml.weights, stdlib. No Qt.
 """
 
 from __future__ import annotations
@@ -17,17 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
-log = logging.getLogger(__name__)
+from segstudio.ml import options
 
-# Friendly spellings → smp class name. Canonical names are the smp class names.
-_ALIASES = {
-    "unet": "Unet", "unet++": "UnetPlusPlus", "unetplusplus": "UnetPlusPlus",
-    "fpn": "FPN", "pspnet": "PSPNet", "deeplabv3": "DeepLabV3", "deeplabv3+": "DeepLabV3Plus",
-    "deeplabv3plus": "DeepLabV3Plus", "linknet": "Linknet", "manet": "MAnet", "pan": "PAN",
-    "upernet": "UPerNet", "segformer": "Segformer", "dpt": "DPT",
-}
-_PREFERRED_ORDER = ["Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3", "DeepLabV3Plus", "Linknet",
-                    "MAnet", "PAN", "UPerNet", "Segformer", "DPT"]
+log = logging.getLogger(__name__)
 
 
 class ModelBuildError(ValueError):
@@ -45,24 +40,21 @@ def _smp():
 
 
 def list_architectures() -> list[str]:
-    """Architectures the installed smp provides (canonical smp class names)."""
-    smp = _smp()
-    return [name for name in _PREFERRED_ORDER if hasattr(smp, name)]
+    """Architectures the installed smp provides (canonical smp class names, smp's order)."""
+    return list(options.architectures())
 
 
 def list_encoders() -> list[str]:
     """Encoder names known to the installed smp (``tu-<timm name>`` encoders work too)."""
-    return list(_smp().encoders.get_encoder_names())
+    return list(options.encoders())
 
 
 def canonical_arch(arch: str) -> str:
     """The smp class name for ``arch`` (case-insensitive; ``Unet++``/``DeepLabV3+`` accepted)."""
-    key = arch.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-    name = _ALIASES.get(key)
-    available = list_architectures()
-    if name is None or name not in available:
-        raise ModelBuildError(f"unknown architecture {arch!r}; available: {', '.join(available)}")
-    return name
+    try:
+        return options.canonical_arch(arch)
+    except ValueError as exc:
+        raise ModelBuildError(str(exc)) from None
 
 
 def _is_network_error(exc: BaseException) -> bool:
@@ -146,7 +138,7 @@ def _refuse_unreachable_weights(encoder: str, weights: str) -> None:
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A tensor dict from ``path`` without unpickling code (safetensors or weights_only)."""
-    from segstudio.ml.checkpoint import read_plain_state_dict
+    from segstudio.ml.state_dict import read_plain_state_dict
 
     return read_plain_state_dict(path)
 

@@ -1,6 +1,6 @@
-"""The steps around the training loop: AdamW with parameter groups, the learning-rate
-schedules (cosine with warm-up, one-cycle, constant), the gradient scaler, restoring them from
-a resumable training state, and the validation pass that scores each epoch.
+"""The optimisation of a training run: AdamW with parameter groups, the learning-rate
+schedules (cosine with warm-up, one-cycle, constant), the gradient scaler, and restoring them
+from a resumable training state.
 
 Kept apart from :mod:`segstudio.ml.train` so the loop reads as a loop, and so the schedules can
 be tested on their own.
@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from segstudio.core.jobs import CancelToken, Progress
-from segstudio.core.metrics import confusion_matrix, scores_from_confusion
-from segstudio.core.rasterize import IGNORE_VALUE
-from segstudio.ml import distributed as D
+from segstudio.ml.options import SCHEDULES
 from segstudio.ml.train_state import load_state
 
 log = logging.getLogger(__name__)
-
-SCHEDULES = ("cosine", "onecycle", "constant")
 
 
 def lr_lambda(schedule: str, total: int, warmup: int) -> Callable[[int], float]:
@@ -94,32 +88,3 @@ def restore_optimisation(o: Optimisation, state_path: Path, start_epoch: int,
     for _ in range(start_epoch * steps_per_epoch):
         o.sched.step()
     return None
-
-
-def validate(net, loader, criterion, prep, amp_dtype, device, nc: int, classes: list[str],
-             info: D.DistInfo, cancel: CancelToken | None,
-             base: dict[str, Any]) -> Generator[Progress, None, dict[str, Any]]:
-    """One validation pass (a job yielding per batch): loss and :mod:`segstudio.core.metrics`
-    scores of a confusion matrix summed over the batches (and over processes under torchrun)."""
-    net.eval()
-    cm = np.zeros((nc, nc), dtype=np.int64)
-    sums = np.zeros(2, dtype=np.float64)   # loss × batches, batches
-    n = len(loader) if loader is not None else 0
-    with torch.inference_mode():
-        for b, (x, y) in enumerate(loader or []):
-            if cancel is not None:
-                cancel.check()
-            x, y = prep(x, y)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = net(x)
-            if (y != IGNORE_VALUE).any():
-                sums += (float(criterion(logits, y)), 1.0)
-            pred = logits.argmax(1).to(torch.uint8).cpu().numpy()
-            cm += confusion_matrix(y.cpu().numpy(), pred, nc, IGNORE_VALUE)
-            yield Progress(b + 1, n, f"validating {b + 1}/{n}", {**base, "phase": "val", "batch": b + 1})
-    cm = D.all_reduce_sum(cm, info, device).astype(np.int64)
-    sums = D.all_reduce_sum(sums, info, device)
-    sc = scores_from_confusion(cm, classes)
-    return {"val_loss": float(sums[0] / sums[1]) if sums[1] else None, "miou": sc["miou"],
-            "pixel_accuracy": sc["pixel_accuracy"], "mean_dice": sc["mean_dice"],
-            "per_class_iou": sc["per_class_iou"]}

@@ -1,5 +1,7 @@
 """Canvas tools that build a segmentation prompt: box, region of interest, scribbles, clicks
-and magic-wand drag (intelligent scissors: :mod:`segstudio.tools.scissors`).
+and magic-wand drag (intelligent scissors: :mod:`segstudio.tools.scissors`). The shared state and
+the tools' base class are :mod:`segstudio.tools.prompt_state`, which both this module and
+scissors import (no import cycle).
 
 Prompt tools never edit the model: they change a shared :class:`PromptState`, which notifies
 its listeners (the Auto-segment panel previews and applies). ``final=False`` notifications come
@@ -12,115 +14,19 @@ May import: numpy, segstudio.core, segstudio.algorithms. No Qt, no torch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from segstudio.algorithms.registry import Prompt
 from segstudio.tools.base import PointerEvent, Tool
+from segstudio.tools.prompt_state import PromptState, PromptTool
+from segstudio.tools.scissors import ScissorsTool
+
+__all__ = ["PromptState", "PromptTool", "BoxPromptTool", "RoiPromptTool", "ScribblePromptTool",
+           "ClickPromptTool", "MagicWandTool", "ScissorsTool", "prompt_tools"]
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Prompt, bool], None]
-
-
-def _run_now(fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
-    done(fn())
-
-
-class PromptState:
-    """The prompt under construction, plus what the tools need to draw it."""
-
-    def __init__(self) -> None:
-        self.box: tuple[float, float, float, float] | None = None
-        self.roi: tuple[float, float, float, float] | None = None
-        self.fg_points: list[tuple[float, float]] = []
-        self.bg_points: list[tuple[float, float]] = []
-        self.strokes: list[tuple[np.ndarray, float, bool]] = []   # (path, radius, is_fg)
-        self.size: tuple[int, int] = (0, 0)                       # image (width, height)
-        self.tolerance: float | None = None    # set by the magic-wand drag
-        self.wire: np.ndarray | None = None     # traced scissors outline so far (preview)
-        self.image_provider: Callable[[], np.ndarray | None] = lambda: None
-        # how a tool's slow work (building a live-wire window) runs: run_async(fn, done) calls
-        # done(fn()) later on this thread. Synchronous here; the Auto-segment panel uses a worker.
-        self.run_async: Callable[[Callable[[], Any], Callable[[Any], None]], None] = _run_now
-        self._listeners: list[Listener] = []
-        self.version = 0
-
-    # -- observers -------------------------------------------------------------------------
-    def subscribe(self, fn: Listener) -> None:
-        self._listeners.append(fn)
-
-    def changed(self, final: bool = True) -> None:
-        self.version += 1
-        prompt = self.prompt()
-        for fn in list(self._listeners):
-            fn(prompt, final)
-
-    # -- mutation --------------------------------------------------------------------------
-    def clear(self, keep_roi: bool = True, notify: bool = True) -> None:
-        self.box = None
-        self.fg_points, self.bg_points, self.strokes = [], [], []
-        self.tolerance, self.wire = None, None
-        if not keep_roi:
-            self.roi = None
-        if notify:
-            self.changed()
-
-    def prompt(self) -> Prompt:
-        """A :class:`Prompt` snapshot. Scribbles go as strokes (path + radius, read-only arrays
-        shared with the state): the worker rasterises them, so a stroke on a 24-megapixel
-        image costs the GUI thread nothing."""
-        fg = [(path, radius) for path, radius, is_fg in self.strokes if is_fg]
-        bg = [(path, radius) for path, radius, is_fg in self.strokes if not is_fg]
-        return Prompt(self.box, list(self.fg_points), list(self.bg_points), None, None, self.roi, fg, bg)
-
-    def draw(self, tool: Tool) -> None:
-        """Puts the whole prompt into ``tool.preview``."""
-        p = tool.preview
-        p.clear()
-        p.rects = [r for r in (self.box, self.roi) if r is not None]
-        p.points = list(self.fg_points)
-        p.strokes = [(path, r) for path, r, fg in self.strokes if fg]
-        p.polylines = [(path, False) for path, _, fg in self.strokes if not fg]
-        p.ellipses = [(x, y, 4.0, 4.0) for x, y in self.bg_points]   # background clicks: rings
-        if self.wire is not None and len(self.wire) > 1:
-            p.polylines.append((self.wire.astype(np.float64), False))
-        p.color = (0, 220, 90)
-        p.touch()
-
-
-class _PromptTool(Tool):
-    cursor = "cross"
-
-    def __init__(self, state: PromptState) -> None:
-        super().__init__()
-        self.state = state
-
-    def activate(self, ctx) -> None:  # type: ignore[override]
-        super().activate(ctx)
-        if ctx is not None:
-            if self.state.size != ctx.image_size:
-                self.state.clear(keep_roi=False, notify=False)
-            self.state.size = ctx.image_size
-        self.state.draw(self)
-
-    def cancel(self) -> None:
-        self.state.draw(self)
-
-    def key(self, name: str) -> bool:
-        if name in ("Escape", "Delete", "Backspace"):
-            self.state.clear(keep_roi=name != "Delete")
-            self.state.draw(self)
-            return True
-        return False
-
-    def _clamp(self, ev: PointerEvent) -> tuple[float, float]:
-        return self.ctx.clamp(ev.x, ev.y) if self.ctx is not None else (ev.x, ev.y)
-
-
-class _RectPromptTool(_PromptTool):
+class _RectPromptTool(PromptTool):
     field = "box"
 
     def __init__(self, state: PromptState) -> None:
@@ -173,7 +79,7 @@ class RoiPromptTool(_RectPromptTool):
     field = "roi"
 
 
-class ScribblePromptTool(_PromptTool):
+class ScribblePromptTool(PromptTool):
     """Left drag: foreground stroke; right drag or Shift: background stroke; [ ] change the width."""
 
     name = "seg_scribble"
@@ -231,7 +137,7 @@ class ScribblePromptTool(_PromptTool):
         super().cancel()
 
 
-class ClickPromptTool(_PromptTool):
+class ClickPromptTool(PromptTool):
     """Left click: foreground point; right click or Shift: background point."""
 
     name = "seg_click"
@@ -245,7 +151,7 @@ class ClickPromptTool(_PromptTool):
         self.state.draw(self)
 
 
-class MagicWandTool(_PromptTool):
+class MagicWandTool(PromptTool):
     """Click to fill from a pixel; drag away from it to raise the tolerance live (left/down lowers).
 
     Shift+click adds another seed. The tolerance is ``base`` plus the drag distance in screen
@@ -300,7 +206,5 @@ class MagicWandTool(_PromptTool):
 
 def prompt_tools(state: PromptState) -> list[Tool]:
     """One instance of every prompt tool, sharing ``state``."""
-    from segstudio.tools.scissors import ScissorsTool  # it builds on _PromptTool above
-
     return [BoxPromptTool(state), RoiPromptTool(state), ScribblePromptTool(state), ClickPromptTool(state),
             MagicWandTool(state), ScissorsTool(state)]

@@ -11,12 +11,12 @@ import logging
 import numpy as np
 
 from segstudio.tools.base import PointerEvent
-from segstudio.tools.prompts import PromptState, _PromptTool
+from segstudio.tools.prompt_state import PromptState, PromptTool
 
 log = logging.getLogger(__name__)
 
 
-class ScissorsTool(_PromptTool):
+class ScissorsTool(PromptTool):
     """Intelligent scissors: click anchors along the outline; the wire follows edges to the pointer.
 
     Enter, a double click or a click on the first anchor closes the outline (final prompt);

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.usefixtures("torch_two_threads")
 def tiny_config(tmp_path, **kw) -> TrainConfig:
     base = dict(out=str(tmp_path / "model.safetensors"), arch="Unet", encoder="tu-resnet10t",
                 model_kwargs=TINY, epochs=8, batch_size=4, lr=1e-2, crop_size=64, val_split=0.25,
-                augment="light", warmup_epochs=0.5, patience=0, device="cpu", seed=0, num_workers=0)
+                augment="light", warmup_epochs=0.5, patience=0, device="cpu", seed=0, num_workers=0,
+                encoder_weights=None, min_samples_per_epoch=0)
     base.update(kw)
     return TrainConfig(**base)
 

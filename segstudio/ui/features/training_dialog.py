@@ -1,83 +1,68 @@
-"""Model ▸ Train… dialog: architecture, encoder (or continue from the current model), classes,
-epochs, batch size, learning rate, crop size, augmentation, loss, validation split, device.
+"""Model ▸ Train… dialog, generated from the training options table (:mod:`segstudio.ml.options`):
+one row per option in its group (Model, Data, Optimisation; Advanced behind a button), plus
+"Continue from the current model" and the classes to learn.
 
-Returns a :class:`TrainSettings` — plain values whose names are those of
-``segstudio.ml.train.TrainConfig``, which the worker builds (this module must not import torch).
+Returns a :class:`TrainSettings` — the options (a ``TrainOptions``) plus the classes and the
+continue choice; the worker builds ``segstudio.ml.options.TrainConfig`` from it. This module must
+not import torch: the architectures and encoders offered are listed by segmentation-models-pytorch
+in a worker when the dialog opens (importing smp takes seconds the first time; the lists fill in
+when it is done, until then the current choice is shown).
 
 Before training starts the dialog knows whether the encoder's ImageNet weights are cached,
 downloadable or out of reach (:mod:`segstudio.ml.weights`, torch-free; the network check runs
 off the GUI thread and gives up after ~1.5 s) and says so under the checkbox. Offline without
 cached weights it unticks the box (random initialisation) and offers a local weights file.
 
-May import: PySide6, stdlib, segstudio.ml.weights (torch-free), segstudio.ui.workers.
+May import: PySide6, stdlib, segstudio.ml.options and segstudio.ml.weights (torch-free),
+segstudio.ui.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from segstudio.ml import options
 from segstudio.ml import weights as weights_info
+from segstudio.ui.features.option_form import OptionField, make_field, set_choices
 from segstudio.ui.workers import JobHandle, start_job
 
-# Kept here as text so the dialog opens without importing torch/smp (the worker validates them).
-ARCHITECTURES = ("Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "DeepLabV3", "Linknet", "MAnet", "PAN",
-                 "PSPNet", "UPerNet", "Segformer")
-ENCODERS = ("resnet18", "resnet34", "resnet50", "efficientnet-b0", "efficientnet-b2", "efficientnet-b4",
-            "mobilenet_v2", "mit_b0", "mit_b2", "tu-convnext_tiny", "tu-resnet10t")
-LOSSES = ("ce+dice", "ce", "dice", "focal", "focal+dice", "lovasz", "ce+lovasz", "tversky")
-AUGMENTATIONS = ("none", "light", "medium", "strong")
-DEVICES = (("auto", "Automatic (CUDA, MPS, CPU)"), ("cuda", "CUDA GPU"), ("mps", "Apple MPS"), ("cpu", "CPU"))
+log = logging.getLogger(__name__)
+
+#: shorter names the dialog's widgets are also known by (tests, older code)
+_WIDGET_ALIASES = {"batch_size": "batch", "crop_size": "crop", "encoder_depth": "depth",
+                   "decoder_channels": "decoder"}
 
 
-@dataclass
-class TrainSettings:
-    """What the user chose; field names match ``TrainConfig``."""
+@dataclass(frozen=True)
+class TrainSettings(options.TrainOptions):
+    """What the user chose: the training options plus the dialog's own two choices."""
 
-    arch: str = "Unet"
-    encoder: str = "resnet34"
-    encoder_weights: str | None = "imagenet"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()          # trained classes (background implied); () = all
     continue_from_current: bool = False
-    classes: list[str] = field(default_factory=list)     # trained classes (background implied)
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1e-3
-    crop_size: int = 512
-    augment: str = "medium"
-    loss: str = "ce+dice"
-    class_weights: str = "none"
-    val_split: float = 0.2
-    device: str = "auto"
-    seed: int = 0
-    patience: int = 10
-    min_samples_per_epoch: int = 64
 
     def config_kwargs(self) -> dict[str, Any]:
         """The TrainConfig keyword arguments (without out / init_from, which the feature sets)."""
-        skip = {"continue_from_current", "classes"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        return self.option_values()
 
 
 class TrainDialog(QDialog):
@@ -88,28 +73,80 @@ class TrainDialog(QDialog):
         self.setObjectName("TrainDialog")
         s = settings
         layout = QVBoxLayout(self)
-
-        model_box = QGroupBox("Model")
-        form = QFormLayout(model_box)
+        self.fields: dict[str, OptionField] = {}
+        self.forms: dict[str, QFormLayout] = {}
+        self.boxes: dict[str, QGroupBox] = {}
+        for group in options.GROUPS:
+            box = QGroupBox(group)
+            self.boxes[group], self.forms[group] = box, QFormLayout(box)
         self.continue_check = QCheckBox("Continue from the current model")
         self.continue_check.setEnabled(bool(current_model))
         self.continue_check.setChecked(bool(current_model) and s.continue_from_current)
         self.continue_check.setToolTip(current_model or "no model loaded")
-        form.addRow(self.continue_check)
-        self.arch = QComboBox()
-        self.arch.addItems(list(ARCHITECTURES))
-        self.arch.setCurrentText(s.arch)
-        form.addRow("Architecture", self.arch)
-        self.encoder = QComboBox()
-        self.encoder.setEditable(True)   # any smp / timm ("tu-…") encoder name
-        self.encoder.addItems(list(ENCODERS))
-        self.encoder.setCurrentText(s.encoder)
-        form.addRow("Encoder", self.encoder)
-        self.pretrained = QCheckBox("ImageNet pre-trained encoder (downloaded once)")
-        self.pretrained.setChecked(s.encoder_weights == "imagenet")
+        self.forms["Model"].addRow(self.continue_check)
+        self.class_list = QListWidget()
+        self.class_list.setMaximumHeight(110)
+        for name in class_names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if not s.classes or name in s.classes
+                               else Qt.CheckState.Unchecked)
+            self.class_list.addItem(item)
+        self.class_list.setToolTip("Unchecked classes are not learned: their pixels count as background")
+        self.forms["Data"].addRow("Classes", self.class_list)
+
+        for opt in options.describe():
+            if opt.meta.get("widget") == "weights":
+                self._add_weights_row(opt, getattr(s, opt.name))
+                continue
+            f = make_field(opt, getattr(s, opt.name))
+            self.fields[opt.name] = f
+            if f.label:
+                self.forms[opt.group].addRow(f.label, f.widget)
+            else:
+                self.forms[opt.group].addRow(f.widget)
+            assert not hasattr(QDialog, opt.name), f"option {opt.name!r} would hide a QDialog attribute"
+            setattr(self, opt.name, f.widget)
+            if opt.name in _WIDGET_ALIASES:   # "depth" hides QPaintDevice.depth(), as it always did
+                setattr(self, _WIDGET_ALIASES[opt.name], f.widget)
+        # two columns (the network and its data | how it learns) keep the dialog on a laptop screen
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        for group in options.GROUPS:
+            column = left if group in ("Model", "Data") else right
+            if group == "Advanced":
+                self.advanced_button = QPushButton("Advanced options")
+                self.advanced_button.setCheckable(True)
+                self.advanced_button.toggled.connect(self.boxes[group].setVisible)
+                column.addWidget(self.advanced_button)
+                self.boxes[group].setVisible(False)
+            column.addWidget(self.boxes[group])
+        for column in (left, right):
+            column.addStretch(1)
+            columns.addLayout(column)
+        layout.addLayout(columns)
+        self.continue_check.toggled.connect(self._sync)
+        self.fields["encoder"].widget.currentTextChanged.connect(lambda _t: self._check_timer.start())
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._catalogue_job: JobHandle | None = None
+        self._list_catalogues()
+        self._sync()
+        self.check_weights()
+
+    def _add_weights_row(self, opt: options.OptionInfo, value: str | None) -> None:
+        """encoder_weights: a check box for ImageNet, a local file, and what is available."""
+        form = self.forms[opt.group]
+        self.pretrained = QCheckBox(opt.label)
+        self.pretrained.setToolTip(opt.help)
+        self.pretrained.setChecked(value == "imagenet")
         form.addRow(self.pretrained)
-        local = s.encoder_weights not in (None, "imagenet")
-        self.local_weights: str | None = s.encoder_weights if local else None
+        local = value not in (None, "imagenet")
+        self.local_weights: str | None = value if local else None
         self.weights_note = QLabel("")
         self.weights_note.setObjectName("WeightsNote")
         self.weights_note.setWordWrap(True)
@@ -125,109 +162,45 @@ class TrainDialog(QDialog):
         self._check_timer.setSingleShot(True)
         self._check_timer.setInterval(300)   # the encoder box is editable: check when typing pauses
         self._check_timer.timeout.connect(self.check_weights)
-        self.encoder.currentTextChanged.connect(lambda _t: self._check_timer.start())
         self.pretrained.toggled.connect(self._pretrained_toggled)
         self.pretrained.clicked.connect(lambda _c: setattr(self, "auto_unticked", False))   # the user decided
-        self.depth = QSpinBox()
-        self.depth.setRange(3, 5)
-        self.depth.setValue(int(s.model_kwargs.get("encoder_depth", 5)))
-        form.addRow("Encoder depth", self.depth)
-        self.decoder = QLineEdit(",".join(str(c) for c in s.model_kwargs.get("decoder_channels", [])))
-        self.decoder.setPlaceholderText("default (e.g. 256,128,64,32,16)")
-        form.addRow("Decoder channels", self.decoder)
-        self.continue_check.toggled.connect(self._sync)
-        layout.addWidget(model_box)
-
-        data_box = QGroupBox("Data")
-        form = QFormLayout(data_box)
-        self.class_list = QListWidget()
-        self.class_list.setMaximumHeight(110)
-        for name in class_names:
-            item = QListWidgetItem(name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if not s.classes or name in s.classes
-                               else Qt.CheckState.Unchecked)
-            self.class_list.addItem(item)
-        self.class_list.setToolTip("Unchecked classes are not learned: their pixels count as background")
-        form.addRow("Classes", self.class_list)
-        self.val_split = self._dspin(0.0, 0.9, s.val_split, 0.05, 2)
-        form.addRow("Validation split", self.val_split)
-        self.crop = self._spin(32, 4096, s.crop_size, 32)
-        form.addRow("Image / crop size", self.crop)
-        self.augment = QComboBox()
-        self.augment.addItems(list(AUGMENTATIONS))
-        self.augment.setCurrentText(s.augment)
-        form.addRow("Augmentation", self.augment)
-        layout.addWidget(data_box)
-
-        opt_box = QGroupBox("Optimisation")
-        form = QFormLayout(opt_box)
-        self.epochs = self._spin(1, 10000, s.epochs)
-        form.addRow("Epochs", self.epochs)
-        self.batch = self._spin(1, 1024, s.batch_size)
-        form.addRow("Batch size", self.batch)
-        self.lr = self._dspin(1e-6, 1.0, s.lr, 1e-4, 6)
-        form.addRow("Learning rate", self.lr)
-        self.loss = QComboBox()
-        self.loss.setEditable(True)
-        self.loss.addItems(list(LOSSES))
-        self.loss.setCurrentText(s.loss)
-        form.addRow("Loss", self.loss)
-        self.balanced = QCheckBox("Weight rare classes more")
-        self.balanced.setChecked(s.class_weights == "balanced")
-        form.addRow(self.balanced)
-        self.patience = self._spin(0, 1000, s.patience)
-        self.patience.setToolTip("Stop when validation mIoU has not improved for this many epochs (0 = never)")
-        form.addRow("Early stopping patience", self.patience)
-        row = QHBoxLayout()
-        self.device = QComboBox()
-        for value, text in DEVICES:
-            self.device.addItem(text, value)
-        self.device.setCurrentIndex(max(0, [v for v, _ in DEVICES].index(s.device) if s.device in
-                                        [v for v, _ in DEVICES] else 0))
-        row.addWidget(self.device)
-        self.seed = self._spin(0, 2**31 - 1, s.seed)
-        self.seed.setPrefix("seed ")
-        row.addWidget(self.seed)
-        form.addRow("Device", row)
-        layout.addWidget(opt_box)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
-        self._min_samples = s.min_samples_per_epoch
-        self._sync()
-        self.check_weights()
-
-    @staticmethod
-    def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
-        w = QSpinBox()
-        w.setRange(lo, hi)
-        w.setSingleStep(step)
-        w.setValue(int(value))
-        return w
-
-    @staticmethod
-    def _dspin(lo: float, hi: float, value: float, step: float, decimals: int) -> QDoubleSpinBox:
-        w = QDoubleSpinBox()
-        w.setDecimals(decimals)
-        w.setRange(lo, hi)
-        w.setSingleStep(step)
-        w.setValue(float(value))
-        return w
 
     def _sync(self) -> None:
         fresh = not self.continue_check.isChecked()
-        for w in (self.arch, self.encoder, self.pretrained, self.depth, self.decoder, self.local_button):
+        model_widgets = [f.widget for f in self.fields.values() if f.info.group == "Model"]
+        for w in (*model_widgets, self.pretrained, self.local_button):
             w.setEnabled(fresh)
         self._show_weights()
+
+    # -- what smp offers ---------------------------------------------------------------------------
+    def _list_catalogues(self) -> None:
+        """Fills the catalogue fields (architectures, encoders) from smp: now when it was listed
+        before in this process, else from a worker (importing smp takes seconds)."""
+        if options.catalogues_listed():
+            self._fill_catalogues(_read_catalogues())
+            return
+        for f in self._catalogue_fields():
+            f.widget.setToolTip(f"{f.info.help} (listing what segmentation-models-pytorch offers…)")
+        self._catalogue_job = start_job(_catalogue_job, on_result=self._fill_catalogues,
+                                        on_error=self._catalogues_failed)
+
+    def _catalogue_fields(self) -> list[OptionField]:
+        return [f for f in self.fields.values() if f.info.meta.get("catalogue")]
+
+    def _fill_catalogues(self, lists: dict[str, tuple[str, ...]]) -> None:
+        for f in self._catalogue_fields():
+            set_choices(f, lists[f.info.meta["catalogue"]])
+            f.widget.setToolTip(f.info.help)
+
+    def _catalogues_failed(self, exc: BaseException, tb: str) -> None:
+        log.warning("could not list smp's architectures and encoders: %s\n%s", exc, tb)
+        for f in self._catalogue_fields():
+            f.widget.setToolTip(f"{f.info.help} (segmentation-models-pytorch could not be loaded: {exc})")
 
     # -- encoder weights ---------------------------------------------------------------------------
     def check_weights(self) -> None:
         """Looks in the cache now; asks the network (≤ 1.5 s) in a worker when not cached."""
-        encoder = self.encoder.currentText().strip()
+        encoder = self.fields["encoder"].value()
         self.availability = None
         if not encoder:
             self._show_weights()
@@ -240,7 +213,7 @@ class TrainDialog(QDialog):
         self._check_job = start_job(_availability_job, encoder, on_result=self._weights_known)
 
     def _weights_known(self, av: weights_info.WeightsAvailability) -> None:
-        if av.encoder != self.encoder.currentText().strip():
+        if av.encoder != self.fields["encoder"].value():
             return   # an answer for an encoder the user has since replaced
         self.availability = av
         if av.state == weights_info.OFFLINE and self.pretrained.isChecked() and self.local_weights is None:
@@ -288,30 +261,45 @@ class TrainDialog(QDialog):
         self.weights_note.setStyleSheet("color: #b03000;" if warn else "")
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt API
+        if self._catalogue_job is not None:
+            # an import cannot be cut short; it is needed for training anyway (seconds, once)
+            self._catalogue_job.wait(120_000)
         self._check_timer.stop()   # no check may start after the dialog closed
         if self._check_job is not None:
             self._check_job.wait(3000)   # the network check gives up after ~1.5 s
         super().done(result)
 
+    def accept(self) -> None:
+        try:
+            self.settings()
+        except ValueError as exc:   # e.g. decoder channels that are not numbers
+            QMessageBox.warning(self, "Train a model", str(exc))
+            return
+        super().accept()
+
     def settings(self) -> TrainSettings:
-        model_kwargs: dict[str, Any] = {}
-        if self.depth.value() != 5:
-            model_kwargs["encoder_depth"] = self.depth.value()
-        channels = [int(c) for c in self.decoder.text().replace(" ", "").split(",") if c.isdigit()]
-        if channels:
-            model_kwargs["decoder_channels"] = channels
-        classes = [self.class_list.item(i).text() for i in range(self.class_list.count())
-                   if self.class_list.item(i).checkState() == Qt.CheckState.Checked]
-        return TrainSettings(
-            arch=self.arch.currentText(), encoder=self.encoder.currentText().strip(),
-            encoder_weights=self.local_weights or ("imagenet" if self.pretrained.isChecked() else None),
-            model_kwargs=model_kwargs,
-            continue_from_current=self.continue_check.isChecked(), classes=classes,
-            epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
-            crop_size=self.crop.value(), augment=self.augment.currentText(), loss=self.loss.currentText(),
-            class_weights="balanced" if self.balanced.isChecked() else "none", val_split=self.val_split.value(),
-            device=self.device.currentData(), seed=self.seed.value(), patience=self.patience.value(),
-            min_samples_per_epoch=self._min_samples)
+        """What the dialog shows; ValueError names a field whose text cannot be read."""
+        values: dict[str, Any] = {}
+        for name, f in self.fields.items():
+            try:
+                values[name] = f.value()
+            except ValueError as exc:
+                raise ValueError(f"{f.info.label}: {exc}") from None
+        values["encoder_weights"] = self.local_weights or ("imagenet" if self.pretrained.isChecked() else None)
+        classes = tuple(self.class_list.item(i).text() for i in range(self.class_list.count())
+                        if self.class_list.item(i).checkState() == Qt.CheckState.Checked)
+        return TrainSettings(**values, classes=classes, continue_from_current=self.continue_check.isChecked())
+
+
+def _read_catalogues() -> dict[str, tuple[str, ...]]:
+    return {name: listing() for name, listing in options.CATALOGUES.items()}
+
+
+def _catalogue_job():
+    """Worker: imports smp and lists its architectures and encoders."""
+    if False:   # pragma: no cover - makes this a generator without a progress step
+        yield None
+    return _read_catalogues()
 
 
 def _availability_job(encoder: str):
