@@ -23,10 +23,10 @@ from segstudio.sam.families import (
     ROLE_NAMES,
     Family,
     Frame,
-    masks_to_original,
     preprocess,
     prompt_arrays,
 )
+from segstudio.sam.upscale import mask_window
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,15 @@ class Embedding:
 
 @dataclass
 class Prediction:
-    mask: np.ndarray          # HxW bool over the full image
+    mask: np.ndarray          # HxW bool over the full image (zero outside ``window``)
     score: float              # the decoder's predicted IoU of the chosen mask
-    logits: np.ndarray        # hxw float32 logits over the embedded region
+    logits: np.ndarray        # float32 logits inside ``window`` (where the mask can be positive)
+    window: tuple[int, int, int, int] = (0, 0, 0, 0)   # (x0, y0, x1, y1) in full-image pixels
+
+    @property
+    def window_mask(self) -> np.ndarray:
+        """The mask inside ``window`` only: what a preview needs on a 24-Mpixel image."""
+        return self.logits > 0.0
 
 
 def _role(name: str, shape: list) -> str | None:
@@ -181,9 +187,10 @@ class SamModel:
         masks = np.asarray(masks).reshape(-1, *np.shape(masks)[-2:])
         iou = np.asarray(by_role.get("iou", np.zeros(len(masks)))).reshape(-1)
         best = int(np.argmax(iou)) if len(iou) == len(masks) else 0
-        logits = masks_to_original(self.family, emb.frame, masks[best:best + 1])[0]
+        # only the bounding box of the positive area is upscaled (a click on 24 Mpixel: ms, not s)
+        (x0, y0, x1, y1), logits = mask_window(self.family, emb.frame, masks[best])
         H, W = emb.full_size
         full = np.zeros((H, W), bool)
-        h, w = logits.shape
-        full[oy:oy + h, ox:ox + w] = logits > 0.0
-        return Prediction(full, float(iou[best]) if len(iou) else 0.0, logits)
+        full[oy + y0:oy + y1, ox + x0:ox + x1] = logits > 0.0
+        return Prediction(full, float(iou[best]) if len(iou) else 0.0, logits,
+                          (ox + x0, oy + y0, ox + x1, oy + y1))
