@@ -49,7 +49,7 @@ from segstudio.ui.window_settings import RecentFolders, restore_window, save_win
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["autoseg", "datasets", "model_menu", "training", "label_next"]
+FEATURES = ["autoseg", "datasets", "model_menu", "training", "label_next", "sam_tool"]
 MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
 TOOL_NAMES = ("edit", "polygon", "rectangle", "circle", "line", "linestrip", "point", "brush", "eraser")
 
