@@ -6,7 +6,10 @@ Runs the same generator as the GUI worker (:func:`segstudio.ml.train.train_job`)
 training code joins the process group (DistributedDataParallel), and only rank 0 prints and
 writes checkpoints.
 
-May import: segstudio.core, segstudio.ml (lazily, inside run), stdlib.
+Its training options are generated from the one table (:mod:`segstudio.ml.options`, torch-free),
+so they match the Train dialog's, default for default.
+
+May import: segstudio.core, segstudio.ml.options; the rest of segstudio.ml lazily (inside run), stdlib.
 """
 
 from __future__ import annotations
