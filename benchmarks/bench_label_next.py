@@ -167,6 +167,8 @@ def simulate(setup: Setup, seeds: list[int]) -> dict[str, np.ndarray]:
                 labelled += new
                 model = train(setup, labelled, seed)
                 curves[strategy][si, r] = held_out_miou(model, setup)
+                print(f"    {setup.name} seed {seed} {strategy} round {r}: {len(labelled)} labelled, "
+                      f"mIoU {curves[strategy][si, r]:.3f}", flush=True)
             print(f"  {setup.name} seed {seed} {strategy:6s}: "
                   + " ".join(f"{v:.3f}" for v in curves[strategy][si]), flush=True)
     return curves
@@ -236,8 +238,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="seconds, synthetic only, writes nothing")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds run: first .. first + seeds - 1")
     ap.add_argument("--only", choices=["camvid", "synthetic"], help="one data set")
     ap.add_argument("--steps", type=int, default=60, help="training steps per round (4 crops each)")
+    ap.add_argument("--crop", type=int, default=96, help="CamVid training crop size in px")
+    ap.add_argument("--plot", type=Path, help="where the plot goes (default results/label_next.png)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     setups = []
@@ -246,14 +251,14 @@ def main() -> int:
         setups.append(Setup("synthetic", ["_background_", "disc", "box"], data[:10], data[10:], 2, 2, 2, 3, 32))
         seeds = [0]
     else:
-        seeds = list(range(args.seeds))
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         if args.only in (None, "synthetic"):
             data = synthetic_rare(60, 64, 0)
             setups.append(Setup("synthetic", ["_background_", "disc", "box"], data[:48], data[48:],
                                 4, 4, 4, args.steps, 64))
         if args.only in (None, "camvid"):
             data, classes = load_camvid()
-            setups.append(Setup("camvid", classes, data[:30], data[30:], 4, 4, 4, args.steps, 96))
+            setups.append(Setup("camvid", classes, data[:30], data[30:], 4, 4, 4, args.steps, args.crop))
     results = []
     for setup in setups:
         t = time.perf_counter()
@@ -264,7 +269,7 @@ def main() -> int:
               f"{time.perf_counter() - t:.0f} s")
         print("\n".join(table(setup, curves)))
     if not args.smoke:
-        out = Path(__file__).resolve().parent / "results" / "label_next.png"
+        out = args.plot or Path(__file__).resolve().parent / "results" / "label_next.png"
         plot(out, results)
         print(f"\nplot written to {out}")
     return 0

@@ -249,6 +249,7 @@ class ImageEntry:
     state: str = UNLABELLED
     error: str | None = None    # message naming the file and the problem, if it failed to load
     shape_count: int = 0        # shapes in its annotation (from the JSON at open, live once loaded)
+    uncertainty: float | None = None   # Label next's score of the current model (None: not scored)
 
     @property
     def key(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +87,26 @@ class ScoreCache:
         atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
-def latest_scores(project_dir: str | Path) -> tuple[Path | None, dict[str, dict[str, Any]]]:
-    """(file, records) of the most recently written score cache of the project, for views that
-    show scores without knowing which model made them; (None, {}) when there is none."""
+def read_scores(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The per-image records of one score cache file ({} if it cannot be read)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    images = data.get("images") if isinstance(data, dict) else None
+    return images if isinstance(images, dict) else {}
+
+
+def latest_scores(project_dir: str | Path, exclude: Collection[Path] = ()
+                  ) -> tuple[Path | None, dict[str, dict[str, Any]]]:
+    """(file, records) of the most recently written score cache of the project (but ``exclude``),
+    for views that show scores without knowing which model made them; (None, {}) when none."""
     folder = Path(project_dir) / SCORES_DIR
     files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns) if folder.is_dir() else []
     for path in reversed(files):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        if path in exclude:
             continue
-        if isinstance(data, dict) and isinstance(data.get("images"), dict):
-            return path, data["images"]
+        records = read_scores(path)
+        if records:
+            return path, records
     return None, {}

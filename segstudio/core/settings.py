@@ -55,6 +55,7 @@ class Preferences:
     recent_classes: list[str] = field(default_factory=list)
     last_project: str = ""
     fill_opacity: float = 0.35
+    score_after_training: bool = True      # Label next: score unlabelled images once training ends
 
     def remember_class(self, name: str) -> None:
         """Moves ``name`` to the front of the recent-classes list."""

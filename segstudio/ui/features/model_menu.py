@@ -1,5 +1,5 @@
 """Model menu: load a trained model, show its info, auto-segment the current image or a batch,
-and a confidence overlay. Its menu entries are rows of the one action table (:data:`ROWS`);
+and an overlay of where the model is unsure. Menu entries: rows of the action table (:data:`ROWS`);
 a loaded model is announced with ``controller.model_loaded`` (training listens to it).
 
 Deep pre-annotation runs entirely off the GUI thread (:func:`segstudio.ui.workers.start_job`);
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import QFileDialog, QGraphicsPixmapItem, QMessageBox, QProgressBar, QPushButton
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QPushButton
 
 from segstudio.core.edits import ApplyPrediction, Compound
 from segstudio.core.jobs import CancelToken, Progress
@@ -36,13 +36,14 @@ from segstudio.ui.actions import ActionSpec
 from segstudio.ui.dialogs.include_labelled import ask_include_labelled
 from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.model_jobs import (
-    confidence_image,
+    confidence_job,
     load_model_job,
     load_pixels,
     predict_batch_job,
     predict_current_job,
 )
 from segstudio.ui.features.model_options import ModelOptions, ModelOptionsDialog
+from segstudio.ui.features.model_overlay import ConfidenceOverlay
 from segstudio.ui.workers import JobHandle, start_job
 
 log = logging.getLogger(__name__)
@@ -92,12 +93,8 @@ class ModelFeature(QObject):
         self._batch_include_labelled = False
         self._batch_skipped = 0
         self.last_job_error: str | None = None
-        self.overlay = QGraphicsPixmapItem()
-        self.overlay.setZValue(60)
-        self.overlay.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.overlay.setVisible(False)
-        host.canvas.scene().addItem(self.overlay)
-        self._overlay_key: str | None = None
+        self.overlay_view = ConfidenceOverlay(host.canvas.scene())
+        self.overlay = self.overlay_view.item
         self._build_menu(host)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
@@ -119,7 +116,7 @@ class ModelFeature(QObject):
             "model_segment_all": functools.partial(self.segment_batch, False),
             "model_segment_unlabelled": functools.partial(self.segment_batch, True),
             "model_cancel": self.cancel, "model_options": self.edit_options,
-            "model_overlay": self._overlay_toggled,
+            "model_overlay": lambda: self._image_changed(self.controller.current_key),
             **{f"model_device_{v}": functools.partial(self.set_device, v) for v, _ in DEVICES},
         }
         made = host.add_actions(ROWS, handlers)
@@ -136,7 +133,7 @@ class ModelFeature(QObject):
         self.actions["segment_all"].setEnabled(has_model and not busy and has_project)
         self.actions["segment_unlabelled"].setEnabled(has_model and not busy and has_project)
         self.actions["cancel"].setEnabled(busy)
-        self.actions["overlay"].setEnabled(self._overlay_key is not None)
+        self.actions["overlay"].setEnabled(has_model or self.overlay_view.key is not None)
 
     @property
     def busy(self) -> bool:
@@ -240,6 +237,7 @@ class ModelFeature(QObject):
         if self._announce is not None:   # now that the actions are enabled again (listeners may use them)
             (signal, args), self._announce = self._announce, None
             signal.emit(*args)
+        self._compute_overlay()   # e.g. a model just loaded with the overlay on
 
     def cancel(self) -> None:
         if self._token is not None:
@@ -374,25 +372,27 @@ class ModelFeature(QObject):
             self.host.show_error("Auto-segment", text)
         self.host.status(text)
 
-    # -- confidence overlay ----------------------------------------------------------------------------
+    # -- confidence overlay (where the model is unsure) ----------------------------------------------
     def _set_overlay(self, key: str, confidence: np.ndarray) -> None:
-        img, scale = confidence_image(confidence)
-        self.overlay.setPixmap(QPixmap.fromImage(img))
-        self.overlay.setScale(scale)
-        self._overlay_key = key
-        self.overlay.setVisible(self.actions["overlay"].isChecked())
+        classes = self.meta.num_classes if self.meta is not None else 2
+        self.overlay_view.set(key, confidence, classes, self.actions["overlay"].isChecked())
         self._update_actions()
 
-    def _overlay_toggled(self) -> None:
-        on = self.actions["overlay"].isChecked()
-        self.overlay.setVisible(on and self._overlay_key == self.controller.current_key)
-
-    def _image_changed(self, key: str) -> None:
-        if key != self._overlay_key:
-            self.overlay.setVisible(False)
-            self.overlay.setPixmap(QPixmap())
-            self._overlay_key = None
+    def _image_changed(self, key: str | None) -> None:   # also the overlay's toggle
+        self.overlay_view.follow(key, self.actions["overlay"].isChecked())
         self._update_actions()
+        self._compute_overlay()
+
+    def _compute_overlay(self) -> None:
+        """With the overlay on, the image on screen gets a map from the model (no shapes change)."""
+        key, image = self.controller.current_key, self.controller.current_image()
+        if (self.actions["overlay"].isChecked() and self.model is not None and not self.busy
+                and image is not None and self.overlay_view.wants(key)):
+            self.overlay_view.tried = key   # not again (e.g. after a failure) until the image changes
+            self._token = CancelToken()
+            self._start(confidence_job, self.model, self.meta, image.copy(), self.model_device, self.options,
+                        self._token, on_result=lambda conf: key == self.controller.current_key
+                        and self._set_overlay(key, conf), title="Confidence overlay failed")
 
     def shutdown(self) -> None:
         self.cancel()

@@ -4,8 +4,9 @@ The Training dock shows a progress bar (epoch, batch, ETA), live pyqtgraph plots
 validation loss and validation mIoU, the per-class IoU of the last validation and the device.
 Stop ends within a second and keeps the best checkpoint so far. When training ends the best
 checkpoint becomes the current model (``controller.set_current_model``; the Model feature loads
-it) and one click re-predicts the unlabelled images through the Model feature's action, once
-``controller.model_loaded`` says it is loaded.
+it), Label next's scoring of the unlabelled images starts in the background (its action, when the
+``score_after_training`` preference is on) and one click re-predicts the unlabelled images through
+the Model feature's action, once ``controller.model_loaded`` says it is loaded.
 
 The project is snapshotted on the GUI thread (frozen shape copies); the worker — the same
 generator as ``segstudio train`` — loads pixels, trains and writes checkpoints under
@@ -338,6 +339,9 @@ class TrainingFeature(QObject):
             self.controller.set_current_model(result.best_path)   # the Model feature loads it
             self.panel.repredict_button.setVisible(True)
             self.panel.repredict_button.setEnabled(True)
+            score = self.window.actions.get("label_next_score")
+            if score is not None and self.controller.prefs.score_after_training:
+                score.trigger()   # Label next: rank the unlabelled images by the new model's doubt
         self.window.status(text)
 
     def _failed(self, exc: BaseException, tb: str) -> None:
