@@ -5,7 +5,10 @@
 rectangle of an image's labelme JSON becomes the mask of the same class (the other shapes are
 kept). Points are in the pixels of the image as displayed (EXIF orientation applied), as in
 the window. ``--param roi=x0,y0,x1,y1`` embeds only that region (small objects on big
-images). Output and the labelled-file rules are those of ``segstudio segment``.
+images). ``--param everything=1`` segments everything on an image or a folder (a grid of
+clicks → deduplicated instances; ``--param points_per_side=16``, ``pred_iou``, ``stability``,
+``stability_offset``, ``min_area``, ``nms_iou``: :mod:`segstudio.sam.everything`). Output and
+the labelled-file rules are those of ``segstudio segment``.
 
 Uses core and sam only (called from :mod:`segstudio.commands.segment`).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +26,13 @@ from segstudio.core.io.images import ImageReadError
 from segstudio.core.io.labelme import AnnotationError, read_labelme
 from segstudio.core.jobs import Progress, run_with_tqdm
 from segstudio.core.labelled_guard import skipped_message
+from segstudio.sam.everything import EverythingParams, instance_shapes, segment_everything
 from segstudio.sam.models import ModelMissing
 from segstudio.sam.predictor import Predictor, image_key, mask_shapes
 from segstudio.sam.runtime import ModelError
 
-PARAMS = ("model", "roi")
+EVERYTHING_PARAMS = tuple(f.name for f in fields(EverythingParams))
+PARAMS = ("model", "roi", "everything", *EVERYTHING_PARAMS)
 
 
 def _numbers(text: str, what: str, n: int) -> tuple[float, ...]:
@@ -51,6 +57,34 @@ def _params(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _everything(params: dict[str, str]) -> EverythingParams | None:
+    """The everything mode's parameters, or None when it is off."""
+    if params.get("everything", "0").lower() in ("0", "", "false", "no"):
+        if any(k in params for k in EVERYTHING_PARAMS):
+            raise ValueError(f"{', '.join(k for k in EVERYTHING_PARAMS if k in params)}: only with "
+                             f"--param everything=1")
+        return None
+    defaults = EverythingParams()
+    values = {}
+    for k in EVERYTHING_PARAMS:
+        if k in params:
+            try:
+                values[k] = type(getattr(defaults, k))(float(params[k]))
+            except ValueError:
+                raise ValueError(f"--param {k} must be a number, got {params[k]!r}") from None
+    return EverythingParams(**values)
+
+
+def _per_image(inner, n: int, total: int, path: Path):
+    """The grid's progress inside the folder's: one bar over the images, the points in its text."""
+    while True:
+        try:
+            p = next(inner)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(n - 1, total, f"{path.name}: {p.message} ({p.done}/{p.total} points)")
+
+
 def run_sam(args: argparse.Namespace) -> int:
     # imported here: segment.py imports this module lazily, and we reuse its helpers
     from segstudio.commands.segment import _load, _Writer, find_images
@@ -61,6 +95,7 @@ def run_sam(args: argparse.Namespace) -> int:
         fg = [_numbers(t, "--point", 2) for t in args.point]
         bg = [_numbers(t, "--bg-point", 2) for t in args.bg_point]
         box = _numbers(args.box, "--box", 4) if args.box else None
+        everything = _everything(params)
     except ValueError as exc:
         print(f"segstudio segment: {exc}", file=sys.stderr)
         return 2
@@ -71,11 +106,11 @@ def run_sam(args: argparse.Namespace) -> int:
         print(f"segstudio segment: {args.src}: no such file or folder", file=sys.stderr)
         return 2
     images = find_images(args.src)
-    if not args.from_rectangles and (not fg and box is None):
+    if not args.from_rectangles and everything is None and (not fg and box is None):
         print("segstudio segment: method 'sam' needs --point X,Y or --box x0,y0,x1,y1 "
               "(or --from-rectangles)", file=sys.stderr)
         return 2
-    if not args.from_rectangles and len(images) != 1:
+    if not args.from_rectangles and everything is None and len(images) != 1:
         print("segstudio segment: clicks and boxes are for one image; use --from-rectangles "
               "for a folder", file=sys.stderr)
         return 2
@@ -128,6 +163,12 @@ def run_sam(args: argparse.Namespace) -> int:
                             g.group_id, g.description = s.group_id, s.description
                         out += got or [s]   # nothing found: the rectangle stays
                     write(path, img, out)
+                elif everything is not None:
+                    emb = predictor.embed(image_key(path), img, roi)
+                    instances = yield from _per_image(segment_everything(predictor.model, emb, everything),
+                                                      n, len(images), path)
+                    write(path, img, instance_shapes(instances, args.label, img.shape[:2], args.mode,
+                                                     args.tolerance, min_area))
                 else:
                     write(path, img, shapes_for(img, image_key(path), args.label, fg, bg, box))
             except (ImageReadError, AnnotationError, FileExistsError, OSError, ValueError) as exc:

@@ -153,6 +153,24 @@ class SamModel:
                mask_input: np.ndarray | None = None) -> Prediction:
         """The best mask (highest predicted IoU) for clicks ``fg``/``bg`` and ``box``, in full
         image pixel coordinates."""
+        masks, iou = self.decode_raw(emb, fg, bg, box, mask_input)
+        best = int(np.argmax(iou)) if len(iou) == len(masks) else 0
+        return self.to_prediction(emb, masks[best], float(iou[best]) if len(iou) else 0.0)
+
+    def to_prediction(self, emb: Embedding, mask: np.ndarray, score: float) -> Prediction:
+        """One decoder mask (low-resolution or full-size logits) as a Prediction over the full image."""
+        ox, oy = emb.offset
+        # only the bounding box of the positive area is upscaled (a click on 24 Mpixel: ms, not s)
+        (x0, y0, x1, y1), logits = mask_window(self.family, emb.frame, mask)
+        H, W = emb.full_size
+        full = np.zeros((H, W), bool)
+        full[oy + y0:oy + y1, ox + x0:ox + x1] = logits > 0.0
+        return Prediction(full, score, logits, (ox + x0, oy + y0, ox + x1, oy + y1))
+
+    def decode_raw(self, emb: Embedding, fg: list = (), bg: list = (), box: tuple | None = None,
+                   mask_input: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every mask the decoder gives for one prompt (K x h x w logits, low-resolution or at
+        the original size) and their predicted IoUs (K): what "segment everything" filters."""
         if not fg and box is None:
             raise ValueError("a Segment-Anything prompt needs a foreground click or a box")
         ox, oy = emb.offset
@@ -185,12 +203,5 @@ class SamModel:
         if self.family.frame == "longest_side" and "low_res_masks" in by_role:
             masks = by_role["low_res_masks"]   # see families: the traced masks may be aspect-frozen
         masks = np.asarray(masks).reshape(-1, *np.shape(masks)[-2:])
-        iou = np.asarray(by_role.get("iou", np.zeros(len(masks)))).reshape(-1)
-        best = int(np.argmax(iou)) if len(iou) == len(masks) else 0
-        # only the bounding box of the positive area is upscaled (a click on 24 Mpixel: ms, not s)
-        (x0, y0, x1, y1), logits = mask_window(self.family, emb.frame, masks[best])
-        H, W = emb.full_size
-        full = np.zeros((H, W), bool)
-        full[oy + y0:oy + y1, ox + x0:ox + x1] = logits > 0.0
-        return Prediction(full, float(iou[best]) if len(iou) else 0.0, logits,
-                          (ox + x0, oy + y0, ox + x1, oy + y1))
+        iou = np.asarray(by_role.get("iou", np.zeros(len(masks))), np.float32).reshape(-1)
+        return masks, iou

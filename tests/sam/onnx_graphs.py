@@ -73,14 +73,28 @@ def _disk_nodes(prefix: str, xs: str, ys: str, sx: str, sy: str, embed: str) -> 
     return n
 
 
+def _snap_nodes(objects: list) -> list:
+    """``c`` = the row of ``objects`` nearest to ``c_click``."""
+    return [_const("objs", np.asarray(objects, np.float32).reshape(-1, 2)),
+            h.make_node("Sub", ["objs", "c_click"], ["o_d"]),
+            h.make_node("Mul", ["o_d", "o_d"], ["o_d2"]),
+            h.make_node("ReduceSum", ["o_d2", "ax1"], ["o_dist"], keepdims=0),
+            h.make_node("ArgMin", ["o_dist"], ["o_i"], axis=0, keepdims=0),
+            h.make_node("Gather", ["objs", "o_i"], ["c"], axis=0)]
+
+
 def decoder(path: Path, family: str, orig_size: str | None = "float", low_res: bool = True,
-            names: dict | None = None) -> Path:
+            names: dict | None = None, objects: list | None = None) -> Path:
     """A decoder of ``family`` ("sam": image_embeddings in, masks/iou_predictions/low_res_masks
     out; "sam2": image_embed + high_res_feats_0/1 in, masks/iou_predictions out).
 
     ``orig_size``: the dtype of ``orig_im_size`` ("float" as SAM, "int64" as osam's SAM 2.1) —
     masks then come out at the original size — or None: no such input, masks at 256x256 over
-    the encoder frame (samexporter's SAM 2 decoder)."""
+    the encoder frame (samexporter's SAM 2 decoder).
+
+    ``objects``: (x, y) centres in the 1024 encoder frame; the disk is then drawn around the
+    centre nearest to the prompt — an image of a few objects that every click "finds", as
+    "segment everything" needs (many grid points → the same few masks)."""
     names = names or {}
     nm = lambda s: names.get(s, s)  # noqa: E731
     feats = ([("image_embeddings", [1, 256, 64, 64])] if family == "sam" else
@@ -106,7 +120,8 @@ def decoder(path: Path, family: str, orig_size: str | None = "float", low_res: b
          h.make_node("ReduceSum", ["wc", "ax1"], ["num"], keepdims=0),
          h.make_node("ReduceSum", ["pos", "ax1"], ["den"], keepdims=1),
          h.make_node("Div", ["num", "den"], ["c2"]),
-         h.make_node("Reshape", ["c2", "shape2"], ["c"]),
+         h.make_node("Reshape", ["c2", "shape2"], ["c_click" if objects else "c"]),
+         *(_snap_nodes(objects) if objects else []),
          h.make_node("Gather", ["c", "i0"], ["cx"]),
          h.make_node("Gather", ["c", "i1"], ["cy"]),
          # every feature map is really used (wrong shapes or names fail at run time)
