@@ -261,6 +261,9 @@ def install(host: FeatureHost) -> SamTool:
     host.add_actions(ROWS, {"tool_ai_polygon": lambda: host.canvas.set_tool("ai_polygon"),
                             "tool_ai_mask": lambda: host.canvas.set_tool("ai_mask"),
                             "sam_models": models_dialog})
+    from segstudio.ui.features import sam_actions
+
+    feature.actions = sam_actions.install(feature)   # Segment everything, rectangles → masks, Detail
     return feature
 
 
