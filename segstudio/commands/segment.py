@@ -165,7 +165,7 @@ class _Writer:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print(format_method_list())
-        print(f"{'sam':<22}Segment-Anything — clicks/box/rectangles → mask (--param model=NAME; "
+        print(f"{'sam':<22}Segment-Anything — clicks/box/rectangles → mask, or everything=1 (--param model=NAME; "
               f"see `segstudio sam models`)")
         return 0
     if args.method == "sam":   # ONNX models, not a classical registry method (see sam_segment)
