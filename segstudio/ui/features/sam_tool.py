@@ -71,6 +71,7 @@ class SamTool:
         self._emb: tuple[str, Any, Any] | None = None     # (key, roi, Embedding) of the open image
         self._embedding: tuple[str, Any] | None = None    # (key, roi) being embedded
         self._jobs: dict[str, JobHandle | None] = {"open": None, "embed": None, "decode": None, "prefetch": None}
+        self._prefetching: str | None = None             # the image key the prefetch job encodes
         self._request = 0
         self._pending_decode = False
         self.canvas.tool_changed.connect(lambda _n: self._maybe_embed())
@@ -156,6 +157,10 @@ class SamTool:
             return
         if self._jobs["embed"] is not None and self._jobs["embed"].is_running:
             self._jobs["embed"].cancel()
+        if roi is None and self._prefetching == self._base(key) and self._jobs["prefetch"] is not None \
+                and self._jobs["prefetch"].is_running:
+            self._embedding = (key, roi)   # the prefetch is encoding this image: wait for it, not twice
+            return
         h, w = image.shape[:2]
         self.mode_text = (f"AI: zoomed region {roi[2] - roi[0]}×{roi[3] - roi[1]} px embedded at full "
                           f"encoder resolution" if roi else f"AI: whole image ({w}×{h}) embedded")
@@ -189,9 +194,18 @@ class SamTool:
             return
         if self.predictor.cached(base):
             return
+        self._prefetching = base
         self._jobs["prefetch"] = start_job(embed_job, self.predictor, base, None, None, path,
                                            on_result=lambda r: self.encoder_threads.append(r[1]),
-                                           on_error=lambda exc, tb: log.info("prefetch failed: %s", exc))
+                                           on_error=lambda exc, tb: log.info("prefetch failed: %s", exc),
+                                           on_finished=self._prefetched)
+
+    def _prefetched(self) -> None:
+        self._prefetching = None
+        key = self.controller.current_key
+        if key is not None and self._embedding == (key, None) and self._emb is None:
+            self._embedding = None   # the image opened while it was prefetched: now a cache hit
+            self._embed(None)
 
     # -- decoding ------------------------------------------------------------------------------
     def _prompt_changed(self, tool: AiTool) -> None:
@@ -214,6 +228,8 @@ class SamTool:
         if not self._pending_decode or tool is None or self._emb is None or self.predictor is None:
             return
         self._pending_decode = False
+        if not tool.has_prompt():   # Esc or another image while the embedding ran: nothing to decode
+            return
         key, _roi, emb = self._emb
         prompt = tool.prompt()
         self.prompts_sent.append(prompt)
