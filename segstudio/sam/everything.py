@@ -104,7 +104,7 @@ def add_with_nms(kept: list[Instance], cand: Instance, nms_iou: float) -> None:
 
 
 def _candidate(model: SamModel, emb: Embedding, logits_lr: np.ndarray, pred_iou: float,
-               p: EverythingParams) -> Instance | None:
+               *, p: EverythingParams) -> Instance | None:
     stab = stability_score(logits_lr, p.stability_offset)
     if stab < p.stability:
         return None
@@ -135,7 +135,7 @@ def segment_everything(model: SamModel, emb: Embedding, params: EverythingParams
             score = float(ious[k]) if k < len(ious) else 0.0
             if score < params.pred_iou:
                 continue
-            cand = _candidate(model, emb, logits, score, params)
+            cand = _candidate(model, emb, logits, score, p=params)
             if cand is not None:
                 add_with_nms(kept, cand, params.nms_iou)
         if n % 8 == 0 or n == len(points):
