@@ -29,6 +29,7 @@ POSITIONAL_BEFORE_ISSUE_14 = frozenset({
     "segstudio/ui/features/sam_actions.py::everything_job",
     "segstudio/ui/features/sam_actions.py::rectangles_job",
     "segstudio/ui/features/sam_tool.py::_decoded",
+    "segstudio/ui/features/sam_tool.py::embed_job",
     # older
     "segstudio/algorithms/apply.py::batch_segment",
     "segstudio/algorithms/apply.py::segment_to_shapes",
