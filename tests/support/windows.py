@@ -20,8 +20,8 @@ def make_window(qtbot, folder: Path) -> MainWindow:
     return w
 
 
-def open_window(qtbot, folder: Path, **prefs) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0, **prefs), features=[])
+def open_window(qtbot, folder: Path, *, features=(), **prefs) -> MainWindow:
+    window = MainWindow(Preferences(autosave_idle_s=0, **prefs), features=list(features))
     qtbot.addWidget(window)
     window.resize(900, 640)
     window.show()

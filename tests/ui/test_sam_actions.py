@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
 
 from segstudio.core.edits import AddShapes, SetImageState
 from segstudio.core.model import LABELLED, Shape
 from segstudio.core.rasterize import shape_mask
-from segstudio.core.settings import Preferences
-from segstudio.sam.download import import_model
-from segstudio.ui.main_window import MainWindow
 from tests.sam import onnx_graphs as g
+from tests.support.sam_windows import feature, sam_window
 
 H, W = 240, 320
 SCALE = 1024 / W
@@ -28,25 +24,8 @@ CENTRES = [(x / SCALE, y / SCALE) for x, y in OBJECTS]          # image pixels
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SEGSTUDIO_SAM_DIR", str(tmp_path / "models"))
-    g.model_pair(tmp_path / "export", "sam", objects=OBJECTS)
-    import_model(tmp_path / "export", "tiny", "sam")
-    folder = tmp_path / "images"
-    folder.mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (H, W, 3), np.uint8)).save(folder / "a.png")
-    w = MainWindow(Preferences(autosave_idle_s=0), features=["sam_tool"])
-    qtbot.addWidget(w)
-    w.resize(900, 640)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
-    assert w.open_folder(folder)
-    w.canvas.zoom_fit()
-    w.canvas.setFocus()
-    w.controller.set_selected_class("cell")
-    sam = w.features["sam_tool"] if isinstance(w.features, dict) else next(
-        f for f in w.features if type(f).__name__ == "SamTool")
+    w = sam_window(qtbot, tmp_path, monkeypatch, images=("a.png",), objects=OBJECTS)
+    sam = feature(w)
     sam.actions.params = type(sam.actions.params)(points_per_side=8)
     return w, sam
 

@@ -6,59 +6,16 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
-from PIL import Image
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 from segstudio.core.rasterize import shape_mask
-from segstudio.core.settings import Preferences
-from segstudio.sam.download import import_model
-from segstudio.ui.main_window import MainWindow
-from tests.sam import onnx_graphs as g
-
-H, W = 240, 320
-RADIUS = g.R * W / 1024   # the disk's radius in image pixels (SAM: long side → 1024)
+from tests.support.sam_windows import H, W, click, disk, feature, sam_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SEGSTUDIO_SAM_DIR", str(tmp_path / "models"))
-    g.model_pair(tmp_path / "export", "sam")
-    import_model(tmp_path / "export", "tiny", "sam")
-    folder = tmp_path / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in ("a.png", "b.png"):
-        Image.fromarray(rng.integers(0, 255, (H, W, 3), np.uint8)).save(folder / name)
-    w = MainWindow(Preferences(autosave_idle_s=0), features=["sam_tool"])
-    qtbot.addWidget(w)
-    w.resize(900, 640)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
-    assert w.open_folder(folder)
-    w.canvas.zoom_fit()
-    w.canvas.setFocus()
-    w.controller.set_selected_class("cell")
-    return w
-
-
-def feature(w):
-    return w.features["sam_tool"] if isinstance(w.features, dict) else next(
-        f for f in w.features if type(f).__name__ == "SamTool")
-
-
-def click(qtbot, w, x: float, y: float, button=Qt.MouseButton.LeftButton) -> None:
-    pos = w.canvas.mapFromScene(QPointF(x, y))
-    qtbot.mouseClick(w.canvas.viewport(), button, pos=pos)
-
-
-def disk(cx: float, cy: float) -> np.ndarray:
-    yy, xx = np.mgrid[:H, :W]
-    return (xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2 <= RADIUS ** 2
+    return sam_window(qtbot, tmp_path, monkeypatch)
 
 
 def test_click_enter_gives_the_disk_as_one_undo_step(qtbot, window) -> None:

@@ -18,13 +18,13 @@ from segstudio.core.io.images import load_image
 from segstudio.core.rasterize import shape_mask
 from segstudio.sam.predictor import Predictor
 from segstudio.sam.runtime import SamModel
-from tests.ui.test_sam_tool import H, W, click, disk, feature, window  # noqa: F401  (its fixture)
+from tests.support.sam_windows import H, W, click, disk, feature, sam_window
 
 
 @pytest.fixture
-def win(request):
-    """The window of tests/ui/test_sam_tool.py: images a.png, b.png, the tiny model imported."""
-    return request.getfixturevalue("window")
+def win(qtbot, tmp_path, monkeypatch):
+    """Images a.png, b.png, the tiny model imported."""
+    return sam_window(qtbot, tmp_path, monkeypatch)
 
 
 def digest(image: np.ndarray) -> str:
