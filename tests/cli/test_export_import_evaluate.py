@@ -11,19 +11,15 @@ from PIL import Image
 
 from segstudio.cli import main
 from segstudio.core.io.labelme import read_labelme, write_labelme
-from segstudio.core.model import ImageAnnotation, Shape
+from segstudio.core.model import Shape
 from segstudio.core.rasterize import class_value_map, shapes_to_label
+from tests.support.builders import labelled_project
 
 H, W = 40, 50
 
 
 def make_project(root: Path, shapes_by_name: dict[str, list[Shape]]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, shapes in shapes_by_name.items():
-        Image.fromarray(np.full((H, W, 3), 90, np.uint8)).save(root / f"{name}.png")
-        write_labelme(root / f"{name}.json", ImageAnnotation(f"{name}.png", W, H, shapes, state="labelled"))
-    (root / "labels.txt").write_text("__ignore__\n_background_\nleaf\nbug\n", encoding="utf-8")
-    return root
+    return labelled_project(root, shapes_by_name, size=(W, H), classes=["leaf", "bug"], fill=90)
 
 
 def gt_shapes() -> dict[str, list[Shape]]:

@@ -10,28 +10,20 @@ from PIL import Image
 from segstudio.core.edits import AddShapes
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.model import ImageAnnotation, Shape
-from segstudio.core.settings import Preferences
 from segstudio.ui.main_window import MainWindow
+from tests.support.builders import labelled_project
+from tests.support.windows import make_window
 
 W, H = 64, 48
 
 
 def make_project(root: Path) -> Path:
-    root.mkdir(parents=True)
-    for i in range(2):
-        Image.fromarray(np.full((H, W, 3), 120, np.uint8)).save(root / f"im{i}.png")
-        write_labelme(root / f"im{i}.json", ImageAnnotation(
-            f"im{i}.png", W, H, [Shape("cat", [[0, 0], [9, 9]], "rectangle")], state="labelled"))
-    (root / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n", encoding="utf-8")
-    return root
+    return labelled_project(root, {f"im{i}": [Shape("cat", [[0, 0], [9, 9]], "rectangle")] for i in range(2)},
+                            size=(W, H), classes=["cat", "dog"])
 
 
 def open_window(qtbot, folder: Path) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0), features=["datasets"])
-    qtbot.addWidget(window)
-    window.show()
-    assert window.open_folder(folder)
-    return window
+    return make_window(qtbot, folder, features=["datasets"])
 
 
 def test_export_dialog_exports_unsaved_edits(qtbot, tmp_path: Path) -> None:

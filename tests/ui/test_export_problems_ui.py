@@ -4,34 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from segstudio.core.io.labelme import write_labelme
-from segstudio.core.model import ImageAnnotation, Shape
-from segstudio.core.settings import Preferences
-from segstudio.ui.main_window import MainWindow
+from segstudio.core.model import Shape
+from tests.support.builders import labelled_project
+from tests.support.windows import make_window
 
 W, H = 64, 48
 
 
 def make_project(root: Path) -> Path:
-    root.mkdir(parents=True)
-    for name in ("im0", "im1", "zz_bad_image", "zz_bad_json"):
-        Image.fromarray(np.full((H, W, 3), 120, np.uint8)).save(root / f"{name}.png")
-        write_labelme(root / f"{name}.json", ImageAnnotation(
-            f"{name}.png", W, H, [Shape("cat", [[0, 0], [9, 9]], "rectangle")], state="labelled"))
+    labelled_project(root, {name: [Shape("cat", [[0, 0], [9, 9]], "rectangle")]
+                            for name in ("im0", "im1", "zz_bad_image", "zz_bad_json")},
+                     size=(W, H), classes=["cat"])
     (root / "zz_bad_image.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
     (root / "zz_bad_json.json").write_text('{"version": "5.0", "shapes": [', encoding="utf-8")
-    (root / "labels.txt").write_text("__ignore__\n_background_\ncat\n", encoding="utf-8")
     return root
 
 
 def test_export_dialog_lists_the_images_it_could_not_export(qtbot, tmp_path: Path) -> None:
-    window = MainWindow(Preferences(autosave_idle_s=0), features=["datasets"])
-    qtbot.addWidget(window)
-    window.show()
-    assert window.open_folder(make_project(tmp_path / "proj"))
+    window = make_window(qtbot, make_project(tmp_path / "proj"), features=["datasets"])
     feature = window.features["datasets"]
     feature.export_action.trigger()
     dialog = feature.export_dialog
