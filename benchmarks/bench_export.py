@@ -117,7 +117,7 @@ def scaling(counts: list[int], w: int, h: int, cli: bool) -> list[tuple]:
             times = []
             for fmt, opts in (("voc", ExportOptions()), ("coco", ExportOptions(coco_masks="rle"))):
                 t = time.perf_counter()
-                report = run_to_end(export_dataset(fmt, items, Path(tmp) / fmt, project.class_names(), opts))
+                report = run_to_end(export_dataset(fmt, items, Path(tmp) / fmt, project.class_names(), options=opts))
                 times.append(time.perf_counter() - t)
                 assert report.images == 1 and not report.problems
             assert int(np.load(Path(tmp) / "voc" / "SegmentationObjectNpy" / "cells.npy").max()) == n
@@ -179,7 +179,7 @@ def main() -> None:
                           ("coco (rle)", ExportOptions(split=(0.8, 0.2, 0.0), coco_masks="rle"))):
             t = time.perf_counter()
             report = run_to_end(export_dataset(fmt.split()[0], items, Path(tmp) / fmt.replace(" ", "_"),
-                                               project.class_names(), opts))
+                                               project.class_names(), options=opts))
             rows.append((f"export {fmt}", time.perf_counter() - t))
             assert report.images == args.count
     print(f"# Export benchmark: {args.count} synthetic {W}×{H} images, 12 shapes each")

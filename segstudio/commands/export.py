@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                 include_unlabelled=args.include_unlabelled, coco_masks=args.coco_masks,
                                 colors={c.name: c.color for c in project.classes})
         items = items_from_project(project, args.include_unlabelled, with_errors=True)
-        report = run_with_tqdm(export_dataset(args.format, items, args.out, names, options),
+        report = run_with_tqdm(export_dataset(args.format, items, args.out, names, options=options),
                                desc=f"export {args.format}", disable=args.quiet or None)
     except (DatasetError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         images = run_with_tqdm(import_dataset(args.format, args.src, options, **kwargs),
                                desc=f"read {args.format}", disable=disable)
-        out = run_with_tqdm(write_project(images, args.out, classes_of(images), options.images,
-                                          options.include_labelled),
+        out = run_with_tqdm(write_project(images, args.out, classes_of(images), mode=options.images,
+                                          include_labelled=options.include_labelled),
                             desc="write project", disable=disable)
     except (DatasetError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -97,6 +97,49 @@ def find_images(src: Path, skip: Path | None = None) -> list[Path]:
     return sorted(found, key=lambda q: natural_key(q.relative_to(src).as_posix()))
 
 
+def find_embedded(src: Path, images: list[Path], skip: Path | None = None) -> list[Path]:
+    """labelme JSONs under ``src`` whose pixels live only in ``imageData`` (labelme's tutorial
+    habit: ``imagePath`` names the JSON itself or nothing): no image file beside them and none
+    where ``imagePath`` points. Only JSONs without a sibling image are read."""
+    import json
+
+    from segstudio.core.io.images import is_image_file
+    from segstudio.core.project_io import natural_key, resolve_image_path
+
+    if src.is_file():
+        candidates = [src] if src.suffix.lower() == ".json" else []
+    else:
+        candidates = []
+        for dirpath, dirnames, filenames in os.walk(src):
+            d = Path(dirpath)
+            dirnames[:] = [n for n in dirnames if not n.startswith(".") and (skip is None or d / n != skip)]
+            candidates += [d / f for f in filenames if not f.startswith(".") and f.lower().endswith(".json")]
+    stems = {p.with_suffix("") for p in images}
+    found = []
+    for p in candidates:
+        if p.with_suffix("") in stems:
+            continue
+        try:
+            head = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue   # not ours to report here: `segstudio check` names broken files
+        if not isinstance(head, dict) or not isinstance(head.get("imageData"), str) or not head["imageData"]:
+            continue
+        ip = head.get("imagePath")
+        if isinstance(ip, str) and ip and is_image_file(ip) and resolve_image_path(p, ip).is_file():
+            continue   # its image lives elsewhere (e.g. ../SRC/x.png): found as an image there
+        found.append(p)
+    base = src if src.is_dir() else src.parent
+    return sorted(found, key=lambda q: natural_key(q.relative_to(base).as_posix()))
+
+
+def _embedded_pixels(json_path: Path):
+    from segstudio.core.io.images import decode_image_data
+    from segstudio.core.io.labelme import read_labelme
+
+    return decode_image_data(read_labelme(json_path).image_data or "", str(json_path))
+
+
 def _parse_roi(text: str | None):
     if not text:
         return None
@@ -135,11 +178,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     src, out = Path(args.src).absolute(), Path(args.out).absolute()
     images = find_images(src, skip=out if out != src else None)
-    if not images:
+    embedded = find_embedded(src, images, skip=out if out != src else None)
+    if not images and not embedded:
         raise ValueError(f"{src}: no images found")
     base = src if src.is_dir() else src.parent
     targets = {str(p): out / p.relative_to(base).with_suffix(".json" if args.format == "labelme" else ".png")
-               for p in images}
+               for p in [*images, *embedded]}
     clash = [p for p in images if targets[str(p)] == p]
     if clash:
         raise ValueError(f"{clash[0]}: the output would overwrite this source image; choose another OUT")
@@ -154,6 +198,14 @@ def _run(args: argparse.Namespace) -> int:
                 labelled += 1   # a person's labels are never changed unless asked
                 continue
         items.append((str(p), p))
+    for p in embedded:   # the image is the JSON's imageData: decoded when its turn comes
+        if args.format == "labelme" and targets[str(p)].exists():
+            if args.existing == "skip":
+                continue
+            if not args.include_labelled and file_is_labelled(targets[str(p)]):
+                labelled += 1
+                continue
+        items.append((str(p), lambda p=p: _embedded_pixels(p)))
     only = tuple(c.strip() for c in args.classes_only.split(",")) if args.classes_only else None
     precision = {"auto": True, "fp32": False}.get(args.precision, args.precision)
     config = PredictConfig(args.tile, args.overlap, args.batch_size, precision,
@@ -165,7 +217,7 @@ def _run(args: argparse.Namespace) -> int:
                            desc="predict", disable=True if args.quiet else None)
     if args.format == "masks":
         _write_labels(out, meta.classes)
-    skipped = len(images) - len(items) - labelled
+    skipped = len(images) + len(embedded) - len(items) - labelled
     print(f"{writer.written} files written to {out}" + (f", {skipped} skipped (existing)" if skipped else "")
           + (f", {skipped_message(labelled)}" if labelled else "")
           + (f", {len(failed)} failed" if failed else ""))
@@ -262,6 +314,10 @@ class _Writer:
                 labels = {c.strip() for c in only.split(",")} if only else set(self.meta.classes)
                 ann.shapes = [s for s in ann.shapes if s.label not in labels]
             ann.shapes += pred.shapes
+        elif image.suffix.lower() == ".json":   # pixels only in the source JSON's imageData: keep them
+            src_ann = read_labelme(image)
+            ann = ImageAnnotation(src_ann.image_path, pred.width, pred.height, list(pred.shapes),
+                                  image_data=src_ann.image_data)
         else:
             ann = ImageAnnotation(rel, pred.width, pred.height, list(pred.shapes))
         # a person's labelled file (included with --include-labelled) stays labelled

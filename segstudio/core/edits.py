@@ -187,7 +187,7 @@ class SetShapeAttributes:
         return 100 * len(self.shapes)
 
 
-def SetShapeLabel(key: str, shapes: list[Shape], label: str, group_id: int | None = None,
+def SetShapeLabel(key: str, shapes: list[Shape], label: str, *, group_id: int | None = None,
                   keep_group: bool = True) -> SetShapeAttributes:
     new: dict = {"label": label}
     if not keep_group:
@@ -239,7 +239,7 @@ class PaintMask:
     text: str = "Paint"
 
     @classmethod
-    def from_stroke(cls, key: str, shape: Shape, stroke: np.ndarray, erase: bool = False,
+    def from_stroke(cls, key: str, shape: Shape, stroke: np.ndarray, *, erase: bool = False,
                     text: str | None = None) -> PaintMask | None:
         """Builds the edit from a full-image boolean ``stroke`` footprint; None if it changes nothing."""
         assert shape.mask is not None
@@ -272,7 +272,7 @@ class PaintMask:
         return int(self.old.nbytes + self.new.nbytes)
 
 
-def MoveMask(key: str, shape: Shape, dx: int, dy: int, text: str = "Move mask") -> PaintMask | None:
+def MoveMask(key: str, shape: Shape, dx: int, dy: int, *, text: str = "Move mask") -> PaintMask | None:
     """Translates a mask shape by whole pixels as a bbox patch (union of old and new extents).
 
     Pixels pushed past the image border are lost (like moving a polygon off-image is clamped by
@@ -337,7 +337,7 @@ class SetImageState:
 
 
 def ApplyPrediction(key: str, ann: ImageAnnotation, new_shapes: list[Shape], replace: bool,
-                    state: str | None = None, replace_labels: set[str] | None = None,
+                    *, state: str | None = None, replace_labels: set[str] | None = None,
                     text: str = "Apply prediction") -> Compound:
     """Adds predicted shapes (optionally replacing existing ones of ``replace_labels`` or all)
     and sets the image's state — one undo step, so undo restores shapes and state together.

@@ -115,7 +115,7 @@ def _outer_ring(contour: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def crop_to_shapes(mask: np.ndarray, label: str, options: LabelShapeOptions,
-                   origin: tuple[int, int], full_size: tuple[int, int]) -> list[Shape]:
+                   origin: tuple[int, int], *, full_size: tuple[int, int]) -> list[Shape]:
     """Polygon shapes of the connected pieces of a (cropped) boolean/0-1 ``mask`` at ``origin``
     = (x0, y0) of a ``full_size`` = (height, width) image.
 
@@ -247,7 +247,7 @@ def mask_to_shapes(mask: np.ndarray, label: str, options: LabelShapeOptions) -> 
     x, y, w, h = cv2.boundingRect(m)
     if w * h == 0:
         return []
-    return crop_to_shapes(m[y:y + h, x:x + w], label, opts, (x, y), m.shape)
+    return crop_to_shapes(m[y:y + h, x:x + w], label, opts, (x, y), full_size=m.shape)
 
 
 def _mask_layers(lm: np.ndarray, options: LabelShapeOptions) -> list[Shape]:
@@ -279,7 +279,7 @@ def _polygon_shapes(lm: np.ndarray, hi: int, options: LabelShapeOptions) -> list
             if w * h < options.min_area or w * h == 0:
                 continue
             shapes += crop_to_shapes(m[y:y + h, x:x + w], options.name_for(i), options, (x, y),
-                                     (height, width))
+                                     full_size=(height, width))
         return shapes
     from scipy import ndimage  # imported here: ~0.3 s that the window's start need not pay
 
@@ -292,7 +292,7 @@ def _polygon_shapes(lm: np.ndarray, hi: int, options: LabelShapeOptions) -> list
         if (ys.stop - ys.start) * (xs.stop - xs.start) < options.min_area:
             continue
         shapes += crop_to_shapes(lm[sl] == i, options.name_for(i), options, (xs.start, ys.start),
-                                 (height, width))
+                                 full_size=(height, width))
     return shapes
 
 

@@ -226,7 +226,7 @@ class InstanceStats:
 
 
 def panoptic_quality(gt_cls: np.ndarray, gt_inst: np.ndarray, pred_cls: np.ndarray,
-                     pred_inst: np.ndarray, class_names: Sequence[str],
+                     pred_inst: np.ndarray, *, class_names: Sequence[str],
                      ignore_index: int | None = 255, skip_classes: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """PQ/SQ/RQ and matched IoU of a single image (see :class:`InstanceStats`)."""
     stats = InstanceStats(len(class_names), ignore_index, skip_classes)

@@ -152,7 +152,7 @@ class ImageAnnotation:
     modified = Signal(bool)                   # dirty flag changed
 
     def __init__(self, image_path: str | Path, width: int, height: int,
-                 shapes: list[Shape] | None = None, flags: dict[str, Any] | None = None,
+                 shapes: list[Shape] | None = None, *, flags: dict[str, Any] | None = None,
                  image_data: str | None = None, extra: dict[str, Any] | None = None,
                  version: str | None = None, state: str = UNLABELLED) -> None:
         self.image_path = str(image_path)   # as written in the JSON ``imagePath``

@@ -147,7 +147,7 @@ def open_project(folder: str | Path, output_dir: str | Path | None = None) -> Pr
                 if error:   # maybe no annotation at all (a config file), maybe a broken one
                     problems.append(f"not listed: {error}")
                 continue
-            entry = _orphan_entry(j, data, entries, image_set, root, ann_root)
+            entry = _orphan_entry(j, data, entries, image_set, root=root, ann_root=ann_root)
             if entry is None or entry.error:
                 continue
         if error:
@@ -173,7 +173,7 @@ def open_problems(project: Project) -> list[str]:
 
 
 def _orphan_entry(j: Path, data: dict, entries: dict[Path, ImageEntry], image_set: set[Path],
-                  root: Path, ann_root: Path) -> ImageEntry | None:
+                  *, root: Path, ann_root: Path) -> ImageEntry | None:
     """The entry of a labelme file that is no image's sidecar: its image lives elsewhere
     (``segment SRC OUT`` writes ``OUT/x.json`` → ``../SRC/x.png``), or only inside it
     (``imageData``, as in labelme's tutorial file whose imagePath names the JSON itself)."""

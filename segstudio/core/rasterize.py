@@ -44,7 +44,7 @@ def shape_mask(shape: Shape, height: int, width: int) -> np.ndarray:
 
 
 def shapes_to_label(shapes: Iterable[Shape], height: int, width: int, value_of: dict[str, int],
-                    unknown: str = "error", dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
+                    *, unknown: str = "error", dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
     """Class map and instance map (0 = none, 1.. in order of first appearance).
 
     ``value_of`` maps label → class value (see :func:`class_value_map`). A label not in it
@@ -70,7 +70,7 @@ def shapes_to_label(shapes: Iterable[Shape], height: int, width: int, value_of: 
     return cls, ins
 
 
-def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", tolerance: float = 1.0,
+def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", *, tolerance: float = 1.0,
                    min_area: float = 0.0, group_id: int | None = None,
                    description: str = "") -> list[Shape]:
     """Editable shapes for a boolean mask (:func:`segstudio.core.label_shapes.mask_to_shapes`).
@@ -84,7 +84,7 @@ def mask_to_shapes(mask: np.ndarray, label: str, mode: str = "polygon", toleranc
 
 
 def label_map_to_shapes(label_map: np.ndarray, class_names: Sequence[str], mode: str = "polygon",
-                        tolerance: float = 1.0, min_area: float = 0.0,
+                        *, tolerance: float = 1.0, min_area: float = 0.0,
                         skip_values: Iterable[int] = (0,)) -> list[Shape]:
     """Shapes for every class value in ``label_map`` (value v → ``class_names[v]``; values
     without a name are skipped) — :func:`segstudio.core.label_shapes.label_map_to_shapes`."""

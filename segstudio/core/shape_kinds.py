@@ -113,7 +113,7 @@ class ShapeKind:
             return []
         return [np.asarray(self.outline_of(np.asarray(points, dtype=np.float64)), dtype=np.float64)]
 
-    def contains(self, points: np.ndarray, mask: np.ndarray | None, x: float, y: float, tol: float) -> bool:
+    def contains(self, points: np.ndarray, mask: np.ndarray | None, x: float, y: float, *, tol: float) -> bool:
         """Whether (x, y) is on/in the shape (outlines count within ``tol`` image pixels)."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if len(pts) == 0:
@@ -173,7 +173,7 @@ class MaskKind(ShapeKind):
     def polygons(self, points: np.ndarray, mask: np.ndarray | None = None) -> list[np.ndarray]:
         return [] if mask is None else mask_to_polygons(mask, tolerance=0.0)
 
-    def contains(self, points: np.ndarray, mask: np.ndarray | None, x: float, y: float, tol: float) -> bool:
+    def contains(self, points: np.ndarray, mask: np.ndarray | None, x: float, y: float, *, tol: float) -> bool:
         if mask is None:
             return False
         ix, iy = int(math.floor(x)), int(math.floor(y))
@@ -302,16 +302,16 @@ register(MaskKind("mask", 2, 2, True, _paint_polygon, _hit_rectangle, carries_ma
 
 # -- module-level helpers for callers holding a type name ------------------------------------------
 def shape_footprint(points: np.ndarray, shape_type: str, height: int, width: int,
-                    mask: np.ndarray | None = None) -> Footprint | None:
+                    *, mask: np.ndarray | None = None) -> Footprint | None:
     """:meth:`ShapeKind.footprint` of the kind named ``shape_type``."""
     return kind_of(shape_type).footprint(points, height, width, mask)
 
 
 def shape_to_mask(points: np.ndarray, shape_type: str, height: int, width: int,
-                  mask: np.ndarray | None = None) -> np.ndarray:
+                  *, mask: np.ndarray | None = None) -> np.ndarray:
     """Full-image boolean mask of one shape (polygon filled with its outline, as labelme)."""
     out = np.zeros((height, width), dtype=bool)
-    fp = shape_footprint(points, shape_type, height, width, mask)
+    fp = shape_footprint(points, shape_type, height, width, mask=mask)
     if fp is not None:
         (y0, y1, x0, x1), patch = fp
         out[y0:y1, x0:x1] = patch

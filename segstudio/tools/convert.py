@@ -56,7 +56,7 @@ def masks_to_polygons_edit(key: str, ann: ImageAnnotation, shapes: list[Shape], 
     new: list[Shape] = []
     for m in masks:
         assert m.mask is not None
-        new += mask_to_shapes(m.mask, m.label, "polygon", tolerance, min_area, m.group_id, m.description)
+        new += mask_to_shapes(m.mask, m.label, "polygon", tolerance=tolerance, min_area=min_area, group_id=m.group_id, description=m.description)
     edits: list = [DeleteShapes(key, masks)]
     if new:
         edits.append(AddShapes(key, new, None, "Add polygons"))

@@ -17,7 +17,7 @@ from segstudio.core.model import ImageAnnotation, Shape
 def shape_contains(shape: Shape, x: float, y: float, tol: float) -> bool:
     """Whether (x, y) is on/in ``shape`` (outlines count within ``tol`` image pixels; a mask by
     its pixel) — the shape kind's hit test."""
-    return shape.kind.contains(shape.points, shape.mask, x, y, tol)
+    return shape.kind.contains(shape.points, shape.mask, x, y, tol=tol)
 
 
 def topmost_shape(ann: ImageAnnotation, x: float, y: float, tol: float,

@@ -92,6 +92,6 @@ def to_polygons(key: str, ann: ImageAnnotation, shapes: list[Shape], tolerance: 
     for s in shapes:
         if not s.kind.carries_mask or s.mask is None:
             continue
-        pairs.append((s, mask_to_shapes(s.mask, s.label, "polygon", tolerance, min_area, s.group_id,
-                                        s.description)))
+        pairs.append((s, mask_to_shapes(s.mask, s.label, "polygon", tolerance=tolerance, min_area=min_area, group_id=s.group_id,
+                                        description=s.description)))
     return _replace(key, ann, pairs, "Convert to polygons")

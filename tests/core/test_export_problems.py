@@ -68,7 +68,7 @@ def test_voc_keeps_hundreds_of_instances_and_imports_them_back(tmp_path: Path) -
     assert not load_all(project)
     out = tmp_path / "voc"
     report = run_to_end(export_dataset("voc", items_from_project(project), out,
-                                       project.class_names(), ExportOptions()))
+                                       project.class_names(), options=ExportOptions()))
     assert report.images == 1 and not report.problems
     values = class_value_map(CLASSES)
     cls, ins = shapes_to_label(shapes, H, W, values)
@@ -104,7 +104,7 @@ def test_voc_keeps_a_palette_png_up_to_255_instances(tmp_path: Path) -> None:
     labels_txt(root)
     project = open_project(root)
     run_to_end(export_dataset("voc", items_from_project(project), tmp_path / "voc",
-                              project.class_names(), ExportOptions()))
+                              project.class_names(), options=ExportOptions()))
     png = Image.open(tmp_path / "voc" / "SegmentationObject" / "few.png")
     assert png.mode == "P"                                   # VOC tools read it as before
     np.testing.assert_array_equal(np.asarray(png), np.load(tmp_path / "voc" / "SegmentationObjectNpy" / "few.npy"))
@@ -155,7 +155,7 @@ def test_one_bad_image_never_aborts_an_export(tmp_path: Path, fmt: str) -> None:
                             ImageAnnotation("good1.png", W, H, [nan_shape], state="labelled")))
     out = tmp_path / fmt
     opts = ExportOptions(split=(0.5, 0.5, 0.0), seed=1)
-    report = run_to_end(export_dataset(fmt, items, out, project.class_names(), opts))
+    report = run_to_end(export_dataset(fmt, items, out, project.class_names(), options=opts))
     assert report.images == 2
     assert len(report.problems) == 3
     text = "\n".join(report.problems)
@@ -179,7 +179,7 @@ def test_coco_rle_of_hundreds_of_instances_equals_the_full_mask_encoding(tmp_pat
     labels_txt(root)
     project = open_project(root)
     report = run_to_end(export_dataset("coco", items_from_project(project), tmp_path / "coco",
-                                       project.class_names(), ExportOptions(coco_masks="rle")))
+                                       project.class_names(), options=ExportOptions(coco_masks="rle")))
     assert report.images == 1
     anns = json.loads((tmp_path / "coco" / "annotations.json").read_text())["annotations"]
     values = class_value_map(CLASSES)

@@ -61,7 +61,7 @@ def _one_item(tmp_path: Path) -> list[ExportItem]:
 
 def test_class_selection_skips_and_reports_other_classes(tmp_path: Path) -> None:
     report = run_to_end(export_dataset("masks", _one_item(tmp_path), tmp_path / "out", ["a", "b"],
-                                       ExportOptions(classes=("b",))))
+                                       options=ExportOptions(classes=("b",))))
     arr = np.asarray(Image.open(tmp_path / "out" / "masks" / "src.png"))
     assert (arr == 1).sum() == 25 and (arr != 1).sum() == 75     # b is class 1 now; a not drawn
     assert report.skipped_labels == {"a": 1}
@@ -70,7 +70,7 @@ def test_class_selection_skips_and_reports_other_classes(tmp_path: Path) -> None
 @pytest.mark.parametrize("mode", ["copy", "link", "none"])
 def test_images_are_copied_linked_or_left_out(tmp_path: Path, mode: str) -> None:
     items = _one_item(tmp_path)
-    run_to_end(export_dataset("masks", items, tmp_path / "out", ["a", "b"], ExportOptions(images=mode)))
+    run_to_end(export_dataset("masks", items, tmp_path / "out", ["a", "b"], options=ExportOptions(images=mode)))
     dest = tmp_path / "out" / "images" / "src.png"
     if mode == "none":
         assert not dest.exists()
@@ -83,7 +83,7 @@ def test_images_are_copied_linked_or_left_out(tmp_path: Path, mode: str) -> None
 def test_export_yields_progress_and_can_be_cancelled(tmp_path: Path) -> None:
     items = _one_item(tmp_path) * 1
     items += [ExportItem(f"n{i}", items[0].image_path, items[0].annotation) for i in range(5)]
-    job = export_dataset("voc", items, tmp_path / "voc", ["a", "b"], ExportOptions())
+    job = export_dataset("voc", items, tmp_path / "voc", ["a", "b"], options=ExportOptions())
     first = next(job)
     assert isinstance(first, Progress) and first.total == 6
     next(job)
@@ -94,5 +94,5 @@ def test_export_yields_progress_and_can_be_cancelled(tmp_path: Path) -> None:
 def test_export_refuses_to_write_into_the_project(tmp_path: Path) -> None:
     items = _one_item(tmp_path)
     with pytest.raises(ValueError, match="holds the project's files"):
-        export_dataset("labelme", items, tmp_path, ["a", "b"], ExportOptions())
+        export_dataset("labelme", items, tmp_path, ["a", "b"], options=ExportOptions())
     assert not (tmp_path / "labels.txt").exists()

@@ -44,7 +44,7 @@ def export(tmp_path: Path, coco_masks: str) -> Path:
     items = [ExportItem("a", img, ImageAnnotation("a.png", W, H, SHAPES)),
              ExportItem("blank", img, ImageAnnotation("a.png", W, H, []))]
     out = tmp_path / f"coco_{coco_masks}"
-    run_to_end(export_dataset("coco", items, out, ["cell", "nucleus"], ExportOptions(coco_masks=coco_masks)))
+    run_to_end(export_dataset("coco", items, out, ["cell", "nucleus"], options=ExportOptions(coco_masks=coco_masks)))
     return out
 
 

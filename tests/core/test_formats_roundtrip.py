@@ -84,7 +84,7 @@ def project(tmp_path: Path):
 def export_import(project, tmp_path: Path, fmt: str, mode: str = "polygon", **opts):
     out = tmp_path / f"out_{fmt}"
     items = items_from_project(project)
-    report = run_to_end(export_dataset(fmt, items, out, project.class_names(), ExportOptions(**opts)))
+    report = run_to_end(export_dataset(fmt, items, out, project.class_names(), options=ExportOptions(**opts)))
     assert report.images == 3
     imported = run_to_end(import_dataset(fmt, out, ImportOptions(mask_mode=mode)))
     return out, {Path(im.name).name: im for im in imported}
@@ -137,7 +137,7 @@ def test_yolo_round_trip_polygons_and_rectangles(tmp_path) -> None:
     p = open_project(root)
     load_all(p)
     out = tmp_path / "yolo"
-    run_to_end(export_dataset("yolo", items_from_project(p), out, ["cat", "dog"], ExportOptions()))
+    run_to_end(export_dataset("yolo", items_from_project(p), out, ["cat", "dog"], options=ExportOptions()))
     assert (out / "labels" / "train" / "ü.txt").read_text().count("\n") == 3
     back = run_to_end(import_dataset("yolo", out))
     np.testing.assert_array_equal(label_maps(back[0].annotation.shapes)[0], label_maps(shapes)[0])
@@ -178,6 +178,6 @@ def test_export_reads_unsaved_edits(project, tmp_path) -> None:
     project.annotations[key].shapes.append(Shape("dog", [[9, 9], [0, 0]], "rectangle"))
     out = tmp_path / "masks"
     run_to_end(export_dataset("masks", items_from_project(project), out, project.class_names(),
-                              ExportOptions()))
+                              options=ExportOptions()))
     arr = np.asarray(Image.open(out / "masks" / "empty.png"))
     assert (arr == 2).sum() == 100 and (arr != 2).sum() == H * W - 100

@@ -70,7 +70,7 @@ def exported(tmp_path: Path) -> Path:
              ExportItem("empty", img, ImageAnnotation(img.name, W, H, []))]
     out = tmp_path / "voc"
     report = run_to_end(export_dataset("voc", items, out, ["road", "car"],
-                                       ExportOptions(split=(0.5, 0.5, 0.0), seed=1)))
+                                       options=ExportOptions(split=(0.5, 0.5, 0.0), seed=1)))
     assert report.images == 2
     return out
 

@@ -30,7 +30,7 @@ def test_yolo_lines_are_normalised_polygons(tmp_path) -> None:
               Shape("__ignore__", [[0, 0], [5, 0], [5, 5]], "polygon")]
     out = tmp_path / "yolo"
     run_to_end(export_dataset("yolo", items(tmp_path, 4, shapes), out, ["a", "b"],
-                              ExportOptions(split=(0.5, 0.5, 0.0))))
+                              options=ExportOptions(split=(0.5, 0.5, 0.0))))
     data = yaml.safe_load((out / "data.yaml").read_text(encoding="utf-8"))
     assert data["names"] == {0: "a", 1: "b"} and data["train"] == "images/train"
     train = sorted((out / "labels" / "train").glob("*.txt"))
@@ -45,7 +45,7 @@ def test_yolo_lines_are_normalised_polygons(tmp_path) -> None:
 
 def test_yolo_import_errors_name_the_file(tmp_path) -> None:
     out = tmp_path / "yolo"
-    run_to_end(export_dataset("yolo", items(tmp_path, 1, []), out, ["a"], ExportOptions()))
+    run_to_end(export_dataset("yolo", items(tmp_path, 1, []), out, ["a"], options=ExportOptions()))
     (out / "labels" / "train" / "im0.txt").write_text("3 0.1 0.1 0.2 0.2 0.3 0.1\n")
     with pytest.raises(ValueError, match=r"im0.txt:1: class 3"):
         run_to_end(import_dataset("yolo", out))
@@ -56,7 +56,7 @@ def test_masks_are_16_bit_beyond_254_classes(tmp_path) -> None:
     shapes = [Shape("c299", [[0, 0], [9, 9]], "rectangle"),
               Shape("__ignore__", [[20, 0], [29, 9]], "rectangle")]
     out = tmp_path / "masks"
-    run_to_end(export_dataset("masks", items(tmp_path, 1, shapes), out, classes, ExportOptions()))
+    run_to_end(export_dataset("masks", items(tmp_path, 1, shapes), out, classes, options=ExportOptions()))
     arr = np.asarray(Image.open(out / "masks" / "im0.png"))
     assert arr.dtype == np.uint16
     assert (arr == 300).sum() == 100 and (arr == 65535).sum() == 100
@@ -70,7 +70,7 @@ def test_masks_8_bit_and_classes_json(tmp_path) -> None:
     shapes = [Shape("b", [[0, 0], [3, 3]], "rectangle")]
     out = tmp_path / "masks"
     run_to_end(export_dataset("masks", items(tmp_path, 1, shapes), out, ["a", "b"],
-                              ExportOptions(colors={"b": (1, 2, 3)})))
+                              options=ExportOptions(colors={"b": (1, 2, 3)})))
     arr = np.asarray(Image.open(out / "masks" / "im0.png"))
     assert arr.dtype == np.uint8 and (arr == 2).sum() == 16 and arr.sum() == 32
     meta = json.loads((out / "classes.json").read_text(encoding="utf-8"))
@@ -80,6 +80,6 @@ def test_masks_8_bit_and_classes_json(tmp_path) -> None:
 
 def test_yolo_without_val_split_validates_on_train(tmp_path) -> None:
     out = tmp_path / "yolo"
-    run_to_end(export_dataset("yolo", items(tmp_path, 2, []), out, ["a"], ExportOptions(split=(1, 0, 0))))
+    run_to_end(export_dataset("yolo", items(tmp_path, 2, []), out, ["a"], options=ExportOptions(split=(1, 0, 0))))
     data = yaml.safe_load((out / "data.yaml").read_text(encoding="utf-8"))
     assert data["val"] == "images/train" and "path" not in data and "test" not in data

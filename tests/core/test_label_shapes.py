@@ -66,7 +66,7 @@ def test_every_caller_gives_the_same_shapes_and_they_reproduce_the_map(tolerance
     panel = label_map_shapes(cls, ApplyOptions(class_names=tuple(NAMES[1:]), **opts))
     model = prediction_to_shapes(cls, None, NAMES, ShapeOptions(**opts))
     imported = label_maps_to_shapes(cls, NAMES, ImportOptions(tolerance=tolerance))
-    per_class = [s for v in (1, 2, 3) for s in mask_to_shapes(cls == v, NAMES[v], "polygon", tolerance, 0.0)]
+    per_class = [s for v in (1, 2, 3) for s in mask_to_shapes(cls == v, NAMES[v], "polygon", tolerance=tolerance, min_area=0.0)]
     if tolerance == 0:   # the importer drops collinear vertices (same pixels); compare pixels there
         assert np.array_equal(_render(imported, h, w), _render(panel, h, w))
     else:
@@ -95,7 +95,7 @@ def test_fragmented_prediction_round_trips_with_one_mask_per_class():
 def test_instances_are_grouped_and_pixel_exact_on_import():
     cls, ins = _instances(n=300, seed=3)
     h, w = cls.shape
-    shapes = label_maps_to_shapes(cls, NAMES, ImportOptions(tolerance=0), ins)
+    shapes = label_maps_to_shapes(cls, NAMES, ImportOptions(tolerance=0), ins_map=ins)
     got_cls, got_ins = shapes_to_label(shapes, h, w, class_value_map(NAMES))
     assert np.array_equal(got_cls, cls)
     # every visible instance is one group, with exactly its pixels

@@ -104,7 +104,7 @@ def test_panoptic_quality_by_hand() -> None:
     pred_inst[0:4, 0:3] = 1           # 12 px inside gt 1 → IoU 12/16
     _square(pred_inst, 15, 0, 3, 2)   # spurious → FP
     pred_cls = (pred_inst > 0).astype(np.int32)
-    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, names)
+    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, class_names=names)
     cell = s["per_class"]["cell"]
     assert (cell["tp"], cell["fp"], cell["fn"]) == (1, 1, 1)
     assert cell["sq"] == pytest.approx(0.75)
@@ -123,11 +123,11 @@ def test_panoptic_needs_iou_above_half_and_same_class() -> None:
     pred_inst = np.zeros((10, 10), np.int32)
     pred_inst[0:2, 0:4] = 1                 # IoU exactly 0.5 → no match
     pred_cls = np.where(pred_inst > 0, 1, 0)
-    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, names)
+    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, class_names=names)
     assert s["per_class"]["a"]["tp"] == 0 and s["pq"] == 0.0
     assert s["excluded"] == ["b"]
     # perfect overlap but the wrong class: FN for a, FP for b
-    s = panoptic_quality(gt_cls, gt_inst, np.where(gt_inst > 0, 2, 0), gt_inst, names)
+    s = panoptic_quality(gt_cls, gt_inst, np.where(gt_inst > 0, 2, 0), gt_inst, class_names=names)
     assert (s["per_class"]["a"]["fn"], s["per_class"]["b"]["fp"]) == (1, 1)
     assert s["pq"] == 0.0
 
@@ -144,7 +144,7 @@ def test_panoptic_ignore_region_is_not_penalised() -> None:
     pred_inst[0:4, 0:6] = 1                 # spills only into the ignore strip → IoU 1
     pred_inst[8:10, 8:10] = 2               # entirely in ignore → not a FP
     pred_cls = np.where(pred_inst > 0, 1, 0)
-    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, names)
+    s = panoptic_quality(gt_cls, gt_inst, pred_cls, pred_inst, class_names=names)
     assert s["per_class"]["a"] == {"pq": 1.0, "sq": 1.0, "rq": 1.0, "matched_iou": 1.0,
                                    "tp": 1, "fp": 0, "fn": 0}
 

@@ -89,8 +89,8 @@ def test_mask_kind_is_its_pixels():
     s = _shape("mask")
     np.testing.assert_array_equal(shape_mask(s, H, W), s.mask)
     assert s.bbox() == (5.0, 10.0, 51.0, 46.0)
-    assert s.kind.contains(s.points, s.mask, 31.5, 11.5, 0.0)
-    assert not s.kind.contains(s.points, s.mask, 41.5, 16.5, 5.0)   # in the hole: a mask has no tolerance
+    assert s.kind.contains(s.points, s.mask, 31.5, 11.5, tol=0.0)
+    assert not s.kind.contains(s.points, s.mask, 41.5, 16.5, tol=5.0)   # in the hole: a mask has no tolerance
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES) + ["mask"])
@@ -176,7 +176,7 @@ def test_a_registered_kind_works_everywhere_without_other_changes(rotation_kind)
     assert shape_contains(s, 31.0, 27.0, 0.0) and not shape_contains(s, 14.0, 12.0, 1.0)   # hit test
     assert edge_at([s], 35.0, 15.0, 2.0) is None and not can_delete_vertex(s)  # fixed vertex count
     np.testing.assert_array_equal(shape_polygons(s)[0], ROTATED)             # YOLO ring
-    records = annotation_records(ann, {"car": 1}, 1, 1, False)                   # COCO polygon
+    records = annotation_records(ann, {"car": 1}, 1, 1, rle_only=False)                   # COCO polygon
     assert records[0]["segmentation"] == [[v for p in ROTATED for v in p]]
     assert records[0]["area"] == int(poly.sum())
 

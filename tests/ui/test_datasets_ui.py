@@ -10,7 +10,6 @@ from PIL import Image
 from segstudio.core.edits import AddShapes
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.model import ImageAnnotation, Shape
-from segstudio.ui.main_window import MainWindow
 from tests.support.builders import labelled_project
 from tests.support.windows import make_window
 
@@ -22,12 +21,8 @@ def make_project(root: Path) -> Path:
                             size=(W, H), classes=["cat", "dog"])
 
 
-def open_window(qtbot, folder: Path) -> MainWindow:
-    return make_window(qtbot, folder, features=["datasets"])
-
-
 def test_export_dialog_exports_unsaved_edits(qtbot, tmp_path: Path) -> None:
-    window = open_window(qtbot, make_project(tmp_path / "proj"))
+    window = make_window(qtbot, make_project(tmp_path / "proj"), features=["datasets"])
     key = window.controller.current_key
     window.controller.push(AddShapes(key, [Shape("dog", [[20, 20], [29, 29]], "rectangle")]))
     feature = window.features["datasets"]
@@ -53,7 +48,7 @@ def test_evaluate_dialog_shows_a_table(qtbot, tmp_path: Path) -> None:
     gt = make_project(tmp_path / "proj")
     pred = make_project(tmp_path / "pred")
     write_labelme(pred / "im1.json", ImageAnnotation("im1.png", W, H, [], state="labelled"))
-    window = open_window(qtbot, gt)
+    window = make_window(qtbot, gt, features=["datasets"])
     feature = window.features["datasets"]
     feature.evaluate_action.trigger()
     dialog = feature.evaluate_dialog
@@ -77,7 +72,7 @@ def test_import_dialog_writes_and_opens_a_project(qtbot, tmp_path: Path) -> None
     (ds / "images").mkdir()
     Image.fromarray(np.zeros((H, W, 3), np.uint8)).save(ds / "images" / "z.jpg")
     (ds / "classes.json").write_text('{"classes": [{"value": 1, "name": "weed"}]}', encoding="utf-8")
-    window = open_window(qtbot, make_project(tmp_path / "proj"))
+    window = make_window(qtbot, make_project(tmp_path / "proj"), features=["datasets"])
     feature = window.features["datasets"]
     feature.import_action.trigger()
     dialog = feature.import_dialog

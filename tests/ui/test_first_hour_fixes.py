@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QColorDialog, QInputDialog
 
 from segstudio.core import project_io
 from segstudio.core.model import IGNORE_COLOR, voc_color
-from segstudio.core.settings import Preferences
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.docks.classes import LabelClassDock
 from segstudio.ui.main_window import MainWindow
+from tests.support.builders import noise_images, write_labels
+from tests.support.windows import open_window as support_open_window
 
 VOC = ["aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
        "diningtable", "dog", "horse", "motorbike", "person", "potted plant", "sheep", "sofa", "train",
@@ -26,25 +25,13 @@ VOC = ["aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "c
 
 
 def voc_folder(root: Path, n: int = 2) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(1)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (90, 160, 3), dtype=np.uint8)).save(root / f"img_{i}.png")
-    (root / "labels.txt").write_text("\n".join(["__ignore__", "_background_", *VOC]) + "\n", encoding="utf-8")
+    noise_images(root, [f"img_{i}.png" for i in range(n)], size=(160, 90), seed=1)
+    write_labels(root, VOC)
     return root
 
 
 def open_window(qtbot, folder: Path, size=(900, 600)) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0), features=[])
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)   # shortcuts need an active window
-    assert window.open_folder(folder)
-    window.canvas.setFocus()
-    return window
+    return support_open_window(qtbot, folder, size=size, fit=False)
 
 
 # -- 2. label dialog ---------------------------------------------------------------------------------

@@ -13,27 +13,16 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from segstudio.core.settings import Preferences
 from segstudio.ui.main_window import MainWindow
 from tests.support.builders import make_project
 from tests.support.gestures import answer_label_dialog, click, drag, json_of, key, vp
+from tests.support.windows import open_window as support_open_window
 
 W, H = 160, 120
 
 
-def open_window(qtbot, folder: Path, features: list[str] | None = None, **prefs) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0, **prefs), features=features or [])
-    qtbot.addWidget(window)
-    window.resize(900, 640)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    assert window.open_folder(folder)
-    qtbot.waitUntil(lambda: window.controller.pending_key is None)
-    window.canvas.zoom_fit()
-    window.canvas.setFocus()
-    return window
+def open_window(qtbot, folder: Path, **kw) -> MainWindow:
+    return support_open_window(qtbot, folder, settle=True, **kw)   # first image loaded
 
 
 @pytest.fixture

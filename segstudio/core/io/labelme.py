@@ -138,7 +138,7 @@ def _decode_mask(b64: Any, where: str) -> np.ndarray:
     return arr.astype(bool)
 
 
-def _shape_from_dict(s: Any, index: int, path: str, width: int, height: int) -> Shape:
+def _shape_from_dict(s: Any, index: int, path: str, width: int, *, height: int) -> Shape:
     where = f"{path}: shapes[{index}]"
     if not isinstance(s, dict):
         raise AnnotationError(f"{where}: expected an object, got {type(s).__name__}")
@@ -284,7 +284,7 @@ def annotation_from_dict(d: Any, path: str | Path = "<memory>",
         rest = {k: v for k, v in own.items() if k != "state"}
         if rest:
             extra["segstudio"] = rest
-    shapes = [_shape_from_dict(s, i, p, width or 0, height or 0) for i, s in enumerate(shapes_raw)]
+    shapes = [_shape_from_dict(s, i, p, width or 0, height=height or 0) for i, s in enumerate(shapes_raw)]
     return ImageAnnotation(image_path, width or 0, height or 0, shapes, flags=flags,
                            image_data=image_data, extra=extra, version=version, state=state)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,8 @@ class ExportDialog(JobDialog):
         items = items_from_project(project, with_errors=True)
         if not items:
             raise ValueError("nothing to export: no image of this project has annotations")
-        return export_dataset, (self.format.currentData(), items, Path(out), project.class_names(),
-                                self.options())
+        return partial(export_dataset, options=self.options()), (
+            self.format.currentData(), items, Path(out), project.class_names())
 
     def start(self) -> None:
         self.problems.clear()

@@ -111,7 +111,7 @@ def patch_rle(box: tuple[int, int, int, int], patch: np.ndarray, h: int, w: int)
 
 
 def annotation_records(ann: ImageAnnotation, values: dict[str, int], image_id: int, first_id: int,
-                       rle_only: bool) -> list[dict[str, Any]]:
+                       *, rle_only: bool) -> list[dict[str, Any]]:
     h, w = ann.height, ann.width
     out: list[dict[str, Any]] = []
     for label, shapes in instances_of(ann.shapes, values):
@@ -154,7 +154,7 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         ann = it.load()
         image_id = len(images) + 1
         records = annotation_records(ann, values, image_id, len(annotations) + 1,
-                                     options.coco_masks == "rle")
+                                     rle_only=options.coco_masks == "rle")
         dest = place_image(it, ann, out / "images" / it.name, options.images)
         if dest is not None:
             written.append(dest)
@@ -165,14 +165,14 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         annotations.extend(records)
 
     try:
-        yield from export_each(items, report, split, export_one, "exporting COCO")
+        yield from export_each(items, report, split, export_one, desc="exporting COCO")
     finally:   # also after a cancel: the index lists exactly the images exported
-        _write_index(out, report, classes, values, images, annotations)
+        _write_index(out, report, classes, values, images=images, annotations=annotations)
     return report
 
 
 def _write_index(out: Path, report: ExportReport, classes: list[str], values: dict[str, int],
-                 images: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> None:
+                 *, images: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> None:
     data = {
         "info": {"description": "exported by segstudio", "overlap_rule": OVERLAP_RULE},
         "licenses": [],

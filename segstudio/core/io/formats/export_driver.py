@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def export_dataset(fmt: str, items: Sequence[ExportItem], out_dir: str | Path,
-                   class_names: Sequence[str], options: ExportOptions = ExportOptions()
+                   class_names: Sequence[str], *, options: ExportOptions = ExportOptions()
                    ) -> Generator[Progress, None, ExportReport]:
     """Runs the exporter of ``fmt`` (a job). ``class_names`` is the project's class list."""
     mod = format_module(fmt)
@@ -112,8 +112,8 @@ def unique_name(name: str, used: set[str]) -> str:
 def snapshot(ann: ImageAnnotation) -> ImageAnnotation:
     """A frozen copy for a worker (shapes deep-copied, uids kept so instances group the same)."""
     return ImageAnnotation(ann.image_path, ann.width, ann.height,
-                           [s.copy(new_uid=False) for s in ann.shapes], dict(ann.flags),
-                           ann.image_data, dict(ann.extra), ann.version, ann.state)
+                           [s.copy(new_uid=False) for s in ann.shapes], flags=dict(ann.flags),
+                           image_data=ann.image_data, extra=dict(ann.extra), version=ann.version, state=ann.state)
 
 
 def export_classes(class_names: Sequence[str], options: ExportOptions) -> list[str]:
@@ -155,7 +155,7 @@ def assign_splits(names: Sequence[str], fractions: Sequence[float], seed: int) -
 
 # -- images -------------------------------------------------------------------------------------
 def place_image(item: ExportItem, ann: ImageAnnotation, dest_no_suffix: Path, mode: str,
-                jpeg: bool = False) -> Path | None:
+                *, jpeg: bool = False) -> Path | None:
     """Copies or links the image of ``item`` to ``dest_no_suffix`` + its suffix; returns the path.
 
     ``jpeg=True`` (VOC's JPEGImages) re-encodes other formats as JPEG when copying. Images

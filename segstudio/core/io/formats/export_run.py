@@ -26,7 +26,7 @@ _TERSE = (KeyError, IndexError, TypeError, AttributeError, ZeroDivisionError)
 
 
 def export_each(items: Sequence[ExportItem], report: ExportReport, split: dict[str, str],
-                export_one: Callable[[ExportItem, list[Path]], None], desc: str
+                export_one: Callable[[ExportItem, list[Path]], None], *, desc: str
                 ) -> Generator[Progress, None, None]:
     """Calls ``export_one(item, written)`` for every item (a job step).
 

@@ -67,7 +67,7 @@ def shapes_from_mask(mask: np.ndarray, label: str, options: ImportOptions,
 
 
 def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: ImportOptions,
-                         ins_map: np.ndarray | None = None, ignore_value: int = 255) -> list[Shape]:
+                         *, ins_map: np.ndarray | None = None, ignore_value: int = 255) -> list[Shape]:
     """Shapes for a class map (value v → ``names[v]``; ``ignore_value`` → ``__ignore__``), one
     group per instance when an instance map is given. Ignore shapes come last.
 
@@ -93,7 +93,7 @@ def label_maps_to_shapes(cls_map: np.ndarray, names: Sequence[str], options: Imp
             for v in np.unique(crop):   # an instance id spanning classes: split per class
                 if v:
                     shapes += crop_to_shapes(crop == v, names[int(v)], replace(by_class, group_id=i),
-                                             (sl[1].start, sl[0].start), cls_map.shape)
+                                             (sl[1].start, sl[0].start), full_size=cls_map.shape)
         del ins
         # class pixels without an instance id
         shapes += label_map_to_shapes(np.where(valid & (ins_map == 0), cls_map, 0), by_class)
@@ -115,7 +115,7 @@ def find_image(folder: Path, stem: str) -> Path | None:
 
 
 def write_project(images: Sequence[ImportedImage], out_dir: str | Path, class_names: Sequence[str],
-                  mode: str = "copy", include_labelled: bool = False) -> Generator[Progress, None, Path]:
+                  *, mode: str = "copy", include_labelled: bool = False) -> Generator[Progress, None, Path]:
     """Writes images + labelme sidecars + labels.txt into ``out_dir`` (a job).
 
     Into an existing project: an image whose JSON a person labelled is left alone and marked
@@ -234,6 +234,6 @@ def import_to_project(fmt: str, src: str | Path, out_dir: str | Path,
                       ) -> Generator[Progress, None, tuple[Path, list[ImportedImage]]]:
     """Reads a dataset and writes it as a segstudio project (a job): (project folder, images)."""
     images = yield from import_dataset(fmt, src, options, **kwargs)
-    out = yield from write_project(images, out_dir, classes_of(images), options.images,
-                                   options.include_labelled)
+    out = yield from write_project(images, out_dir, classes_of(images), mode=options.images,
+                                   include_labelled=options.include_labelled)
     return out, images

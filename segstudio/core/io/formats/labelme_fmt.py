@@ -72,7 +72,7 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         count_skipped(report, skipped, values)
 
     try:
-        yield from export_each(items, report, split, export_one, "exporting labelme")
+        yield from export_each(items, report, split, export_one, desc="exporting labelme")
     finally:   # also after a cancel
         _write_labels(out, classes)
     return report

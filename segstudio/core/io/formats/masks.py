@@ -67,14 +67,14 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         count_skipped(report, ann.shapes, values)
 
     try:
-        yield from export_each(items, report, split, export_one, "exporting masks")
+        yield from export_each(items, report, split, export_one, desc="exporting masks")
     finally:   # also after a cancel: classes.json lists the splits of the images exported
-        _write_classes(out, report, classes, values, options, ignore, wide)
+        _write_classes(out, report, classes, values, options=options, ignore=ignore, wide=wide)
     return report
 
 
 def _write_classes(out: Path, report: ExportReport, classes: list[str], values: dict[str, int],
-                   options: ExportOptions, ignore: int, wide: bool) -> None:
+                   *, options: ExportOptions, ignore: int, wide: bool) -> None:
     colors = options.colors or {}
     meta = {
         "classes": [{"value": 0, "name": BACKGROUND_LABEL, "color": [0, 0, 0]}]

@@ -155,7 +155,7 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         _save_atomic(Image.fromarray(visualization(rgb, cls)), written[-1], quality=90)
 
     try:
-        yield from export_each(items, report, split, export_one, "exporting VOC")
+        yield from export_each(items, report, split, export_one, desc="exporting VOC")
     finally:   # also after a cancel: the split files list exactly the images exported
         _write_index(out, dirs["ImageSets/Segmentation"], report)
     return report
@@ -265,7 +265,7 @@ def import_dataset(src: Path, options: ImportOptions, labels: Path | None = None
         ins = read_objects(src, p.stem) if use_objects else None
         if ins is not None and ins.shape != cls.shape:
             raise DatasetError(f"{src / 'SegmentationObject' / p.name}: size differs from {p}")
-        shapes = label_maps_to_shapes(cls, names, options, ins)
+        shapes = label_maps_to_shapes(cls, names, options, ins_map=ins)
         img = find_image(src / "JPEGImages", p.stem)
         h, w = cls.shape
         ann = ImageAnnotation(img.name if img else f"{p.stem}.jpg", w, h, shapes, state=LABELLED)

@@ -80,7 +80,7 @@ def export(items: Sequence[ExportItem], out: Path, classes: list[str],
         count_skipped(report, ann.shapes, values)
 
     try:
-        yield from export_each(items, report, split, export_one, "exporting YOLO")
+        yield from export_each(items, report, split, export_one, desc="exporting YOLO")
     finally:   # also after a cancel: data.yaml describes the images exported
         _write_data_yaml(out, report, classes)
     return report
