@@ -34,7 +34,7 @@ label_map_shapes = label_map_to_shapes
 
 
 def segment_to_shapes(method: str, image_rgb8: np.ndarray, prompt: Prompt | None, params: Any,
-                      options: ApplyOptions, isolate: bool = False) -> list[Shape]:
+                      *, options: ApplyOptions, isolate: bool = False) -> list[Shape]:
     """Runs ``method`` and converts its label map — the app's whole path for one image
     (``isolate``: through :func:`run_method_isolated`, as the app does)."""
     run = run_method_isolated if isolate else run_method
@@ -48,7 +48,7 @@ class BatchResult:
 
 
 def batch_segment(items: Sequence[tuple[str, Any]], load: Callable[[Any], np.ndarray], method: str,
-                  params: Any, options: ApplyOptions, keep_results: bool = True,
+                  params: Any, *, options: ApplyOptions, keep_results: bool = True,
                   isolate: bool = False) -> Job[BatchResult]:
     """Segments every ``(key, source)`` in ``items``; ``load(source)`` returns the rgb8 image
     (``isolate``: see :func:`segment_to_shapes`).
@@ -68,7 +68,7 @@ def batch_segment(items: Sequence[tuple[str, Any]], load: Callable[[Any], np.nda
     for n, (key, source) in enumerate(items, start=1):
         try:
             image = load(source)
-            shapes = segment_to_shapes(method, image, None, params, options, isolate)
+            shapes = segment_to_shapes(method, image, None, params, options=options, isolate=isolate)
         except Exception as exc:   # one bad image must not stop the batch
             msg = str(exc) if str(source) in str(exc) else f"{source}: {exc}"
             log.info("segment failed: %s", msg)

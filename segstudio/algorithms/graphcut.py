@@ -116,9 +116,9 @@ def box_cut(image: np.ndarray, prompt: Prompt, params: FastCutParams) -> np.ndar
             inside[[0, -1], :] = False
             inside[:, [0, -1]] = False
         bg_hard = (~inside | bg) & ~fg
-        seg = graph_cut(image, fg, bg_hard, inside, _settings(params))
+        seg = graph_cut(image, fg, bg_hard, inside, settings=_settings(params))
     else:
-        seg = graph_cut(image, fg, bg & ~fg, fg, _settings(params), model_fg=fg, model_bg=bg)
+        seg = graph_cut(image, fg, bg & ~fg, fg, settings=_settings(params), model_fg=fg, model_bg=bg)
     if params.fill_holes:
         seg = fill_holes(seg)
     return seg.astype(np.int32)
@@ -131,7 +131,7 @@ def scribble_cut(image: np.ndarray, prompt: Prompt, params: ScribbleCutParams) -
     h, w = image.shape[:2]
     fg, bg = prompt.seed_masks(h, w, params.scribble_radius)
     bg &= ~fg
-    seg = graph_cut(image, fg, bg, fg, _settings(params), model_fg=fg, model_bg=bg)
+    seg = graph_cut(image, fg, bg, fg, settings=_settings(params), model_fg=fg, model_bg=bg)
     return seg.astype(np.int32)
 
 

@@ -135,7 +135,7 @@ def _grid_cut(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, gamma: 
 
 
 def _band_cut(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, init: np.ndarray,
-              band: np.ndarray, gamma: float, beta: float) -> np.ndarray:
+              *, band: np.ndarray, gamma: float, beta: float) -> np.ndarray:
     """Re-solves only the ``band`` pixels; pixels outside keep ``init`` and act as boundary.
 
     Everything is computed on the band's pixel lists, so the cost grows with the boundary
@@ -180,7 +180,7 @@ def _band_cut(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, init: n
 
 
 def _costs(x: np.ndarray, fg_gmm: GMM, bg_gmm: GMM, fg_hard: np.ndarray,
-           bg_hard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           *, bg_hard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     shape = fg_hard.shape
     cost_fg = fg_gmm.nll(x).reshape(shape)
     cost_bg = bg_gmm.nll(x).reshape(shape)
@@ -192,7 +192,7 @@ def _costs(x: np.ndarray, fg_gmm: GMM, bg_gmm: GMM, fg_hard: np.ndarray,
 
 
 def graph_cut(image: np.ndarray, fg_hard: np.ndarray, bg_hard: np.ndarray, init_fg: np.ndarray,
-              settings: CutSettings, model_fg: np.ndarray | None = None,
+              *, settings: CutSettings, model_fg: np.ndarray | None = None,
               model_bg: np.ndarray | None = None) -> np.ndarray:
     """Binary segmentation of ``image`` (HxWx3 uint8).
 
@@ -235,13 +235,13 @@ def graph_cut(image: np.ndarray, fg_hard: np.ndarray, bg_hard: np.ndarray, init_
             if f.sum() > 10 and b.sum() > 10:
                 fg_gmm.fit(x[f], np.argmax(fg_gmm.component_loglik(x[f]), axis=1))
                 bg_gmm.fit(x[b], np.argmax(bg_gmm.component_loglik(x[b]), axis=1))
-        cf, cb = _costs(x, fg_gmm, bg_gmm, fg_h, bg_h)
+        cf, cb = _costs(x, fg_gmm, bg_gmm, fg_h, bg_hard=bg_h)
         seg = _grid_cut(small, cf, cb, gamma)
     bias = 0.0
     free = (init & ~fg_h & ~bg_h) if box_mode else np.zeros_like(init)
     need = settings.min_fill * int(init.sum())
     if box_mode and seg.sum() < need and free.any():
-        seg, bias = _fill_box(small, cf, cb, gamma, free, need)
+        seg, bias = _fill_box(small, cf, cb, gamma, free=free, need=need)
     if s >= 1.0:
         return seg
     # full resolution: up-sample, then re-solve a band around the boundary
@@ -257,7 +257,8 @@ def graph_cut(image: np.ndarray, fg_hard: np.ndarray, bg_hard: np.ndarray, init_
     cost_fg = fg_gmm.nll(xb)
     if bias:   # the same push towards the box's object as on the working copy
         cost_fg -= bias * init_fg[band]
-    out = _band_cut(image, cost_fg, bg_gmm.nll(xb), up, band, settings.smoothness, _beta(image))
+    out = _band_cut(image, cost_fg, bg_gmm.nll(xb), up, band=band, gamma=settings.smoothness,
+                    beta=_beta(image))
     if box_mode and not out.any():
         return up
     return out
@@ -275,7 +276,7 @@ def _surroundings(init: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
-def _fill_box(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, gamma: float, free: np.ndarray,
+def _fill_box(img: np.ndarray, cost_fg: np.ndarray, cost_bg: np.ndarray, gamma: float, *, free: np.ndarray,
               need: float) -> tuple[np.ndarray, float]:
     """Lowers the foreground cost of the ``free`` box pixels until the cut keeps at least ``need``
     pixels: the pixels that look most like the object (relative to the surroundings) come first.

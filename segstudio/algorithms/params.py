@@ -21,7 +21,7 @@ class ParamError(ValueError):
     """A parameter value is out of range / of the wrong type; the message names method and key."""
 
 
-def param(default: Any, label: str = "", help: str = "", min: float | None = None,
+def param(default: Any, label: str = "", help: str = "", *, min: float | None = None,
           max: float | None = None, step: float | None = None, choices: tuple | None = None,
           odd: bool = False) -> Any:
     """A dataclass field with UI metadata (the house convention for algorithm parameters)."""

@@ -99,7 +99,7 @@ class LiveWire:
     """
 
     def __init__(self, image: np.ndarray, anchor: tuple[float, float], params: ScissorsParams | None = None,
-                 half: int | None = None, reach: tuple[float, float] | None = None) -> None:
+                 *, half: int | None = None, reach: tuple[float, float] | None = None) -> None:
         p = params or ScissorsParams()
         half = WIRE_HALF if half is None else half
         self.height, self.width = image.shape[:2]

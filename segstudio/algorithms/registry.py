@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import cv2
@@ -164,7 +165,7 @@ _REGISTRY: dict[str, AlgorithmSpec] = {}
 _loaded = False
 
 
-def register(name: str, params_cls: type, title: str, family: str, needs: str = "none",
+def register(name: str, params_cls: type, title: str, family: str, *, needs: str = "none",
              output: str = "binary", description: str = "", isolate_px: int = 0) -> Callable:
     """Decorator registering ``fn(image_rgb8, prompt, params) -> label map`` under ``name``."""
     if needs not in NEEDS:
@@ -253,18 +254,18 @@ def needs_isolation(spec: AlgorithmSpec, hw: tuple[int, ...], prompt: Prompt | N
 
 
 def run_method_isolated(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
-                        params: Any = None, dtype: Any = np.int32) -> np.ndarray:
+                        params: Any = None, *, dtype: Any = np.int32) -> np.ndarray:
     """:func:`run_method`, in a worker process when the method's ``isolate_px`` says so for
     this work area (see :mod:`segstudio.core.isolated`); in this thread otherwise. Same result."""
     if not needs_isolation(get_method(name), np.shape(image_rgb8)[:2], prompt):
-        return run_method(name, image_rgb8, prompt, params, dtype)
+        return run_method(name, image_rgb8, prompt, params, dtype=dtype)
     from segstudio.core.isolated import call_in_process
 
-    return call_in_process(run_method, name, image_rgb8, prompt, params, dtype)
+    return call_in_process(partial(run_method, dtype=dtype), name, image_rgb8, prompt, params)
 
 
 def run_method(name: str, image_rgb8: np.ndarray, prompt: Prompt | None = None,
-               params: Any = None, dtype: Any = np.int32) -> np.ndarray:
+               params: Any = None, *, dtype: Any = np.int32) -> np.ndarray:
     """Runs method ``name`` (params: dataclass, dict of values, or None = defaults).
 
     Returns the full-image HxW int32 label map; outside the ROI it is 0. ``dtype=None`` keeps

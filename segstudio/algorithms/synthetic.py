@@ -23,7 +23,7 @@ def two_tone_shapes(height: int = 128, width: int = 128, noise: float = 25.0,
     return np.clip(img, 0, 255).astype(np.uint8), gt.astype(bool)
 
 
-def touching_disks(height: int = 128, width: int = 160, radius: int = 30, noise: float = 10.0,
+def touching_disks(height: int = 128, width: int = 160, *, radius: int = 30, noise: float = 10.0,
                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two overlapping bright disks (centres 1.6 r apart) → (rgb8, instance map 0/1/2)."""
     rng = np.random.default_rng(seed)
@@ -39,7 +39,8 @@ def touching_disks(height: int = 128, width: int = 160, radius: int = 30, noise:
     return np.clip(img, 0, 255).astype(np.uint8), inst
 
 
-def _texture(height: int, width: int, colors: np.ndarray, rng: np.random.Generator, cell: int) -> np.ndarray:
+def _texture(height: int, width: int, colors: np.ndarray, rng: np.random.Generator, *,
+             cell: int) -> np.ndarray:
     """A blotchy texture mixing ``colors`` (K, 3) at cell scale, plus fine noise."""
     k = len(colors)
     gh, gw = height // cell + 2, width // cell + 2
@@ -64,8 +65,9 @@ def textured_object(height: int = 128, width: int = 128, seed: int = 0) -> tuple
     wobble = 1 + 0.18 * np.sin(3 * ang + rng.uniform(0, 6)) + 0.08 * np.sin(5 * ang + rng.uniform(0, 6))
     gt = np.hypot(xx - cx, yy - cy) <= r0 * wobble
     cell = max(4, min(height, width) // 16)
-    fg = _texture(height, width, np.array([[190, 100, 60], [210, 150, 80], [150, 70, 60], [125, 135, 115]]), rng, cell)
-    bg = _texture(height, width, np.array([[40, 110, 60], [70, 90, 160], [120, 140, 120]]), rng, cell)
+    fg = _texture(height, width, np.array([[190, 100, 60], [210, 150, 80], [150, 70, 60], [125, 135, 115]]),
+                  rng, cell=cell)
+    bg = _texture(height, width, np.array([[40, 110, 60], [70, 90, 160], [120, 140, 120]]), rng, cell=cell)
     img = np.where(gt[..., None], fg, bg)
     ys, xs = np.nonzero(gt)
     m = int(0.06 * min(height, width))

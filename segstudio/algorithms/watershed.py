@@ -38,7 +38,7 @@ class MarkerWatershedParams:
                               min=1, max=50, step=1)
 
 
-def foreground_otsu(image: np.ndarray, name: str, sigma: float, invert: bool, holes: bool,
+def foreground_otsu(image: np.ndarray, name: str, sigma: float, invert: bool, *, holes: bool,
                     min_area: int) -> np.ndarray:
     gray = smooth(channel(image, name), sigma)
     kind = (cv2.THRESH_BINARY_INV if invert else cv2.THRESH_BINARY) | cv2.THRESH_OTSU
@@ -73,8 +73,8 @@ def auto_watershed(image: np.ndarray, prompt: Prompt, params: AutoWatershedParam
     """Splits touching objects of the Otsu foreground along distance-transform ridges."""
     from skimage.segmentation import watershed
 
-    fg = foreground_otsu(image, params.channel, params.blur_sigma, params.invert, params.fill_holes,
-                         params.min_area)
+    fg = foreground_otsu(image, params.channel, params.blur_sigma, params.invert, holes=params.fill_holes,
+                         min_area=params.min_area)
     if not fg.any():
         return np.zeros(fg.shape, np.int32)
     dist = cv2.distanceTransform(fg.view(np.uint8), cv2.DIST_L2, 5)

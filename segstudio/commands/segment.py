@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
         def job():
             # write each result as it comes, so memory stays flat on big folders
-            gen = batch_segment([(str(p), p) for p in images], load, spec.name, params, options,
+            gen = batch_segment([(str(p), p) for p in images], load, spec.name, params, options=options,
                                 keep_results=False)
             write_errors: dict[str, str] = {}
             while True:

@@ -112,7 +112,7 @@ def test_batch_job_reports_progress_and_errors():
 
     progress = []
     result = run_to_end(batch_segment([("a", "a"), ("b", "broken"), ("c", "c")], load, "otsu", None,
-                                      ApplyOptions(label="blob")), progress.append)
+                                      options=ApplyOptions(label="blob")), progress.append)
     assert [p.done for p in progress] == [0, 1, 2, 3] and progress[-1].total == 3
     assert set(result.shapes) == {"a", "c"}
     assert result.errors == {"b": "broken.png: not an image file"}
@@ -123,7 +123,7 @@ def test_batch_job_reports_progress_and_errors():
 
 def test_batch_refuses_prompted_methods():
     with pytest.raises(ValueError, match="cannot run in a batch"):
-        run_to_end(batch_segment([], lambda s: s, "grabcut", None, ApplyOptions()))
+        run_to_end(batch_segment([], lambda s: s, "grabcut", None, options=ApplyOptions()))
 
 
 def test_batch_can_be_cancelled_between_images():
@@ -133,7 +133,7 @@ def test_batch_can_be_cancelled_between_images():
         calls.append(src)
         return synthetic.two_tone_shapes(32, 32)[0]
 
-    gen = batch_segment([(str(i), i) for i in range(10)], load, "otsu", None, ApplyOptions())
+    gen = batch_segment([(str(i), i) for i in range(10)], load, "otsu", None, options=ApplyOptions())
     next(gen)
     next(gen)
     gen.close()   # what the GUI worker does on cancel

@@ -64,7 +64,8 @@ class BatchMixin:
         self._batch_results: list[tuple[str, list, list[int]]] = []   # (key, shapes, uids then)
         self._batch_include_labelled = include
         self._batch_title = self.spec.title
-        self._batch = start_job(batch_segment, items, load_entry_pixels, self.spec.name, params, self.options(),
+        self._batch = start_job(batch_segment, items, load_entry_pixels, self.spec.name, params,
+                                options=self.options(),
                                 keep_results=False, isolate=True, on_progress=self._batch_progress,
                                 on_error=lambda exc, tb: self.show_message(f"Batch failed: {exc}", error=True),
                                 on_finished=self._batch_finished)
