@@ -21,9 +21,10 @@ from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMenu
 
 torch = pytest.importorskip("torch")
 
-from segstudio.core.settings import Preferences  # noqa: E402
 from segstudio.ui.actions import ActionSpec  # noqa: E402
 from segstudio.ui.main_window import FEATURES, MainWindow  # noqa: E402
+from tests.support.builders import write_labels  # noqa: E402
+from tests.support.windows import open_window  # noqa: E402
 
 W, H = 96, 64
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -62,15 +63,9 @@ def window(qtbot, tmp_path, checkpoint):
     for i in range(2):
         Image.fromarray((rng.random((H, W, 3)) * 255).astype(np.uint8)).save(root / f"img_{i}.png")
     (root / "img_0.json").write_text(json.dumps(mask_json(20, 10, 60, 40)), encoding="utf-8")
-    (root / "labels.txt").write_text("__ignore__\n_background_\nroad\ntree\n")
-    win = MainWindow(Preferences(autosave_idle_s=0))   # every feature, as a user gets it
-    qtbot.addWidget(win, before_close_func=lambda w: w.controller.save_all())
-    win.resize(900, 640)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)   # shortcuts need an active window
-    assert win.open_folder(root)
+    write_labels(root, ["road", "tree"])
+    win = open_window(qtbot, root, features=None,   # every feature, as a user gets it
+                      before_close=lambda w: w.controller.save_all())
     model = win.features["model_menu"]
     job = model.load_model(checkpoint)
     assert job is not None and job.wait(60000)

@@ -15,6 +15,7 @@ from segstudio.core.model import PRE_ANNOTATED, UNLABELLED
 from segstudio.core.rasterize import shape_mask
 from segstudio.core.settings import Preferences
 from segstudio.ui.main_window import MainWindow
+from tests.support.builders import write_labels
 
 W, H = 128, 96
 
@@ -28,7 +29,7 @@ def project(tmp_path: Path):
         img, gt = synthetic.two_tone_shapes(H, W, noise=20, seed=i)
         Image.fromarray(img).save(root / f"img_{i}.png")
         truth[f"img_{i}.png"] = gt
-    (root / "labels.txt").write_text("__ignore__\n_background_\nblob\n", encoding="utf-8")
+    write_labels(root, ["blob"])
     return root, truth
 
 

@@ -22,6 +22,7 @@ from segstudio.core.model import ImageAnnotation, LabelClass, Project, Shape
 from segstudio.ui.canvas import CanvasView
 from segstudio.ui.canvas.scene import CHUNK
 from segstudio.ui.main_window import MainWindow
+from tests.support.builders import write_labels
 from tests.support.windows import make_window
 
 N = 3000
@@ -44,7 +45,7 @@ def grid(n: int, label: str = "rock", size: float = 6.0) -> list[Shape]:
 def window(qtbot, tmp_path: Path) -> MainWindow:
     for i in range(2):
         Image.new("RGB", (W, H), (GRAY, GRAY, GRAY)).save(tmp_path / f"pic{i}.png")
-    (tmp_path / "labels.txt").write_text("__ignore__\n_background_\nrock\n", encoding="utf-8")
+    write_labels(tmp_path, ["rock"])
     win = make_window(qtbot, tmp_path)
     # pure red, so "drawn" reads as red ≫ gray in every test below (the default palette is VOC's
     # by class index: rock would be a dark (128, 0, 0), too close to the gray image to tell)

@@ -16,6 +16,7 @@ from segstudio.core.model import Shape
 from segstudio.ui.app import run_gui
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.main_window import MainWindow
+from tests.support.builders import write_labels
 from tests.support.windows import make_window
 
 
@@ -28,7 +29,7 @@ def folder(tmp_path: Path) -> Path:
            "shapes": [{"label": "tree", "points": [[1, 1], [30, 1], [30, 30]], "group_id": None,
                        "description": "", "shape_type": "polygon", "flags": {}, "mask": None}]}
     (tmp_path / "pic2.json").write_text(json.dumps(doc), encoding="utf-8")
-    (tmp_path / "labels.txt").write_text("__ignore__\n_background_\ntree\nrock\n", encoding="utf-8")
+    write_labels(tmp_path, ["tree", "rock"])
     return tmp_path
 
 

@@ -17,6 +17,7 @@ from segstudio.core.io.labelme import read_labelme  # noqa: E402
 from segstudio.core.rasterize import shape_mask  # noqa: E402
 from segstudio.core.settings import Preferences  # noqa: E402
 from segstudio.ui.main_window import MainWindow  # noqa: E402
+from tests.support.builders import write_labels  # noqa: E402
 
 TINY = {"encoder_depth": 3, "decoder_channels": (32, 16, 8)}
 W, H = 96, 64
@@ -45,7 +46,7 @@ def window(qtbot, tmp_path, checkpoint):
     rng = np.random.default_rng(0)
     for i in range(3):
         Image.fromarray((rng.random((H, W, 3)) * 255).astype(np.uint8)).save(root / f"img_{i}.png")
-    (root / "labels.txt").write_text("__ignore__\n_background_\nroad\ntree\n")
+    write_labels(root, ["road", "tree"])
     win = MainWindow(Preferences(autosave_idle_s=0), features=["model_menu"])
     # no "unsaved work?" prompt when qtbot closes the window
     qtbot.addWidget(win, before_close_func=_stop_and_save)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
-from segstudio.core.settings import Preferences
-from segstudio.ui.main_window import MainWindow
+from tests.support.builders import noise_images
+from tests.support.windows import open_window
 
 
 @pytest.fixture
@@ -22,9 +20,7 @@ def broken_folder(tmp_path: Path) -> Path:
     root = tmp_path / "broken"
     root.mkdir()
     (root / "a_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
-    rng = np.random.default_rng(0)
-    for name in ("b_ok", "c_badjson", "d_ok"):
-        Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(root / f"{name}.png")
+    noise_images(root, [f"{name}.png" for name in ("b_ok", "c_badjson", "d_ok")], size=(60, 40))
     (root / "c_badjson.json").write_text('{"shapes": [ this is not json', encoding="utf-8")
     return root
 
@@ -34,14 +30,7 @@ def message_boxes() -> list[QMessageBox]:
 
 
 def test_broken_files_give_one_banner_and_the_first_readable_image(qtbot, broken_folder):
-    window = MainWindow(Preferences(autosave_idle_s=0), features=[])
-    qtbot.addWidget(window)
-    window.resize(900, 600)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    assert window.open_folder(broken_folder)
+    window = open_window(qtbot, broken_folder, size=(900, 600), fit=False)
     qtbot.wait(50)
     c = window.controller
 
