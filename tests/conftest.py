@@ -98,6 +98,13 @@ SLOW_MODULES = frozenset({
     "tests/ui/test_first_hour_training.py",
     "tests/ui/test_training_ui.py",
     "tests/ui/test_label_next.py",
+    "tests/ui/test_label_next_scoring.py",   # trains, then scores every image
+    "tests/ui/test_action_table.py",     # loads a model into the window with every feature
+    "tests/ui/test_model_menu.py",       # loads a model, predicts in the window
+    "tests/ml/test_checkpoint_bad_metadata.py",   # builds networks
+    "tests/cli/test_predict_masks_output.py",     # predicts with a model
+    "tests/cli/test_bench_export_smoke.py",       # a benchmark's --smoke run
+    "tests/algorithms/test_boxcut_photos.py",     # box cut vs GrabCut on photo-sized images
 })
 
 

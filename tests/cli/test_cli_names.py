@@ -126,6 +126,7 @@ def checkpoint(tmp_path_factory):
     return save_checkpoint(tmp_path_factory.mktemp("model") / "road.safetensors", model, meta)
 
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 @pytest.mark.parametrize("name", ["masks", "png"])
 def test_predict_writes_masks_under_the_canonical_name_and_the_old_one(image, tmp_path, checkpoint, name):
     out = tmp_path / name
@@ -137,6 +138,7 @@ def test_predict_writes_masks_under_the_canonical_name_and_the_old_one(image, tm
                                                                        "road", "tree"]
     assert not list(out.glob("*.json"))
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_predict_save_checkpoint_refuses_a_name_it_would_not_write(checkpoint, tmp_path):
     r = segstudio("predict", "--model", str(checkpoint), "--device", "cpu",

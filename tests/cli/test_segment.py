@@ -103,6 +103,7 @@ def test_list(capsys):
         assert f"\n{name} " in "\n" + out
     assert "block_size=51 (int [3..1001])" in out
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_segment_in_place_never_touches_what_a_person_labelled(folder, capsys):
     """SRC SRC with a person's labelme file (no segstudio key) beside an image without one: the

@@ -71,6 +71,7 @@ def test_which_runs_are_isolated():
     assert needs_isolation(otsu, (8000, 6000), None)   # huge images: every method (HUGE_PX)
     assert not needs_isolation(otsu, (8000, 6000), Prompt(roi=(0, 0, 3000, 3000)))
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_felzenszwalb_runs_isolated_with_the_same_result():
     img, _ = synthetic.two_tone_shapes(60, 80, noise=10, seed=0)
@@ -80,6 +81,7 @@ def test_felzenszwalb_runs_isolated_with_the_same_result():
     with pytest.raises(ParamError, match="felzenszwalb"):
         run_method_isolated("felzenszwalb", img, params={"scale": -5})
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_a_big_box_cut_runs_isolated_with_the_same_result():
     img, gt, _ = synthetic.textured_object(1500, 1500, seed=1)

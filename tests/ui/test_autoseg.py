@@ -143,6 +143,7 @@ def test_parameter_error_is_shown_and_app_keeps_working(qtbot, window):
     qtbot.waitUntil(lambda: panel.overlay.isVisible(), timeout=10000)
     assert "must be odd" not in panel.message.text()
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_an_isolated_method_previews_and_applies_from_a_worker_process(qtbot, window):
     from segstudio.core import isolated
