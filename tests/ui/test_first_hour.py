@@ -373,3 +373,24 @@ def test_first_hour_from_a_folder_of_labelme_files_to_a_trained_model_and_a_voc_
     qtbot.waitUntil(lambda: c.current_key != before, timeout=5000)
     assert c.project.entry(c.current_key).state != LABELLED
     assert "Label next" in window.statusBar().currentMessage()
+
+
+# -- what the screenshot of the first hour showed ----------------------------------------------------------
+def test_file_names_stay_readable_in_the_images_dock_with_the_uncertainty_column(qtbot, folder):
+    """Seen under Xvfb after the first hour: with Label next's Uncertainty column the Images
+    dock's Name column shrank to ~10 px and every row read "…"."""
+    window = MainWindow(Preferences(autosave_idle_s=0), features=["label_next"])
+    qtbot.addWidget(window)
+    window.resize(1600, 980)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.open_folder(folder)
+    QApplication.processEvents()
+    view = window.file_dock.view
+    assert [view.model().headerData(i, Qt.Orientation.Horizontal) for i in range(4)] == \
+        ["Name", "State", "Shapes", "Uncertainty"]
+    name_width = view.horizontalHeader().sectionSize(0)
+    assert name_width >= view.fontMetrics().horizontalAdvance("img_02.jpg") + 8
+    # all four columns are on screen, no horizontal scrolling needed
+    header = view.horizontalHeader()
+    assert header.sectionViewportPosition(3) + header.sectionSize(3) <= view.viewport().width()

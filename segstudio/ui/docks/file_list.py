@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHeaderView,
     QLineEdit,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -88,12 +89,19 @@ class FileListDock(QDockWidget):
     def _size_columns(self) -> None:
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
+        fixed = 0
         for i, spec in enumerate(self.model.columns):
             if spec.width:
                 header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
                 header.resizeSection(i, spec.width)
+                fixed += spec.width
             else:
                 header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+        # the dock is at least as wide as the fixed columns plus a readable file name: a feature's
+        # column (e.g. Uncertainty) once squeezed the stretching Name column to a lone "…"
+        name = self.view.fontMetrics().horizontalAdvance("0000_000000.jpg")
+        scrollbar = self.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.view.setMinimumWidth(fixed + name + scrollbar + 2 * self.view.frameWidth() + 4)
 
     # -- model → view ----------------------------------------------------------------------------
     def rebuild(self) -> None:
