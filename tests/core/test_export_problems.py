@@ -24,6 +24,7 @@ from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.project_io import load_all, open_project
 from segstudio.core.rasterize import class_value_map, shape_mask, shapes_to_label
+from tests.support.builders import write_labels
 
 W, H = 210, 170
 CLASSES = ["nucleus", "debris"]
@@ -55,7 +56,7 @@ def write_image(root: Path, name: str, shapes: list[Shape]) -> None:
 
 
 def labels_txt(root: Path) -> None:
-    (root / "labels.txt").write_text("\n".join(["__ignore__", "_background_", *CLASSES]) + "\n")
+    write_labels(root, CLASSES)
 
 
 def test_voc_keeps_hundreds_of_instances_and_imports_them_back(tmp_path: Path) -> None:

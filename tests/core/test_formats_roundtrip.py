@@ -18,6 +18,7 @@ from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.project_io import load_all, open_project
 from segstudio.core.rasterize import class_value_map, shapes_to_label
+from tests.support.builders import write_labels
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # pycocotools on numpy 2
 
@@ -58,7 +59,7 @@ def make_project(root: Path) -> Path:
         write_labelme(root / Path(name).with_suffix(".json"),
                       ImageAnnotation(name, W, H, shapes, state="labelled"))
     (root / "unlabelled.png").write_bytes((root / "a.png").read_bytes())   # no JSON: not exported
-    (root / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n", encoding="utf-8")
+    write_labels(root, ["cat", "dog"])
     return root
 
 
