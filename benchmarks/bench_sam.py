@@ -133,13 +133,17 @@ def gui_stall(smoke: bool) -> int:
     g.decoder(export / "decoder.onnx", "sam")
     img = np.zeros((1024, 1024, 3), np.uint8)
     convs, t_enc = 1, 0.0
-    for _ in range(1 if smoke else 4):   # calibrate: encoder run ≥ 2 s on this (loaded) machine
+    if "--convs" in sys.argv:
+        convs = int(sys.argv[sys.argv.index("--convs") + 1])
+    for _ in range(1 if smoke else 0 if "--convs" in sys.argv else 4):   # calibrate: encoder run ≥ 2 s on this (loaded) machine
         slow_encoder(export / "encoder.onnx", convs)
         model = SamModel(get_family("sam"), export / "encoder.onnx", export / "decoder.onnx")
         t_enc = median_ms(lambda m=model: m.encode(img), 1) / 1000
         if t_enc >= 2.0:
             break
         convs = max(convs + 1, int(np.ceil(convs * 2.5 / max(t_enc, 1e-3))))
+    if "--convs" in sys.argv:
+        slow_encoder(export / "encoder.onnx", convs)
     import_model(export, "slow", "sam")
     h, w = (480, 640) if smoke else (4000, 6000)
     print(f"encoder: {convs} 3x3 convs 256→256, {t_enc:.2f} s per run headless; {os.cpu_count()} cores",
@@ -194,6 +198,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="one small size, 2 repeats")
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--convs", type=int, help="--gui-stall: encoder size (default: calibrated to ≥ 2 s)")
     ap.add_argument("--runs", type=int, default=1, help="--gui-stall: windows measured")
     ap.add_argument("--gui-stall", action="store_true",
                     help="longest GUI-thread gap while the window's AI tool embeds a big image")

@@ -122,11 +122,14 @@ class Predictor:
         self.cache = cache or EmbeddingCache()
 
     @classmethod
-    def open(cls, name: str, project_dir: Path | None = None, max_bytes: int = 512 << 20) -> Predictor:
+    def open(cls, name: str, project_dir: Path | None = None, max_bytes: int = 512 << 20,
+             threads: int = 0) -> Predictor:
         """The predictor of model ``name`` (raises ModelMissing naming what to do);
-        ``project_dir``: also cache embeddings on disk under ``.segstudio/sam/<name>/``."""
+        ``project_dir``: also cache embeddings on disk under ``.segstudio/sam/<name>/``;
+        ``threads``: ONNX Runtime's intra-op threads (0: all cores)."""
         local: LocalModel = require(name)
-        model = SamModel(get_family(local.family), local.files["encoder"], local.files["decoder"])
+        model = SamModel(get_family(local.family), local.files["encoder"], local.files["decoder"],
+                         threads=threads)
         folder = None if project_dir is None else Path(project_dir) / ".segstudio" / "sam" / name
         return cls(model, name, EmbeddingCache(max_bytes, folder))
 

@@ -16,6 +16,7 @@ May import: PySide6, segstudio.core, segstudio.sam, segstudio.tools, segstudio.u
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -36,7 +37,9 @@ ZOOM_ROI_MIN_SIDE = 1536   # ...of an image whose long side is above this (else:
 
 def open_job(name: str, project_dir: Any):
     yield from ()
-    return Predictor.open(name, project_dir)
+    # ONNX Runtime's intra-op pool on every core starves the GUI thread while the encoder runs
+    # (379 ms gaps on the loaded 2-core machine, benchmarks/bench_sam.py --gui-stall): leave one
+    return Predictor.open(name, project_dir, threads=max(1, (os.cpu_count() or 2) - 1))
 
 
 def embed_job(predictor: Predictor, base: str, image: Any, roi: Any, path: Any = None):
