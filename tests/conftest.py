@@ -105,6 +105,8 @@ SLOW_MODULES = frozenset({
     "tests/cli/test_predict_masks_output.py",     # predicts with a model
     "tests/cli/test_bench_export_smoke.py",       # a benchmark's --smoke run
     "tests/algorithms/test_boxcut_photos.py",     # box cut vs GrabCut on photo-sized images
+    "tests/sam/test_bench_sam_smoke.py",          # bench_sam's --smoke runs
+    "tests/cli/test_realistic_pipeline.py",       # export → train → predict on real-shaped data
 })
 
 

@@ -30,6 +30,7 @@ def test_confusion_matrix_by_hand() -> None:
     np.testing.assert_array_equal(cm, expected)
     assert cm.dtype == np.int64
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_confusion_matrix_matches_sklearn() -> None:
     from sklearn.metrics import confusion_matrix as sk_cm

@@ -61,12 +61,14 @@ def test_grid_gives_each_object_once(sam_model) -> None:
     a, b = (next(i for i in got if iou(i.full(H, W), disk(x / SCALE, y / SCALE)) > 0.9) for x, y in OBJECTS[2:])
     assert 0.0 < mask_iou(a, b) < 0.7
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_without_suppression_duplicates_remain(sam_model) -> None:
     # nms_iou 1.0: nothing counts as a duplicate → one instance per grid point (64)
     assert len(run(sam_model, EverythingParams(points_per_side=8, nms_iou=1.0))) == 64
 
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 @pytest.mark.parametrize("params", [EverythingParams(points_per_side=4, pred_iou=0.95),        # disk's IoU is 0.9
                                     EverythingParams(points_per_side=4, stability_offset=1000.0),  # logits R²-d²
                                     EverythingParams(points_per_side=4, min_area=600)])            # disk ≈ 491 px
@@ -74,6 +76,7 @@ def test_thresholds_filter(sam_model, params) -> None:
     assert run(sam_model, EverythingParams(points_per_side=4))   # passes at the defaults
     assert run(sam_model, params) == []
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_full_size_masks_of_a_sam2_decoder(tmp_path) -> None:
     enc, dec = g.model_pair(tmp_path, "sam2", orig_size="int64", objects=OBJECTS[:2])
@@ -85,6 +88,7 @@ def test_full_size_masks_of_a_sam2_decoder(tmp_path) -> None:
         ys, xs = np.nonzero(inst.full(300, 400))
         assert abs(xs.mean() + 0.5 - ox * 400 / 1024) < 1 and abs(ys.mean() + 0.5 - oy * 300 / 1024) < 1
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_instance_shapes_are_distinct_polygons(sam_model) -> None:
     got = run(sam_model, EverythingParams(points_per_side=8))
@@ -93,6 +97,7 @@ def test_instance_shapes_are_distinct_polygons(sam_model) -> None:
     for s, inst in zip(shapes, got):
         assert iou(shape_mask(s, H, W), inst.full(H, W)) >= 0.9
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_cli_folder_everything_skips_labelled(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SEGSTUDIO_SAM_DIR", str(tmp_path / "models"))

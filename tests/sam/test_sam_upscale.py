@@ -65,6 +65,7 @@ def test_empty_mask_gives_an_empty_window() -> None:
     win, logits = mask_window(fam, frame_for(fam, 3000, 4000), np.full((256, 256), -5, np.float32))
     assert win == (0, 0, 0, 0) and logits.size == 0
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_click_on_a_big_image_matches_the_full_upscale(tmp_path) -> None:
     # the real decode path (tiny SAM graph with low_res_masks): the disk is where the full

@@ -169,6 +169,7 @@ def _color_at(view, img: QImage, xy) -> tuple[int, int, int]:
     c = img.pixelColor(round(p.x() * d), round(p.y() * d))
     return c.red(), c.green(), c.blue()
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_bulk_removal_hides_the_shapes_at_once_and_keeps_the_survivors(window, qtbot):
     """Deleting / undoing most of 10⁴ shapes moves the survivors to a fresh store scene: the

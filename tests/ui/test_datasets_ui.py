@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from segstudio.core.edits import AddShapes
@@ -20,6 +21,7 @@ def make_project(root: Path) -> Path:
     return labelled_project(root, {f"im{i}": [Shape("cat", [[0, 0], [9, 9]], "rectangle")] for i in range(2)},
                             size=(W, H), classes=["cat", "dog"])
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_export_dialog_exports_unsaved_edits(qtbot, tmp_path: Path) -> None:
     window = make_window(qtbot, make_project(tmp_path / "proj"), features=["datasets"])

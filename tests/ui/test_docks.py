@@ -122,6 +122,7 @@ def test_label_dialog_recent_first_enter_accepts_escape_cancels(qtbot):
     qtbot.keyClick(dlg2.edit, Qt.Key.Key_Escape)
     assert dlg2.result() == LabelDialog.DialogCode.Rejected
 
+@pytest.mark.slow   # ≥ 2 s on a 2-core machine: make test-fast leaves it out
 
 def test_run_gui_opens_the_sample_copy_first_time(qtbot):
     seen = []
