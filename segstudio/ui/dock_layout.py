@@ -1,6 +1,6 @@
 """Where docks go: the Images and Classes docks on the left, the shape list and the undo history
-tabbed on the right, feature panels in the right tab group (the shape list stays in front), and a
-View-menu entry for each.
+tabbed on the right, feature panels in the right tab group (the shape list stays in front; a
+panel scrolls inside its dock), and a View-menu entry for each.
 
 May import: PySide6.
 """
@@ -8,7 +8,7 @@ May import: PySide6.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QScrollArea, QWidget
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
          "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
@@ -31,6 +31,15 @@ def add_feature_dock(window: QMainWindow, view_menu: QMenu, widget: QWidget, tit
                      tab_with: QDockWidget) -> QDockWidget:
     dock = widget if isinstance(widget, QDockWidget) else QDockWidget(title, window)
     if dock is not widget:
+        if not isinstance(widget, QScrollArea):
+            # a tall panel scrolls inside its dock: its minimum height (the Auto-segment form is
+            # ~580 px) would otherwise become the window's, pushing the status bar off a
+            # 1000-px screen (seen under Xvfb after the first-hour script)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(widget)
+            widget = scroll
         dock.setWidget(widget)
     dock.setWindowTitle(title)
     if not dock.objectName():
