@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from segstudio.core.jobs import Progress
-from segstudio.core.settings import Preferences
 from segstudio.ml import weights
 from segstudio.ui.main_window import MainWindow
+from tests.support.windows import make_window
 
 
 @pytest.fixture
@@ -33,16 +33,6 @@ def empty_cache(tmp_path: Path, monkeypatch) -> Path:
     cache.mkdir()
     monkeypatch.setattr(weights, "hub_cache_dir", lambda: cache)
     return cache
-
-
-def open_window(qtbot, folder: Path, features=("training",), size=(1200, 800)) -> MainWindow:
-    window = MainWindow(Preferences(autosave_idle_s=0), features=list(features))
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.open_folder(folder)
-    return window
 
 
 def with_train_dialog(window: MainWindow, act) -> None:
@@ -68,7 +58,7 @@ def with_train_dialog(window: MainWindow, act) -> None:
 
 def test_offline_the_dialog_says_so_and_starts_from_random_weights(qtbot, project, empty_cache, monkeypatch):
     monkeypatch.setattr(weights, "network_reachable", lambda timeout=1.5: False)
-    window = open_window(qtbot, project)
+    window = make_window(qtbot, project, features=["training"], size=(1200, 800))
     seen = {}
 
     def look(dlg) -> None:
@@ -102,7 +92,7 @@ def test_cached_weights_are_found_without_the_network(qtbot, project, empty_cach
     snap = empty_cache / "models--smp-hub--resnet34.imagenet" / "snapshots" / "7a57b34f"
     snap.mkdir(parents=True)
     (snap / "model.safetensors").write_bytes(b"x")
-    window = open_window(qtbot, project)
+    window = make_window(qtbot, project, features=["training"], size=(1200, 800))
     seen = {}
 
     def look(dlg) -> None:
@@ -120,7 +110,7 @@ def test_cached_weights_are_found_without_the_network(qtbot, project, empty_cach
 def test_training_with_unreachable_weights_fails_fast_without_a_traceback(qtbot, project, empty_cache, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setattr(weights, "network_reachable", lambda timeout=1.5: False)
-    window = open_window(qtbot, project)
+    window = make_window(qtbot, project, features=["training"], size=(1200, 800))
     feature = window.features["training"]
 
     def insist(dlg) -> None:
@@ -173,7 +163,7 @@ def test_loss_axis_reads_plain_epochs(qtbot):
 
 
 def test_training_dock_keeps_its_width_and_the_canvas_refits(qtbot, project):
-    window = open_window(qtbot, project)
+    window = make_window(qtbot, project, features=["training"], size=(1200, 800))
     QApplication.processEvents()
     canvas_before, dock_before = window.canvas.width(), window.shape_dock.width()
     feature = window.features["training"]
@@ -197,7 +187,7 @@ def test_a_finished_export_offers_close_and_open_folder(qtbot, tmp_path, monkeyp
     Image.fromarray(np.full((48, 64, 3), 120, np.uint8)).save(root / "im0.png")
     write_labelme(root / "im0.json", ImageAnnotation("im0.png", 64, 48, [Shape("cat", [[0, 0], [9, 9]],
                                                                                 "rectangle")], state="labelled"))
-    window = open_window(qtbot, root, features=("datasets",), size=(900, 600))
+    window = make_window(qtbot, root, features=("datasets",), size=(900, 600))
     feature = window.features["datasets"]
     feature.export_action.trigger()
     dialog = feature.export_dialog
