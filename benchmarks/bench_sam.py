@@ -146,7 +146,8 @@ def gui_stall(smoke: bool) -> int:
         slow_encoder(export / "encoder.onnx", convs)
     import_model(export, "slow", "sam")
     h, w = (480, 640) if smoke else (4000, 6000)
-    print(f"encoder: {convs} 3x3 convs 256→256, {t_enc:.2f} s per run headless; {os.cpu_count()} cores",
+    timed = f"{t_enc:.2f} s per run headless (all cores)" if t_enc else "size from --convs"
+    print(f"encoder: {convs} 3x3 convs 256→256, {timed}; {os.cpu_count()} cores",
           flush=True)
     print("| window state | image | embedding ready (s) | embed + prefetch done (s) | encoder runs "
           "| ORT intra-op threads | longest GUI-thread gap (ms) | median tick (ms) |")
