@@ -64,7 +64,8 @@ def worker(cfg: dict) -> dict:
     img = _image(cfg["h"], cfg["w"])
     base_rss = _current_rss_mb()
     t = time.perf_counter()
-    res = run_to_end(predict_image(model, meta, img, "cpu", cfg["tile"], cfg["overlap"], cfg["batch"]))
+    res = run_to_end(predict_image(model, meta, img, "cpu", tile=cfg["tile"], overlap=cfg["overlap"],
+                                   batch_size=cfg["batch"]))
     secs = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": secs, "peak_rss_mb": peak, "rss_before_mb": base_rss, "model_rss_mb": model_rss,
@@ -109,7 +110,7 @@ def overhead_table(args) -> None:
     th, tw, pos = plan_tiles(h, w, tile, overlap)
     mean = torch.tensor(meta.mean).view(1, 3, 1, 1)
     std = torch.tensor(meta.std).view(1, 3, 1, 1)
-    batches = [torch.from_numpy(np.stack([_extract(img, y, x, th, tw) for y, x in pos[i:i + batch]]))
+    batches = [torch.from_numpy(np.stack([_extract(img, y, x, th, tw=tw) for y, x in pos[i:i + batch]]))
                .permute(0, 3, 1, 2).float().div(255).sub(mean).div(std).contiguous()
                for i in range(0, len(pos), batch)]
 
@@ -122,7 +123,7 @@ def overhead_table(args) -> None:
 
     def ours() -> tuple[float, float]:
         t, c = time.perf_counter(), time.process_time()
-        run_to_end(predict_image(model, meta, img, "cpu", tile, overlap, batch))
+        run_to_end(predict_image(model, meta, img, "cpu", tile=tile, overlap=overlap, batch_size=batch))
         return time.perf_counter() - t, time.process_time() - c
 
     bare()   # warm-up (allocator, oneDNN kernels)
@@ -161,11 +162,12 @@ def gpu_table(args) -> None:
     print("| precision | seconds | MP/s | peak GPU memory (MB) |")
     print("|---|---|---|---|")
     for amp in (False, "fp16", "bf16"):
-        run_to_end(predict_image(model, meta, img[:1024, :2048], "cuda", 1024, 128, 8, amp))  # warm-up
+        run_to_end(predict_image(model, meta, img[:1024, :2048], "cuda", tile=1024, overlap=128,
+                                 batch_size=8, amp=amp))  # warm-up
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         t = time.perf_counter()
-        run_to_end(predict_image(model, meta, img, "cuda", 1024, 128, 8, amp))
+        run_to_end(predict_image(model, meta, img, "cuda", tile=1024, overlap=128, batch_size=8, amp=amp))
         torch.cuda.synchronize()
         s = time.perf_counter() - t
         print(f"| {amp or 'fp32'} | {s:.2f} | {h * w / 1e6 / s:.1f} | {torch.cuda.max_memory_allocated() / 2**20:.0f} |",

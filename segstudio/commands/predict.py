@@ -77,7 +77,8 @@ def load_model(args: argparse.Namespace, device):
         if not (args.arch and args.encoder and args.classes):
             raise ValueError("importing a plain state dict needs --arch, --encoder and --classes")
         classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-        return import_state_dict(args.model, args.arch, args.encoder, classes, args.in_channels, device)
+        return import_state_dict(args.model, args.arch, args.encoder, classes, in_channels=args.in_channels,
+                                 device=device)
     return load_checkpoint(args.model, device)
 
 
@@ -213,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
                                         args.min_confidence, _parse_roi(args.roi)),
                            keep_maps=args.format == "masks", make_shapes=args.format == "labelme")
     writer = _Writer(args, meta, targets)
-    failed = run_with_tqdm(writer.wrap(predict_batch(model, meta, items, device, config)),
+    failed = run_with_tqdm(writer.wrap(predict_batch(model, meta, items, device, config=config)),
                            desc="predict", disable=True if args.quiet else None)
     if args.format == "masks":
         _write_labels(out, meta.classes)

@@ -47,7 +47,7 @@ class AugmentParams:
 
 
 def pad_to(image: np.ndarray, label: np.ndarray, height: int, width: int,
-           ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
+           *, ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
     """Pads at the bottom/right to at least ``height × width`` (image with 0, label with ignore)."""
     h, w = label.shape
     ph, pw = max(0, height - h), max(0, width - w)
@@ -59,9 +59,9 @@ def pad_to(image: np.ndarray, label: np.ndarray, height: int, width: int,
 
 
 def random_crop(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator,
-                ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
+                *, ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
     """A ``size × size`` crop at a random place (padding first when the image is smaller)."""
-    image, label = pad_to(image, label, size, size, ignore_value)
+    image, label = pad_to(image, label, size, size, ignore_value=ignore_value)
     h, w = label.shape
     y = int(rng.integers(0, h - size + 1))
     x = int(rng.integers(0, w - size + 1))
@@ -69,7 +69,7 @@ def random_crop(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.
 
 
 def _geometric(image: np.ndarray, label: np.ndarray, p: AugmentParams, crop: int,
-               rng: np.random.Generator, ignore_value: int) -> tuple[np.ndarray, np.ndarray]:
+               *, rng: np.random.Generator, ignore_value: int) -> tuple[np.ndarray, np.ndarray]:
     s = p.strength
     scale = 1.0 + rng.uniform(-1, 1) * p.scale_range * s
     angle = rng.uniform(-1, 1) * p.max_rotate_deg * s
@@ -93,7 +93,7 @@ def _geometric(image: np.ndarray, label: np.ndarray, p: AugmentParams, crop: int
             image = image[:, :, None]
         label = cv2.warpAffine(label, m, (out, out), flags=cv2.INTER_NEAREST,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=ignore_value)
-    image, label = random_crop(image, label, crop, rng, ignore_value)
+    image, label = random_crop(image, label, crop, rng, ignore_value=ignore_value)
     if p.hflip and rng.random() < 0.5:
         image, label = image[:, ::-1], label[:, ::-1]
     if p.vflip and s > 0 and rng.random() < 0.5:
@@ -132,7 +132,7 @@ def _photometric(image: np.ndarray, p: AugmentParams, rng: np.random.Generator) 
 
 
 def augment_pair(image: np.ndarray, label: np.ndarray, params: AugmentParams, crop: int,
-                 rng: np.random.Generator, ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
+                 *, rng: np.random.Generator, ignore_value: int = 255) -> tuple[np.ndarray, np.ndarray]:
     """One augmented ``crop × crop`` sample: ``image`` HxWxC uint8, ``label`` HxW uint8.
 
     The inputs are not modified; the outputs are contiguous arrays.
@@ -140,8 +140,8 @@ def augment_pair(image: np.ndarray, label: np.ndarray, params: AugmentParams, cr
     if image.ndim == 2:
         image = image[:, :, None]
     if params.strength <= 0:
-        img, lab = random_crop(image, label, crop, rng, ignore_value)
+        img, lab = random_crop(image, label, crop, rng, ignore_value=ignore_value)
     else:
-        img, lab = _geometric(image, label, params, crop, rng, ignore_value)
+        img, lab = _geometric(image, label, params, crop, rng=rng, ignore_value=ignore_value)
         img = _photometric(np.ascontiguousarray(img), params, rng)
     return np.ascontiguousarray(img), np.ascontiguousarray(lab)

@@ -63,14 +63,16 @@ def _load(source: Path | str | Callable[[], np.ndarray]) -> np.ndarray:
     return to_rgb8(arr)
 
 
-def predict_one(model: nn.Module, meta: ModelMeta, key: str, image_rgb8: np.ndarray, device,
+def predict_one(model: nn.Module, meta: ModelMeta, key: str, image_rgb8: np.ndarray, *, device,
                 config: PredictConfig, cancel: CancelToken | None = None,
                 roi: np.ndarray | None = None) -> Generator[Progress, None, ImagePrediction]:
     """Prediction + shapes for one image already in memory."""
     # the confidence map is read by the overlay (keep_maps) and by a confidence threshold only
     want_conf = config.keep_maps or (config.make_shapes and config.shapes.min_confidence > 0)
-    result = yield from predict_image(model, meta, image_rgb8, device, config.tile, config.overlap,
-                                      config.batch_size, config.amp, cancel=cancel, confidence=want_conf)
+    result = yield from predict_image(model, meta, image_rgb8, device, tile=config.tile,
+                                      overlap=config.overlap,
+                                      batch_size=config.batch_size, amp=config.amp, cancel=cancel,
+                                      confidence=want_conf)
     shapes = (prediction_to_shapes(result.label_map, result.confidence, meta.classes, config.shapes, roi=roi)
               if config.make_shapes else [])
     h, w = result.label_map.shape
@@ -78,7 +80,7 @@ def predict_one(model: nn.Module, meta: ModelMeta, key: str, image_rgb8: np.ndar
 
 
 def predict_batch(model: nn.Module, meta: ModelMeta, items: Sequence[BatchItem], device,
-                  config: PredictConfig, cancel: CancelToken | None = None
+                  *, config: PredictConfig, cancel: CancelToken | None = None
                   ) -> Generator[Progress, None, list[str]]:
     """Predicts every item; returns the keys that failed (each reported via ``data`` too).
 
@@ -91,7 +93,7 @@ def predict_batch(model: nn.Module, meta: ModelMeta, items: Sequence[BatchItem],
         name = Path(source).name if not callable(source) else key
         try:
             img = _load(source)
-            inner = predict_one(model, meta, key, img, device, config, cancel)
+            inner = predict_one(model, meta, key, img, device=device, config=config, cancel=cancel)
             while True:
                 try:
                     p = next(inner)

@@ -263,7 +263,7 @@ def _compare_shapes(target: dict[str, tuple], state: dict[str, tuple], meta: Mod
         raise CheckpointError(f"{path}: weights do not match the metadata ({desc}): " + "; ".join(parts))
 
 
-def import_state_dict(path: str | Path, arch: str, encoder: str, classes: list[str], in_channels: int = 3,
+def import_state_dict(path: str | Path, arch: str, encoder: str, classes: list[str], *, in_channels: int = 3,
                       device: str | torch.device = "cpu", **meta_kwargs: Any) -> tuple[nn.Module, ModelMeta]:
     """Wraps a plain smp/PyTorch state dict into (model, meta) given what the file cannot say.
 

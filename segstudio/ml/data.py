@@ -238,7 +238,7 @@ class TrainDataset:
         """Sample ``i`` augmented with the random choices of ``(seed, epoch, key)``."""
         s = self.samples[i]
         rng = np.random.default_rng([self.seed, self.epoch, key])
-        img, lab = augment_pair(s.image, s.label, self.augment, self.crop, rng, IGNORE_VALUE)
+        img, lab = augment_pair(s.image, s.label, self.augment, self.crop, rng=rng, ignore_value=IGNORE_VALUE)
         return _tensors(img, lab)
 
 
@@ -290,7 +290,7 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def make_loader(ds, batch: int, sampler, workers: int, pin: bool, drop_last: bool):
+def make_loader(ds, batch: int, sampler, workers: int, *, pin: bool, drop_last: bool):
     """A DataLoader with :func:`pad_collate`; worker processes are spawned (never forked) when
     called off the main thread, where Qt threads may be running."""
     import threading

@@ -87,7 +87,7 @@ def load_torchscript_meta(path: str | Path) -> ModelMeta:
     return ModelMeta.from_dict(json.loads(extra[META_FILE]))
 
 
-def export_onnx(model: nn.Module, meta: ModelMeta, path: str | Path, example_size: int = 256,
+def export_onnx(model: nn.Module, meta: ModelMeta, path: str | Path, *, example_size: int = 256,
                 opset: int | None = None, dynamic: bool = True) -> Path:
     """Exports to ONNX with dynamic batch/height/width (when ``dynamic``) and our metadata."""
     try:
@@ -115,7 +115,7 @@ def export_onnx(model: nn.Module, meta: ModelMeta, path: str | Path, example_siz
     except Exception as exc:
         if dynamic:
             log.info("dynamic-shape ONNX export failed (%s); retrying with a fixed size", exc)
-            return export_onnx(model, meta, path, example_size, opset, dynamic=False)
+            return export_onnx(model, meta, path, example_size=example_size, opset=opset, dynamic=False)
         raise ExportError(f"ONNX export of {meta.arch}/{meta.encoder} failed: {exc}") from exc
     proto = program.model_proto
     entry = proto.metadata_props.add()

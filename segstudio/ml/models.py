@@ -76,7 +76,7 @@ def _chain(exc: BaseException | None):
 
 
 def build_model(arch: str, encoder: str, in_channels: int, num_classes: int,
-                encoder_weights: str | None = None, **model_kwargs: Any) -> nn.Module:
+                *, encoder_weights: str | None = None, **model_kwargs: Any) -> nn.Module:
     """An smp segmentation network producing ``num_classes`` logits per pixel.
 
     ``encoder_weights``: None (random init), ``"imagenet"`` (downloaded via smp; offline →

@@ -56,7 +56,7 @@ class Optimisation:
 
 
 def build_optimisation(model: torch.nn.Module, lr: float, weight_decay: float, schedule: str,
-                       steps_per_epoch: int, epochs: int, warmup_epochs: float,
+                       *, steps_per_epoch: int, epochs: int, warmup_epochs: float,
                        fp16: bool) -> Optimisation:
     """AdamW + the chosen schedule, stepped once per batch over ``epochs × steps_per_epoch``."""
     if schedule not in SCHEDULES:

@@ -26,7 +26,7 @@ ShapeOptions = LabelShapeOptions
 
 def prediction_to_shapes(label_map: np.ndarray, confidence: np.ndarray | None, class_names: Sequence[str],
                          options: ShapeOptions | None = None,
-                         roi: np.ndarray | None = None) -> list[Shape]:
+                         *, roi: np.ndarray | None = None) -> list[Shape]:
     """Shapes for every predicted class value (background and ``__ignore__`` are never shapes).
 
     ``roi`` (a boolean mask) overrides ``options.roi``. Shapes come class by class in the

@@ -121,7 +121,7 @@ def prepare_image(image: np.ndarray, meta: ModelMeta) -> np.ndarray:
     raise PredictionError(f"the model expects {want} input channels; the image has {c}")
 
 
-def _extract(img: np.ndarray, y: int, x: int, th: int, tw: int) -> np.ndarray:
+def _extract(img: np.ndarray, y: int, x: int, th: int, *, tw: int) -> np.ndarray:
     patch = img[y:y + th, x:x + tw]
     ph, pw = th - patch.shape[0], tw - patch.shape[1]
     if ph or pw:   # only when the image is smaller than the tile
@@ -146,7 +146,7 @@ def _install_cancel_hooks(model: nn.Module, token: CancelToken | None) -> list:
 class _BandBlender:
     """Accumulates weighted logits for a band of rows and finalises rows once complete."""
 
-    def __init__(self, num_classes: int, height: int, width: int, band_rows: int, keep_logits: bool,
+    def __init__(self, num_classes: int, height: int, width: int, band_rows: int, *, keep_logits: bool,
                  confidence: bool = True) -> None:
         self.c, self.h, self.w = num_classes, height, width
         self.rows = min(band_rows, height)
@@ -207,7 +207,7 @@ class _BandBlender:
 
 
 def _to_batch(patches: list[np.ndarray], device: torch.device, mean: torch.Tensor, std: torch.Tensor,
-              channels_last: bool) -> torch.Tensor:
+              *, channels_last: bool) -> torch.Tensor:
     # uint8 travels to the device (4× less transfer than float), normalisation happens there
     x = torch.from_numpy(np.stack(patches)).to(device, non_blocking=True)
     # NHWC → NCHW by strides only: the batch stays channels-last in memory on every device. On
@@ -218,7 +218,7 @@ def _to_batch(patches: list[np.ndarray], device: torch.device, mean: torch.Tenso
 
 
 def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
-                  device: str | torch.device = "cpu", tile: int = 1024, overlap: int = 128,
+                  device: str | torch.device = "cpu", *, tile: int = 1024, overlap: int = 128,
                   batch_size: int = 4, amp: bool | str = True, cancel: CancelToken | None = None,
                   keep_logits: bool = False, row_hook: Callable[[int, np.ndarray], None] | None = None,
                   confidence: bool = True) -> Generator[Progress, None, PredictionResult]:
@@ -244,7 +244,8 @@ def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
         model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     mean = torch.tensor(meta.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
     std = torch.tensor(meta.std, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
-    blender = _BandBlender(meta.num_classes, height, width, th, keep_logits, confidence)
+    blender = _BandBlender(meta.num_classes, height, width, th, keep_logits=keep_logits,
+                           confidence=confidence)
     blender.row_hook = row_hook
     total = len(positions)
     bs = max(1, int(batch_size))
@@ -262,8 +263,8 @@ def predict_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray,
                 autocast = (torch.autocast(dev.type, dtype=dtype) if dtype is not None
                             else contextlib.nullcontext())
                 with torch.inference_mode(), autocast:
-                    x = _to_batch([_extract(img, y, x0, th, tw) for y, x0 in chunk], dev, mean, std,
-                                  channels_last)
+                    x = _to_batch([_extract(img, y, x0, th, tw=tw) for y, x0 in chunk], dev, mean, std,
+                                  channels_last=channels_last)
                     out = model(x).float().cpu().numpy()
                     del x
             except Cancelled:

@@ -31,7 +31,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def synthetic_image(rng: np.random.Generator, h: int, w: int, n_shapes: int = 3,
-                    with_mask: bool = False, with_ignore: bool = False) -> tuple[np.ndarray, list[Shape]]:
+                    *, with_mask: bool = False, with_ignore: bool = False) -> tuple[np.ndarray, list[Shape]]:
     """(HxWx3 uint8 image, shapes) with ``n_shapes`` discs/boxes painted where the shapes are."""
     img = _background(rng, h, w)
     shapes: list[Shape] = []
@@ -74,7 +74,7 @@ def synthetic_samples(n: int, size: int = 64, seed: int = 0):
     return LoadedData(list(CLASSES), out)
 
 
-def write_synthetic_project(folder: str | Path, n: int, size: int = 64, seed: int = 0,
+def write_synthetic_project(folder: str | Path, n: int, *, size: int = 64, seed: int = 0,
                             mixed: bool = True) -> list[Path]:
     """Writes ``n`` PNGs with labelme JSON sidecars (state "labelled") into ``folder``.
 

@@ -109,13 +109,15 @@ def _train(run: TrainRun, cancel: CancelToken | None) -> Generator[Progress, Non
     epoch = run.start_epoch
     try:
         for epoch in range(run.start_epoch, cfg.epochs):
-            record = yield from _train_epoch(run, epoch, pace, base, cancel)
+            record = yield from _train_epoch(run, epoch, pace, base, cancel=cancel)
             if run.val_loader is not None or info.enabled:
                 # the bare model, not the DDP wrapper: its forward would start a collective
                 # (buffer broadcast) that ranks with fewer validation batches never join
-                val = yield from validate(run.model, run.val_loader, run.criterion, run.prep, run.amp_dtype,
-                                          run.device, len(run.classes), run.classes, info, cancel,
-                                          {**base, "epoch": epoch + 1})
+                val = yield from validate(run.model, run.val_loader, run.criterion, run.prep,
+                                          amp_dtype=run.amp_dtype,
+                                          device=run.device, nc=len(run.classes), classes=run.classes,
+                                          info=info, cancel=cancel,
+                                          base={**base, "epoch": epoch + 1})
                 record.update(val)
             improved = ckpt.epoch_done(epoch + 1, record)
             yield Progress((epoch + 1) * run.steps, run.steps * cfg.epochs, _epoch_line(record),
@@ -145,7 +147,7 @@ def _train(run: TrainRun, cancel: CancelToken | None) -> Generator[Progress, Non
 
 
 def _train_epoch(run: TrainRun, epoch: int, pace: _Pace, base: dict[str, Any],
-                 cancel: CancelToken | None) -> Generator[Progress, None, dict[str, Any]]:
+                 *, cancel: CancelToken | None) -> Generator[Progress, None, dict[str, Any]]:
     """One pass over the training crops (a job yielding per batch); returns the epoch's record."""
     cfg, device, steps = run.cfg, run.device, run.steps
     opt, sched, scaler = run.optim.opt, run.optim.sched, run.optim.scaler

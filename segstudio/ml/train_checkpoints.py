@@ -106,5 +106,6 @@ class RunCheckpoints:
 
     def _save_state(self, epoch: int) -> None:
         o = self.run.optim
-        save_state(self.run.paths["state"], epoch, o.opt, o.sched, o.scaler, self.best_miou, self.best_epoch,
-                   self.since_best, self.history)
+        save_state(self.run.paths["state"], epoch, o.opt, o.sched, scaler=o.scaler, best_miou=self.best_miou,
+                   best_epoch=self.best_epoch,
+                   since_best=self.since_best, history=self.history)

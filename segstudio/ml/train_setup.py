@@ -124,14 +124,16 @@ def build_network(cfg: TrainConfig, classes: list[str]) -> tuple[torch.nn.Module
         if list(meta.classes) == list(classes):
             return src, meta, 0
         # new or renamed classes: same network, fresh head; every tensor that fits is kept
-        model = build_model(meta.arch, meta.encoder, meta.in_channels, len(classes), None, **meta.model_kwargs)
+        model = build_model(meta.arch, meta.encoder, meta.in_channels, len(classes), encoder_weights=None,
+                            **meta.model_kwargs)
         target = model.state_dict()
         fit = {k: v for k, v in src.state_dict().items() if k in target and v.shape == target[k].shape}
         model.load_state_dict(fit, strict=False)
         log.info("continuing from %s with a new head for %d classes (%d of %d tensors kept)",
                  cfg.init_from, len(classes), len(fit), len(target))
         return model, meta, 0
-    model = build_model(cfg.arch, cfg.encoder, 3, len(classes), cfg.encoder_weights, **cfg.network_kwargs())
+    model = build_model(cfg.arch, cfg.encoder, 3, len(classes), encoder_weights=cfg.encoder_weights,
+                        **cfg.network_kwargs())
     return model, None, 0
 
 
@@ -193,12 +195,13 @@ def setup_run(cfg: TrainConfig, data: DatasetSpec | LoadedData, cancel: CancelTo
     drop_last = per_rank > cfg.batch_size and per_rank % cfg.batch_size == 1   # a batch of 1 breaks BN
     workers = cfg.num_workers if cfg.num_workers is not None else (
         0 if device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) // max(1, info.world_size) - 1)))
-    loader = make_loader(epoch_ds, cfg.batch_size, sampler, workers, cuda, drop_last)
+    loader = make_loader(epoch_ds, cfg.batch_size, sampler, workers, pin=cuda, drop_last=drop_last)
     val_loader = make_loader(ValDataset(val_samples, cfg.val_max_side), max(1, cfg.batch_size // 2), None,
-                             min(workers, 2), cuda, False) if val_samples else None
+                             min(workers, 2), pin=cuda, drop_last=False) if val_samples else None
     steps = len(loader)
-    optim = build_optimisation(model, cfg.lr, cfg.weight_decay, cfg.schedule, steps, cfg.epochs,
-                               cfg.warmup_epochs, fp16=amp_dtype == torch.float16)
+    optim = build_optimisation(model, cfg.lr, cfg.weight_decay, cfg.schedule, steps_per_epoch=steps,
+                               epochs=cfg.epochs,
+                               warmup_epochs=cfg.warmup_epochs, fp16=amp_dtype == torch.float16)
     resumed = None
     if cfg.resume:
         resumed = restore_optimisation(optim, state_path_for(cfg.resume), start_epoch, steps)

@@ -35,7 +35,7 @@ def state_path_for(checkpoint: str | Path) -> Path:
     return p.with_name(f"{stem}.state.pt")
 
 
-def save_state(path: Path, epoch: int, opt, sched, scaler, best_miou, best_epoch: int, since_best: int,
+def save_state(path: Path, epoch: int, opt, sched, *, scaler, best_miou, best_epoch: int, since_best: int,
                 history: list[dict[str, Any]]) -> None:
     state = {"format": STATE_FORMAT, "epoch": epoch, "optimizer": opt.state_dict(),
              "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),

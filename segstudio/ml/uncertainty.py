@@ -120,14 +120,17 @@ def score_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray, devic
                 ) -> Generator[Progress, None, ImageScore]:
     """The uncertainty of ``model`` on one image; yields the predictor's Progress per tile."""
     stats = _PixelStats(meta.num_classes)
-    result = yield from predict_image(model, meta, image_rgb8, device, options.tile, options.overlap,
-                                      options.batch_size, options.amp, cancel=cancel, row_hook=stats)
+    result = yield from predict_image(model, meta, image_rgb8, device, tile=options.tile,
+                                      overlap=options.overlap,
+                                      batch_size=options.batch_size, amp=options.amp, cancel=cancel,
+                                      row_hook=stats)
     ent, mar = stats.mean(stats.entropy, options), stats.mean(stats.margin, options)
     score = ent if options.metric == "entropy" else mar
     disagreement = None
     if options.tta:
         flipped = yield from predict_image(model, meta, np.ascontiguousarray(image_rgb8[:, ::-1]), device,
-                                           options.tile, options.overlap, options.batch_size, options.amp,
+                                           tile=options.tile, overlap=options.overlap,
+                                           batch_size=options.batch_size, amp=options.amp,
                                            cancel=cancel)
         disagreement = float(np.mean(result.label_map != flipped.label_map[:, ::-1]))
         score += disagreement

@@ -20,7 +20,7 @@ from segstudio.core.rasterize import IGNORE_VALUE
 from segstudio.ml import distributed as D
 
 
-def validate(net, loader, criterion, prep, amp_dtype, device, nc: int, classes: list[str],
+def validate(net, loader, criterion, prep, *, amp_dtype, device, nc: int, classes: list[str],
              info: D.DistInfo, cancel: CancelToken | None,
              base: dict[str, Any]) -> Generator[Progress, None, dict[str, Any]]:
     """One validation pass (a job yielding per batch): loss and :mod:`segstudio.core.metrics`

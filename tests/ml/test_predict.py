@@ -210,7 +210,8 @@ def test_batch_job_reports_every_image_and_names_bad_files(tmp_path, unet, meta)
     bad.write_bytes(b"\x89PNG not really")
     items = [(str(p), p) for p in (paths[0], bad, paths[1])]
     got = []
-    failed = run_to_end(predict_batch(unet, meta, items, "cpu", PredictConfig(tile=64, keep_maps=True)),
+    failed = run_to_end(predict_batch(unet, meta, items, "cpu", config=PredictConfig(tile=64,
+                                                                                     keep_maps=True)),
                         lambda p: got.append(p.data["prediction"]) if p.data else None)
     assert failed == [str(bad)]
     assert [g.key for g in got] == [str(paths[0]), str(bad), str(paths[1])]

@@ -168,7 +168,7 @@ def test_augmentation_keeps_image_and_label_aligned():
     image = colours[label]
     params = AugmentParams(strength=1.0, brightness=0, contrast=0, saturation=0, hue_deg=0, noise_std=0)
     for _ in range(20):
-        img, lab = augment_pair(image, label, params, 64, rng)
+        img, lab = augment_pair(image, label, params, 64, rng=rng)
         assert img.shape == (64, 64, 3) and lab.shape == (64, 64)
         valid = lab != 255
         match = (np.abs(img[valid].astype(int) - colours[lab[valid]].astype(int)).max(axis=1) < 128)

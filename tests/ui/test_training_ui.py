@@ -178,7 +178,7 @@ def test_continue_from_the_current_model_keeps_its_network_and_adds_new_classes(
 
     torch.manual_seed(0)
     kwargs = {"encoder_depth": 3, "decoder_channels": [16, 8, 8]}
-    src_model = build_model("Unet", "tu-resnet10t", 3, 2, None, **kwargs)
+    src_model = build_model("Unet", "tu-resnet10t", 3, 2, encoder_weights=None, **kwargs)
     src_path = project.parent / "current.safetensors"
     save_checkpoint(src_path, src_model, ModelMeta("Unet", "tu-resnet10t", 3, ["_background_", "disc"],
                                                    model_kwargs=kwargs))

@@ -33,13 +33,15 @@ def predict_current_job(model, meta, key: str, image: np.ndarray, device: str, o
     from segstudio.ml.batch import predict_one
 
     config = dc_replace(options.predict_config(meta.classes), keep_maps=True)
-    return (yield from predict_one(model, meta, key, image, device, config, cancel, roi))
+    return (yield from predict_one(model, meta, key, image, device=device, config=config, cancel=cancel,
+                                   roi=roi))
 
 
 def predict_batch_job(model, meta, items: list, device: str, options: ModelOptions, cancel: CancelToken):
     from segstudio.ml.batch import predict_batch
 
-    return (yield from predict_batch(model, meta, items, device, options.predict_config(meta.classes), cancel))
+    return (yield from predict_batch(model, meta, items, device, config=options.predict_config(meta.classes),
+                                     cancel=cancel))
 
 
 def confidence_job(model, meta, image: np.ndarray, device: str, options: ModelOptions, cancel: CancelToken):
@@ -47,7 +49,8 @@ def confidence_job(model, meta, image: np.ndarray, device: str, options: ModelOp
     from segstudio.ml.batch import predict_one
 
     config = dc_replace(options.predict_config(meta.classes), keep_maps=True, make_shapes=False)
-    pred = yield from predict_one(model, meta, "", image, device, config, cancel, None)
+    pred = yield from predict_one(model, meta, "", image, device=device, config=config, cancel=cancel,
+                                  roi=None)
     return pred.result.confidence
 
 
