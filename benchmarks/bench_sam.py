@@ -67,7 +67,7 @@ def bench_one(label: str, model: SamModel, h: int, w: int, reps: int) -> str:
         from segstudio.sam.families import prompt_arrays
 
         if not feed:
-            coords, labels = prompt_arrays(model.family, emb.frame, click, [], None)
+            coords, labels = prompt_arrays(model.family, emb.frame, click, [], box=None)
             for name, (role, typ) in model._dec_inputs.items():
                 feed[name] = (emb.features.get(role) if role in emb.features else
                               {"point_coords": coords, "point_labels": labels,

@@ -23,26 +23,14 @@ LONG_MODULES = frozenset({
 #: the fourth; convert these and delete their line here.
 POSITIONAL_BEFORE_ISSUE_14 = frozenset({
     # written by the click-to-segment work while this check landed: to convert
-    "segstudio/sam/everything.py::grid_points",
-    "segstudio/sam/everything.py::instance_shapes",
-    "segstudio/sam/runtime.py::decode_raw",
     "segstudio/ui/features/sam_actions.py::everything_job",
     "segstudio/ui/features/sam_actions.py::rectangles_job",
     "segstudio/ui/features/sam_tool.py::_decoded",
     "segstudio/ui/features/sam_tool.py::embed_job",
     # older
-    "segstudio/commands/sam_segment.py::shapes_for",
     "segstudio/commands/segment.py::__init__",
     "segstudio/ml/uncertainty.py::score_image",
     "segstudio/ml/uncertainty.py::score_images",
-    "segstudio/sam/families.py::prompt_arrays",
-    "segstudio/sam/predictor.py::mask_shapes",
-    "segstudio/sam/predictor.py::segment",
-    "segstudio/sam/runtime.py::__init__",
-    "segstudio/sam/runtime.py::decode",
-    "segstudio/tools/base.py::pointer",
-    "segstudio/tools/convert.py::masks_to_polygons_edit",
-    "segstudio/tools/hittest.py::topmost_shape",
     "segstudio/ui/canvas/view.py::set_document",
     "segstudio/ui/dialogs/include_labelled.py::ask_include_labelled",
     "segstudio/ui/dialogs/label_dialog.py::__init__",

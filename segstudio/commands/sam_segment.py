@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.commands.segment_output import ShapeWriter, find_images, load_rgb8
 from segstudio.core.io.images import ImageReadError
 from segstudio.core.io.labelme import AnnotationError, read_labelme
 from segstudio.core.jobs import Progress, run_with_tqdm
@@ -86,8 +87,6 @@ def _per_image(inner, n: int, total: int, path: Path):
 
 
 def run_sam(args: argparse.Namespace) -> int:
-    # imported here: segment.py imports this module lazily, and we reuse its helpers
-    from segstudio.commands.segment import _load, _Writer, find_images
 
     try:
         params = _params(args.param)
@@ -120,15 +119,17 @@ def run_sam(args: argparse.Namespace) -> int:
         print(f"segstudio segment: {exc}", file=sys.stderr)
         return 1
     min_area = args.min_area if args.min_area is not None else 10.0
-    writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite, args.include_labelled)
+    writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
+                         include_labelled=args.include_labelled)
     n_found = len(images)
     if not args.include_labelled:
         images = [p for p in images if not writer.is_labelled(p)]
     skipped = f", {skipped_message(n_found - len(images))}" if len(images) < n_found else ""
 
-    def shapes_for(img: np.ndarray, key: str, label: str, fg, bg, box) -> list:
-        pred = predictor.segment(key, img, fg, bg, box, roi)
-        return mask_shapes(pred.mask, label, args.mode, args.tolerance, min_area, largest_only=True)
+    def shapes_for(img: np.ndarray, key: str, label: str, fg, *, bg, box) -> list:
+        pred = predictor.segment(key, img, fg, bg, box=box, roi=roi)
+        return mask_shapes(pred.mask, label, args.mode, tolerance=args.tolerance, min_area=min_area,
+                           largest_only=True)
 
     def write(path: Path, img: np.ndarray, shapes: list) -> None:
         if args.format == "masks":
@@ -145,7 +146,7 @@ def run_sam(args: argparse.Namespace) -> int:
         yield Progress(0, len(images), "sam: starting")
         for n, path in enumerate(images, start=1):
             try:
-                img = _load(path)
+                img = load_rgb8(path)
                 if args.from_rectangles:
                     src_json = path.with_suffix(".json")
                     if not src_json.is_file():
@@ -158,7 +159,7 @@ def run_sam(args: argparse.Namespace) -> int:
                             out.append(s)
                             continue
                         (x0, y0), (x1, y1) = np.asarray(s.points, float)[:2]
-                        got = shapes_for(img, image_key(path), s.label, [], [], (x0, y0, x1, y1))
+                        got = shapes_for(img, image_key(path), s.label, [], bg=[], box=(x0, y0, x1, y1))
                         for g in got:
                             g.group_id, g.description = s.group_id, s.description
                         out += got or [s]   # nothing found: the rectangle stays
@@ -167,10 +168,10 @@ def run_sam(args: argparse.Namespace) -> int:
                     emb = predictor.embed(image_key(path), img, roi)
                     instances = yield from _per_image(segment_everything(predictor.model, emb, everything),
                                                       n, len(images), path)
-                    write(path, img, instance_shapes(instances, args.label, img.shape[:2], args.mode,
-                                                     args.tolerance, min_area))
+                    write(path, img, instance_shapes(instances, args.label, img.shape[:2], mode=args.mode,
+                                                     tolerance=args.tolerance, min_area=min_area))
                 else:
-                    write(path, img, shapes_for(img, image_key(path), args.label, fg, bg, box))
+                    write(path, img, shapes_for(img, image_key(path), args.label, fg, bg=bg, box=box))
             except (ImageReadError, AnnotationError, FileExistsError, OSError, ValueError) as exc:
                 errors[str(path)] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             yield Progress(n, len(images), str(path))

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from segstudio.algorithms.apply import ApplyOptions, batch_segment, label_map_shapes
@@ -25,12 +23,10 @@ from segstudio.algorithms.common import class_index_map
 from segstudio.algorithms.params import ParamError, parse_assignments
 from segstudio.algorithms.registry import NEEDS, Prompt, get_method, list_methods, run_method
 from segstudio.commands.common_args import PER_IMAGE_FORMATS, add_format, add_quiet
-from segstudio.core.io.atomic import atomic_write_bytes
-from segstudio.core.io.images import IMAGE_EXTENSIONS, ImageReadError, load_image, to_rgb8
-from segstudio.core.io.labelme import read_labelme, write_labelme
+from segstudio.commands.segment_output import ShapeWriter, find_images, load_rgb8
+from segstudio.core.io.images import ImageReadError
 from segstudio.core.jobs import Progress, run_with_tqdm
-from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled, skipped_message
-from segstudio.core.model import PRE_ANNOTATED, ImageAnnotation
+from segstudio.core.labelled_guard import skipped_message
 
 log = logging.getLogger(__name__)
 
@@ -91,77 +87,6 @@ def _xy(text: str, what: str) -> tuple[float, ...]:
         raise ParamError(f"{what} must be numbers separated by commas, got {text!r}") from None
 
 
-def find_images(src: Path) -> list[Path]:
-    if src.is_file():
-        return [src]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(src):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out += [Path(dirpath) / f for f in sorted(filenames)
-                if Path(f).suffix.lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
-    return out
-
-
-def _load(path: Path) -> np.ndarray:
-    return to_rgb8(load_image(path))
-
-
-class _Writer:
-    def __init__(self, src: Path, out: Path, fmt: str, label: str, overwrite: bool,
-                 include_labelled: bool = False) -> None:
-        self.src, self.out, self.fmt, self.label, self.overwrite = src, out, fmt, label, overwrite
-        self.include_labelled = include_labelled
-        self.written: list[Path] = []
-
-    def target(self, image: Path) -> Path:
-        rel = Path(image.name) if self.src.is_file() else image.relative_to(self.src)
-        return self.out / rel.with_suffix(".json" if self.fmt == "labelme" else ".png")
-
-    def is_labelled(self, image: Path) -> bool:
-        """True when the image's output is a labelme JSON a person labelled."""
-        return self.fmt == "labelme" and file_is_labelled(self.target(image))
-
-    def write_mask(self, image: Path, mask: np.ndarray) -> None:
-        """``--format masks``: the method's label map as a class-index PNG, not through shapes."""
-        target = self.target(image)
-        if target.exists() and not self.overwrite:
-            raise FileExistsError(f"{target}: exists already (use --overwrite to replace it)")
-        ok, buf = cv2.imencode(".png", mask)
-        if not ok:
-            raise OSError(f"{target}: PNG encoding failed")
-        atomic_write_bytes(target, buf.tobytes())
-        self.written.append(target)
-
-    def write(self, image: Path, shapes: list, size: tuple[int, int]) -> None:
-        target = self.target(image)
-        if self.is_labelled(image):
-            if not self.include_labelled:   # labelled while we ran
-                raise FileExistsError(f"{target}: {SKIPPED_NOTE}, left as it is (see --include-labelled)")
-            # keep the person's shapes, add ours, and the file stays "labelled" (an unreadable
-            # file raises and is never overwritten)
-            ann = read_labelme(target, image_size=(size[1], size[0]))
-            ann.shapes += shapes
-            write_labelme(target, ann)
-            self.written.append(target)
-            return
-        if target.exists() and not self.overwrite:
-            raise FileExistsError(f"{target}: exists already (use --overwrite to replace it)")
-        h, w = size
-        if self.fmt == "labelme":
-            rel = os.path.relpath(image.resolve(), target.parent.resolve())
-            ann = ImageAnnotation(Path(rel).as_posix(), w, h, shapes, state=PRE_ANNOTATED)
-            write_labelme(target, ann)
-        else:
-            from segstudio.core.rasterize import shapes_to_label
-
-            cls, _ = shapes_to_label(shapes, h, w, {self.label: 1}, unknown="skip", dtype=np.uint8)
-            ok, buf = cv2.imencode(".png", cls)
-            if not ok:
-                raise OSError(f"{target}: PNG encoding failed")
-            atomic_write_bytes(target, buf.tobytes())
-        self.written.append(target)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print(format_method_list())
@@ -195,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     min_area = args.min_area if args.min_area is not None else (0.0 if args.format == "masks" else 10.0)
     options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=min_area)
-    writer = _Writer(args.src, args.out, args.format, args.label, args.overwrite, args.include_labelled)
+    writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
+                         include_labelled=args.include_labelled)
     n_found = len(images)
     if not args.include_labelled:   # a person's labels are never changed unless asked
         images = [p for p in images if not writer.is_labelled(p)]
@@ -210,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         try:
-            img = _load(images[0])
+            img = load_rgb8(images[0])
             if args.format == "masks":
                 lm = run_method(spec.name, img, prompt, params, dtype=None)
                 writer.write_mask(images[0], class_index_map(lm, spec.output, min_area))
@@ -226,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         def load(path: Path) -> np.ndarray:
             if writer.target(path).exists() and not args.overwrite and not writer.is_labelled(path):
                 raise FileExistsError(f"{writer.target(path)}: exists already (use --overwrite to replace it)")
-            arr = _load(path)
+            arr = load_rgb8(path)
             sizes[str(path)] = arr.shape[:2]
             return arr
 

@@ -65,7 +65,7 @@ class Instance:
         return out
 
 
-def grid_points(n: int, x0: int, y0: int, w: int, h: int) -> list[tuple[float, float]]:
+def grid_points(n: int, *, x0: int, y0: int, w: int, h: int) -> list[tuple[float, float]]:
     """n × n points at the centres of an n × n grid of cells over the (x0, y0, w, h) region."""
     return [(x0 + (i + 0.5) * w / n, y0 + (j + 0.5) * h / n) for j in range(n) for i in range(n)]
 
@@ -127,7 +127,7 @@ def segment_everything(model: SamModel, emb: Embedding, params: EverythingParams
     A generator: yields Progress per point (cancel by closing it), returns the instances."""
     h, w = emb.frame.orig
     ox, oy = emb.offset
-    points = grid_points(max(1, int(params.points_per_side)), ox, oy, w, h)
+    points = grid_points(max(1, int(params.points_per_side)), x0=ox, y0=oy, w=w, h=h)
     kept: list[Instance] = []
     for n, pt in enumerate(points, start=1):
         masks, ious = model.decode_raw(emb, [pt])
@@ -143,7 +143,7 @@ def segment_everything(model: SamModel, emb: Embedding, params: EverythingParams
     return sorted(kept, key=lambda i: -i.area)
 
 
-def instance_shapes(instances: list[Instance], label: str, size: tuple[int, int], mode: str = "polygon",
+def instance_shapes(instances: list[Instance], label: str, size: tuple[int, int], *, mode: str = "polygon",
                     tolerance: float = 1.0, min_area: float = 10.0) -> list[Shape]:
     """Shapes (through :func:`segstudio.sam.predictor.mask_shapes`) of each instance, each its
     own ``group_id`` so instances of one class stay distinct in an instance export."""
@@ -153,11 +153,12 @@ def instance_shapes(instances: list[Instance], label: str, size: tuple[int, int]
     h, w = size
     for gid, inst in enumerate(instances, start=1):
         if mode == "polygon":   # on the instance's box only: cheap on big images
-            got = mask_shapes(inst.mask, label, "polygon", tolerance, min_area, largest_only=True)
+            got = mask_shapes(inst.mask, label, "polygon", tolerance=tolerance, min_area=min_area,
+                              largest_only=True)
             for s in got:
                 s.points = np.asarray(s.points, np.float64) + inst.box[:2]
         else:
-            got = mask_shapes(inst.full(h, w), label, "mask", tolerance, min_area)
+            got = mask_shapes(inst.full(h, w), label, "mask", tolerance=tolerance, min_area=min_area)
         for s in got:
             s.group_id = gid
         shapes += got

@@ -129,7 +129,7 @@ def preprocess(family: Family, image_rgb8: np.ndarray, rank: int = 4) -> tuple[n
     return out, fr
 
 
-def prompt_arrays(family: Family, frame: Frame, fg: list, bg: list, box: tuple | None
+def prompt_arrays(family: Family, frame: Frame, fg: list, bg: list, *, box: tuple | None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """``point_coords`` (1xNx2 float32, in the encoder frame) and ``point_labels`` (1xN float32):
     1 foreground, 0 background, 2/3 the box corners, -1 the padding point."""

@@ -153,11 +153,11 @@ class Predictor:
         return self.model.decode(emb, list(fg), list(bg), box)
 
     def segment(self, base: str, image_rgb8: np.ndarray, fg: list = (), bg: list = (),
-                box: tuple | None = None, roi: Roi | None = None) -> Prediction:
+                *, box: tuple | None = None, roi: Roi | None = None) -> Prediction:
         return self.predict(self.embed(base, image_rgb8, roi), fg, bg, box)
 
 
-def mask_shapes(mask: np.ndarray, label: str, mode: str = "polygon", tolerance: float = 1.0,
+def mask_shapes(mask: np.ndarray, label: str, mode: str = "polygon", *, tolerance: float = 1.0,
                 min_area: float = 10.0, largest_only: bool = False) -> list[Shape]:
     """Shapes of a predicted mask (polygons simplified by ``tolerance`` px, or one mask shape);
     ``largest_only``: a click means one object, so stray specks are dropped."""

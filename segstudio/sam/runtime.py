@@ -84,7 +84,7 @@ class SamModel:
     """One encoder/decoder pair. Thread-safe: ONNX Runtime sessions may be run concurrently."""
 
     def __init__(self, family: Family, encoder: str | Path, decoder: str | Path,
-                 provider_list: list[str] | None = None, threads: int = 0) -> None:
+                 *, provider_list: list[str] | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
 
         self.family = family
@@ -150,10 +150,10 @@ class SamModel:
 
     # -- decoder ---------------------------------------------------------------------------
     def decode(self, emb: Embedding, fg: list = (), bg: list = (), box: tuple | None = None,
-               mask_input: np.ndarray | None = None) -> Prediction:
+               *, mask_input: np.ndarray | None = None) -> Prediction:
         """The best mask (highest predicted IoU) for clicks ``fg``/``bg`` and ``box``, in full
         image pixel coordinates."""
-        masks, iou = self.decode_raw(emb, fg, bg, box, mask_input)
+        masks, iou = self.decode_raw(emb, fg, bg, box, mask_input=mask_input)
         best = int(np.argmax(iou)) if len(iou) == len(masks) else 0
         return self.to_prediction(emb, masks[best], float(iou[best]) if len(iou) else 0.0)
 
@@ -168,7 +168,7 @@ class SamModel:
         return Prediction(full, score, logits, (ox + x0, oy + y0, ox + x1, oy + y1))
 
     def decode_raw(self, emb: Embedding, fg: list = (), bg: list = (), box: tuple | None = None,
-                   mask_input: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   *, mask_input: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every mask the decoder gives for one prompt (K x h x w logits, low-resolution or at
         the original size) and their predicted IoUs (K): what "segment everything" filters."""
         if not fg and box is None:
@@ -176,7 +176,7 @@ class SamModel:
         ox, oy = emb.offset
         shift = lambda pts: [(x - ox, y - oy) for x, y in pts]  # noqa: E731
         lbox = None if box is None else (box[0] - ox, box[1] - oy, box[2] - ox, box[3] - oy)
-        coords, labels = prompt_arrays(self.family, emb.frame, shift(fg), shift(bg), lbox)
+        coords, labels = prompt_arrays(self.family, emb.frame, shift(fg), shift(bg), box=lbox)
         lr = self.family.low_res
         feed: dict[str, np.ndarray] = {}
         for name, (role, typ) in self._dec_inputs.items():

@@ -66,7 +66,7 @@ class PointerEvent:
 
 
 def pointer(x: float, y: float, button: str = "left", mods: str | frozenset[str] | set[str] = "",
-            scale: float = 1.0) -> PointerEvent:
+            *, scale: float = 1.0) -> PointerEvent:
     """Convenience constructor: ``pointer(3, 4, mods="ctrl shift")``."""
     m = frozenset(mods.split()) if isinstance(mods, str) else frozenset(mods)
     return PointerEvent(float(x), float(y), button, m, scale)

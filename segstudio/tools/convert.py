@@ -47,7 +47,7 @@ def shapes_to_mask_edit(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> 
     return Compound(f"Convert {len(vec)} shape(s) to mask", edits)
 
 
-def masks_to_polygons_edit(key: str, ann: ImageAnnotation, shapes: list[Shape], tolerance: float = 1.0,
+def masks_to_polygons_edit(key: str, ann: ImageAnnotation, shapes: list[Shape], *, tolerance: float = 1.0,
                            min_area: float = 0.0) -> Compound | None:
     """Replaces each mask shape by polygons of its components (holes → the component stays a mask)."""
     masks = [s for s in shapes if s.kind.carries_mask and s.mask is not None]

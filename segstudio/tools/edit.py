@@ -74,7 +74,7 @@ class EditTool(Tool):
 
     def _hit(self, ev: PointerEvent) -> Shape | None:
         assert self.ctx is not None
-        return topmost_shape(self.ctx.annotation, ev.x, ev.y, ev.tol(), self.ctx.shape_visible)
+        return topmost_shape(self.ctx.annotation, ev.x, ev.y, ev.tol(), visible=self.ctx.shape_visible)
 
     def _edge_target(self, ev: PointerEvent):
         """An edge near the pointer on a selected shape, else on the topmost shape there."""

@@ -21,7 +21,7 @@ def shape_contains(shape: Shape, x: float, y: float, tol: float) -> bool:
 
 
 def topmost_shape(ann: ImageAnnotation, x: float, y: float, tol: float,
-                  visible: Callable[[Shape], bool] = lambda s: s.visible) -> Shape | None:
+                  *, visible: Callable[[Shape], bool] = lambda s: s.visible) -> Shape | None:
     """The last-drawn (topmost) visible shape under (x, y)."""
     for s in reversed(ann.shapes):
         if visible(s) and shape_contains(s, x, y, tol):

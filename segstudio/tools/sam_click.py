@@ -127,7 +127,7 @@ class AiTool(Tool):
     def shapes(self, label: str) -> list:
         (x0, y0, x1, y1), m = self.result   # type: ignore[misc]
         if self.mode == "polygon":   # on the window only: a click on 24 Mpixel stays cheap
-            shapes = mask_shapes(m, label, "polygon", self.tolerance, largest_only=True)
+            shapes = mask_shapes(m, label, "polygon", tolerance=self.tolerance, largest_only=True)
             for s in shapes:
                 s.points = np.asarray(s.points, np.float64) + (x0, y0)
             return shapes

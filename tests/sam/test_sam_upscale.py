@@ -80,7 +80,7 @@ def test_click_on_a_big_image_matches_the_full_upscale(tmp_path) -> None:
         **{n: emb.features[r] for n, (r, _) in model._dec_inputs.items() if r in emb.features},
         **dict(zip(["point_coords", "point_labels"],
                    __import__("segstudio.sam.families", fromlist=["x"]).prompt_arrays(
-                       model.family, emb.frame, [(1234.0, 2100.0)], [], None))),
+                       model.family, emb.frame, [(1234.0, 2100.0)], [], box=None))),
         "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32),
         "orig_im_size": np.asarray([3000, 4000], np.float32)})
     ref = old_full(model.family, emb.frame, outs[0][0, 1]) > 0

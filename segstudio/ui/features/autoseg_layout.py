@@ -9,7 +9,7 @@ May import: PySide6, segstudio.ui.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -29,17 +29,18 @@ from PySide6.QtWidgets import (
 
 from segstudio.ui.features.autoseg_form import ParamsForm
 
-if TYPE_CHECKING:
-    from segstudio.ui.features.autoseg import AutoSegPanel
-
 #: default of "Max polygons": more pieces than this are applied as mask layers (see ApplyOptions)
 MAX_POLYGONS = 20_000
 TOOL_BUTTONS = (("seg_box", "Box"), ("seg_scribble", "Scribble"), ("seg_click", "Click"),
                 ("seg_wand", "Wand"), ("seg_scissors", "Scissors"), ("seg_roi", "ROI"))
 
 
-def build_panel(panel: AutoSegPanel) -> None:
-    """Creates the panel's widgets (``panel.method_combo``, ``panel.form``, …) in its layout."""
+def build_panel(panel: Any) -> None:
+    """Creates the panel's widgets (``panel.method_combo``, ``panel.form``, …) in its layout.
+
+    ``panel`` is the :class:`~segstudio.ui.features.autoseg.AutoSegPanel` (a QWidget with
+    ``methods``, ``state``, ``canvas`` and the slots wired below); not imported here, so that
+    this module stays below :mod:`.autoseg` (no import cycle)."""
     lay = QVBoxLayout(panel)
     panel.method_combo = QComboBox(panel)
     for spec in panel.methods.values():

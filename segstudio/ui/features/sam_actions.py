@@ -48,7 +48,7 @@ def everything_job(predictor: Any, base: str, image: np.ndarray, params: Everyth
                    label: str, mode: str, tolerance: float):
     emb = predictor.embed(base, image)
     instances = yield from segment_everything(predictor.model, emb, params)
-    return instance_shapes(instances, label, image.shape[:2], mode, tolerance)
+    return instance_shapes(instances, label, image.shape[:2], mode=mode, tolerance=tolerance)
 
 
 def rectangles_job(predictor: Any, base: str, image: np.ndarray, boxes: list, tolerance: float):
@@ -57,7 +57,7 @@ def rectangles_job(predictor: Any, base: str, image: np.ndarray, boxes: list, to
     out = []
     for n, box in enumerate(boxes, start=1):
         pred = predictor.predict(emb, [], [], box)
-        shapes = mask_shapes(pred.window_mask, "x", "polygon", tolerance, largest_only=True)
+        shapes = mask_shapes(pred.window_mask, "x", "polygon", tolerance=tolerance, largest_only=True)
         for s in shapes:
             s.points = np.asarray(s.points, np.float64) + pred.window[:2]
         out.append(shapes)
