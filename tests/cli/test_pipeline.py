@@ -24,6 +24,7 @@ from segstudio.core.io.images import image_size  # noqa: E402
 from segstudio.core.io.labelme import read_labelme  # noqa: E402
 from segstudio.core.rasterize import class_value_map, shapes_to_label  # noqa: E402
 from segstudio.ml.synthetic import write_synthetic_project  # noqa: E402
+from tests.support.builders import write_labels  # noqa: E402
 
 N_IMAGES = 12
 CLASSES = ["disc", "box"]
@@ -41,7 +42,7 @@ def project(tmp_path: Path) -> Path:
     region) with labelme JSONs, and a labels.txt."""
     root = tmp_path / "project"
     write_synthetic_project(root, N_IMAGES, size=80, seed=7, mixed=True)
-    (root / "labels.txt").write_text("__ignore__\n_background_\ndisc\nbox\n", encoding="utf-8")
+    write_labels(root, CLASSES)
     return root
 
 
