@@ -161,6 +161,7 @@ def test_instance_stats_accumulate_over_images() -> None:
     assert s["per_class"]["a"]["pq"] == pytest.approx(1 / 1.5)
     assert s["per_class"]["a"]["matched_iou"] == pytest.approx(0.5)
 
+@pytest.mark.slow   # imports torch and smp (≥ 2 s on a 2-core machine)
 
 def test_per_class_iou_and_f1_match_smp() -> None:
     smp = pytest.importorskip("segmentation_models_pytorch")
