@@ -245,6 +245,7 @@ def test_large_images_load_in_the_background_and_stale_loads_are_dropped(qtbot, 
 
 def test_edits_are_saved_when_a_background_load_switches_images(qtbot, big_project: Path):
     window = open_window(qtbot, big_project)
+    window.canvas.zoom_100()   # one screen pixel = one image pixel: the click lands on (40, 40)
     _force_background(window)
     c = window.controller
     key(qtbot, window, Qt.Key.Key_O)
