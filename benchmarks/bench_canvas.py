@@ -198,13 +198,15 @@ def bench_canvas(app, img, shapes, classes, n_pan, repeats, n_moves=40):
     view.show()
     app.processEvents()
     warm = ImageAnnotation("warm.png", 64, 48, shapes=[Shape("class0", [[1, 1], [30, 2], [20, 40]])])
-    view.set_document(project, "w", warm, img[:48, :64].copy(), history.push, lambda: None, lambda: None)
+    view.set_document(project, "w", warm, img[:48, :64].copy(), push=history.push, ask_label=lambda: None,
+                      current_label=lambda: None)
     view.viewport().repaint()   # warm-up: first-use costs of Qt and numpy are not the canvas's
     first = []
     for _ in range(FIRST_PAINT_REPEATS):
         _settle(app)   # background work of the previous round (the canvas's pyramid) is done
         t0 = CLOCK()
-        view.set_document(project, "k", ann, img, history.push, lambda: ("class0", None), lambda: "class0")
+        view.set_document(project, "k", ann, img, push=history.push, ask_label=lambda: ("class0", None),
+                          current_label=lambda: "class0")
         view.viewport().repaint()
         first.append((CLOCK() - t0) * 1000)
     frames = time_frames(app, view, n_pan, repeats)

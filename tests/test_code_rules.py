@@ -23,28 +23,16 @@ LONG_MODULES = frozenset({
 #: the fourth; convert these and delete their line here.
 POSITIONAL_BEFORE_ISSUE_14 = frozenset({
     # written by the click-to-segment work while this check landed: to convert
-    "segstudio/ui/features/sam_actions.py::everything_job",
-    "segstudio/ui/features/sam_actions.py::rectangles_job",
     "segstudio/ui/features/sam_tool.py::_decoded",
     "segstudio/ui/features/sam_tool.py::embed_job",
     # older
-    "segstudio/commands/segment.py::__init__",
     "segstudio/ml/uncertainty.py::score_image",
     "segstudio/ml/uncertainty.py::score_images",
-    "segstudio/ui/canvas/view.py::set_document",
-    "segstudio/ui/dialogs/include_labelled.py::ask_include_labelled",
-    "segstudio/ui/dialogs/label_dialog.py::__init__",
-    "segstudio/ui/dialogs/label_dialog.py::ask",
-    "segstudio/ui/dock_layout.py::add_feature_dock",
-    "segstudio/ui/docks/image_table.py::match",
-    "segstudio/ui/features/autoseg_jobs.py::apply_job",
+    "segstudio/ui/docks/image_table.py::match",   # Qt override: QAbstractItemModel.match(start, role, value, hits, flags)
     "segstudio/ui/features/label_next.py::score_job",
     "segstudio/ui/features/model_jobs.py::confidence_job",
     "segstudio/ui/features/model_jobs.py::predict_batch_job",
     "segstudio/ui/features/model_jobs.py::predict_current_job",
-    "segstudio/ui/features/option_form.py::__init__",
-    "segstudio/ui/shape_commands.py::to_polygons",
-    "segstudio/ui/workers.py::__init__",
 })
 
 

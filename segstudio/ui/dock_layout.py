@@ -27,7 +27,7 @@ def place_docks(window: QMainWindow, view_menu: QMenu, left: list[QDockWidget], 
         view_menu.addAction(dock.toggleViewAction())
 
 
-def add_feature_dock(window: QMainWindow, view_menu: QMenu, widget: QWidget, title: str, area: str,
+def add_feature_dock(window: QMainWindow, view_menu: QMenu, widget: QWidget, title: str, *, area: str,
                      tab_with: QDockWidget) -> QDockWidget:
     dock = widget if isinstance(widget, QDockWidget) else QDockWidget(title, window)
     if dock is not widget:

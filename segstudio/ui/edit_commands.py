@@ -49,7 +49,7 @@ class EditCommands:
         # prefill the last label used in this project, as labelme does; else the selected class
         last = next((n for n in c.prefs.recent_classes if n in names), None) or c.selected_class()
         answer = LabelDialog.ask(names, c.prefs.recent_classes,
-                                 {k.name: k.color for k in c.project.classes}, last, self.parent)
+                                 {k.name: k.color for k in c.project.classes}, last, parent=self.parent)
         if answer is not None:
             c.remember_class(answer[0])
         self.canvas.setFocus()
@@ -87,7 +87,8 @@ class EditCommands:
         if not shapes or key is None:
             return
         answer = LabelDialog.ask(c.project.class_names(), c.prefs.recent_classes,
-                                 {k.name: k.color for k in c.project.classes}, shapes[0].label, self.parent,
+                                 {k.name: k.color for k in c.project.classes}, shapes[0].label,
+                                 parent=self.parent,
                                  title="Change the class" if len(shapes) == 1
                                  else f"Change the class of {len(shapes)} shapes")
         if answer is not None:
@@ -102,5 +103,5 @@ class EditCommands:
     def convert_to_polygons(self) -> None:
         p = self.controller.prefs
         self.on_selection(lambda k, a, s: shape_commands.to_polygons(k, a, s, p.polygon_tolerance,
-                                                                     p.min_region_area),
+                                                                     min_area=p.min_region_area),
                           "Select mask shapes to convert")

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(widget)
 
     def add_dock(self, widget: QWidget, title: str, area: str = "right") -> QDockWidget:
-        return add_feature_dock(self, self.menus["View"], widget, title, area, self.shape_dock)
+        return add_feature_dock(self, self.menus["View"], widget, title, area=area, tab_with=self.shape_dock)
 
     def show_error(self, title: str, text: str, details: str = "") -> None:
         """A non-blocking message box naming the file (``details`` behind "Show Details…")."""
@@ -208,7 +208,8 @@ class MainWindow(QMainWindow):
         if not key or ann is None:
             self.canvas.clear_document()
         else:
-            self.canvas.set_document(c.project, key, ann, image, c.push, self.edit_commands.ask_label, c.selected_class)
+            self.canvas.set_document(c.project, key, ann, image, push=c.push,
+                                     ask_label=self.edit_commands.ask_label, current_label=c.selected_class)
             self.canvas.setFocus()
         self._update_title()
         self._update_actions()

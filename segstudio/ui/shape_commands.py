@@ -86,7 +86,7 @@ def to_mask(key: str, ann: ImageAnnotation, shapes: list[Shape]) -> Compound | N
 
 
 def to_polygons(key: str, ann: ImageAnnotation, shapes: list[Shape], tolerance: float,
-                min_area: float = 0.0) -> Compound | None:
+                *, min_area: float = 0.0) -> Compound | None:
     """Mask shapes → one polygon per connected part (parts with holes stay masks)."""
     pairs = []
     for s in shapes:

@@ -100,7 +100,7 @@ class JobHandle(QObject):
     def __init__(self, name: str, on_progress: Callable[[Any], None] | None,
                  on_result: Callable[[Any], None] | None,
                  on_error: Callable[[BaseException, str], None] | None,
-                 on_finished: Callable[[], None] | None) -> None:
+                 *, on_finished: Callable[[], None] | None) -> None:
         super().__init__()
         self.name = name
         self._on_progress, self._on_result = on_progress, on_result
@@ -197,7 +197,7 @@ def start_job(gen_fn: Callable[..., Generator], *args: Any,
               **kwargs: Any) -> JobHandle:
     """Runs ``gen_fn(*args, **kwargs)`` in a worker thread; see the module docstring."""
     name = getattr(gen_fn, "__qualname__", repr(gen_fn))
-    handle = JobHandle(name, on_progress, on_result, on_error, on_finished)
+    handle = JobHandle(name, on_progress, on_result, on_error, on_finished=on_finished)
     handle._start(_JobThread(gen_fn, args, kwargs))
     return handle
 

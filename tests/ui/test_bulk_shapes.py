@@ -133,8 +133,8 @@ def _canvas(qtbot, w: int, h: int, size: tuple[int, int]) -> tuple[CanvasView, H
     view.resize(*size)
     view.show()
     qtbot.waitExposed(view)
-    view.set_document(project, "k", ann, np.full((h, w, 3), GRAY, np.uint8), history.push,
-                      lambda: ("cat", None), lambda: "cat")
+    view.set_document(project, "k", ann, np.full((h, w, 3), GRAY, np.uint8), push=history.push,
+                      ask_label=lambda: ("cat", None), current_label=lambda: "cat")
     return view, history, ann
 
 

@@ -38,8 +38,8 @@ class Doc:
         self.view.resize(420, 320)
         self.view.show()
         qtbot.waitExposed(self.view)
-        self.view.set_document(self.project, "k", self.ann, self.image, self.push,
-                               lambda: (self.label, None), lambda: self.label)
+        self.view.set_document(self.project, "k", self.ann, self.image, push=self.push,
+                               ask_label=lambda: (self.label, None), current_label=lambda: self.label)
         self.view.setFocus()
 
     def push(self, edit):

@@ -55,8 +55,8 @@ class Doc:
         self.view.resize(420, 320)
         self.view.show()
         qtbot.waitExposed(self.view)
-        self.view.set_document(self.project, "k", self.ann, self.image, self.history.push,
-                               lambda: ("cat", None), lambda: "cat")
+        self.view.set_document(self.project, "k", self.ann, self.image, push=self.history.push,
+                               ask_label=lambda: ("cat", None), current_label=lambda: "cat")
         self.view.zoom_by(zoom / self.view.zoom())
         self.layer = self.view.canvas_scene.layer
         self.settle()

@@ -74,7 +74,7 @@ class CanvasView(CanvasInput, QGraphicsView):
 
     # -- document --------------------------------------------------------------------------
     def set_document(self, project: Project, key: str, annotation: ImageAnnotation,
-                     image_rgb8: np.ndarray | None, push: Callable, ask_label: Callable,
+                     image_rgb8: np.ndarray | None, *, push: Callable, ask_label: Callable,
                      current_label: Callable) -> None:
         """Shows ``annotation`` over ``image_rgb8`` (HxWx3 uint8); tools push edits via ``push``."""
         self.clear_document()

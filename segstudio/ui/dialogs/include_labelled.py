@@ -25,7 +25,7 @@ def question_text(n_labelled: int, n_other: int, what: str, merge: bool = True) 
 
 
 def ask_include_labelled(parent: QWidget | None, n_labelled: int, n_other: int, what: str,
-                         merge: bool = True) -> bool | None:
+                         *, merge: bool = True) -> bool | None:
     """True: include the labelled images; False: skip them; None: cancel the batch."""
     box = QMessageBox(QMessageBox.Icon.Question, TITLE, question_text(n_labelled, n_other, what, merge),
                       QMessageBox.StandardButton.NoButton, parent)

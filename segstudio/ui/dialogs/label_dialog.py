@@ -49,7 +49,7 @@ def color_icon(rgb: Sequence[int], size: int = 14) -> QIcon:
 class LabelDialog(QDialog):
     def __init__(self, classes: Sequence[str], recent: Sequence[str] = (),
                  colors: dict[str, Sequence[int]] | None = None, default: str | None = None,
-                 group_id: int | None = None, parent: QWidget | None = None,
+                 *, group_id: int | None = None, parent: QWidget | None = None,
                  title: str = "Class of the new shape") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -205,10 +205,10 @@ class LabelDialog(QDialog):
     @classmethod
     def ask(cls, classes: Sequence[str], recent: Sequence[str] = (),
             colors: dict[str, Sequence[int]] | None = None, default: str | None = None,
-            parent: QWidget | None = None, title: str = "Class of the new shape",
+            *, parent: QWidget | None = None, title: str = "Class of the new shape",
             group_id: int | None = None) -> tuple[str, int | None] | None:
         """Runs the dialog modally: (label, group_id) or None when cancelled."""
-        dlg = cls(classes, recent, colors, default, group_id, parent=parent, title=title)
+        dlg = cls(classes, recent, colors, default, group_id=group_id, parent=parent, title=title)
         try:
             if dlg.exec() != QDialog.DialogCode.Accepted:
                 return None

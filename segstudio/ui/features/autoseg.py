@@ -241,7 +241,8 @@ class AutoSegPanel(BatchMixin, QWidget):
         title = self.spec.title
         self._apply = start_job(
             apply_edit_job, key, f"Auto-segment ({title})",
-            self.spec.name, None if cached is not None else image, prompt, params, options, cached,
+            self.spec.name, None if cached is not None else image, prompt, params, options=options,
+            label_map=cached,
             on_result=lambda result: self._apply_done(key, *result),
             on_error=lambda exc, tb: self.show_message(f"{title} failed: {exc}", error=True),
             on_finished=lambda: self.apply_button.setEnabled(True))

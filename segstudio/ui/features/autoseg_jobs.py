@@ -58,7 +58,7 @@ def preview_job(method: str, image: np.ndarray, prompt: Prompt, params: Any) -> 
     return {"label_map": lm, "overlay": overlay, "scale": scale, "found": found}
 
 
-def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any, options: ApplyOptions,
+def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any, *, options: ApplyOptions,
               label_map: np.ndarray | None = None) -> Job[tuple[list[Shape], int]]:
     """(shapes, polygons over the limit — see :func:`convert_label_map`) for the image: from
     ``label_map`` when the preview already has it, else runs the method."""
@@ -72,11 +72,11 @@ def apply_job(method: str, image: np.ndarray | None, prompt: Prompt, params: Any
     return shapes, over
 
 
-def apply_edit_job(key: str, text: str, *args: Any) -> Job[tuple[AddShapes | None, int]]:
+def apply_edit_job(key: str, text: str, *args: Any, **kwargs: Any) -> Job[tuple[AddShapes | None, int]]:
     """:func:`apply_job` as (one ``AddShapes`` for ``key`` or None when no region qualified,
     polygons over ``max_polygons``), the edit's bookkeeping done here: pushing 10⁴ shapes then
     costs the GUI thread no per-shape pass."""
-    shapes, over = yield from apply_job(*args)
+    shapes, over = yield from apply_job(*args, **kwargs)
     return (AddShapes(key, shapes, None, text).prepare() if shapes else None), over
 
 

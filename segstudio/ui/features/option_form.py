@@ -24,7 +24,7 @@ class OptionField:
     ``set_value()`` shows one; ``label`` is the form row's label ("" when the widget has its own)."""
 
     def __init__(self, info: OptionInfo, widget: QWidget, get: Callable[[], Any],
-                 put: Callable[[Any], None], label: str) -> None:
+                 put: Callable[[Any], None], *, label: str) -> None:
         self.info, self.widget, self.label = info, widget, label
         self._get, self._put = get, put
 
@@ -42,7 +42,7 @@ def make_field(info: OptionInfo, value: Any) -> OptionField:
         on, off = meta.get("check", (True, False))
         box = QCheckBox(info.label)
         field = OptionField(info, box, lambda: on if box.isChecked() else off,
-                            lambda v: box.setChecked(v == on), "")
+                            lambda v: box.setChecked(v == on), label="")
     elif meta.get("choices") is not None or meta.get("catalogue"):
         field = _combo_field(info, meta.get("choices") or ())
     elif info.kind in (int, float):
@@ -56,7 +56,7 @@ def make_field(info: OptionInfo, value: Any) -> OptionField:
             return None if not text and info.default is None else info.parse(text)
 
         field = OptionField(info, edit, read, lambda v: edit.setText("" if v is None else info.format(v)),
-                            info.label)
+                            label=info.label)
     field.widget.setToolTip(info.help)
     field.widget.setObjectName(f"option_{info.name}")
     field.set_value(value)
@@ -84,7 +84,7 @@ def _combo_field(info: OptionInfo, choices: Sequence[Any]) -> OptionField:
             i = combo.count() - 1
         combo.setCurrentIndex(i)
 
-    return OptionField(info, combo, read, put, info.label)
+    return OptionField(info, combo, read, put, label=info.label)
 
 
 def set_choices(field: OptionField, names: Sequence[str]) -> None:
@@ -128,4 +128,4 @@ def _spin_field(info: OptionInfo) -> OptionField:
     def put(value: Any) -> None:
         spin.setValue(spin.minimum() if value is None else value)
 
-    return OptionField(info, spin, read, put, info.label)
+    return OptionField(info, spin, read, put, label=info.label)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -35,9 +35,6 @@ from segstudio.tools.sam_click import AiTool
 from segstudio.ui.actions import ActionSpec
 from segstudio.ui.workers import JobHandle, start_job
 
-if TYPE_CHECKING:
-    from segstudio.ui.features.sam_tool import SamTool
-
 log = logging.getLogger(__name__)
 
 DETAIL_STEPS = 40          # slider positions; tolerance = (DETAIL_STEPS - value) / 8 px: 0 … 5 px
@@ -45,13 +42,13 @@ DEFAULT_LABEL = "object"   # the class of "everything" when none is selected
 
 
 def everything_job(predictor: Any, base: str, image: np.ndarray, params: EverythingParams,
-                   label: str, mode: str, tolerance: float):
+                   *, label: str, mode: str, tolerance: float):
     emb = predictor.embed(base, image)
     instances = yield from segment_everything(predictor.model, emb, params)
     return instance_shapes(instances, label, image.shape[:2], mode=mode, tolerance=tolerance)
 
 
-def rectangles_job(predictor: Any, base: str, image: np.ndarray, boxes: list, tolerance: float):
+def rectangles_job(predictor: Any, base: str, image: np.ndarray, boxes: list, *, tolerance: float):
     """One list of polygons per box (empty: the model found nothing there)."""
     emb = predictor.embed(base, image)
     out = []
@@ -92,7 +89,8 @@ class DetailSlider(QWidget):
 
 
 class SamActions:
-    def __init__(self, feature: SamTool) -> None:
+    def __init__(self, feature: Any) -> None:
+        # feature: the SamTool (sam_tool imports this module, so not imported here: no cycle)
         self.feature = feature
         self.host, self.controller, self.canvas = feature.host, feature.controller, feature.canvas
         self.params = EverythingParams()
@@ -136,8 +134,8 @@ class SamActions:
     def _start_everything(self, key: str, image: np.ndarray, label: str) -> None:
         self.host.status("Segment everything: running…", 0)
         self.job = start_job(
-            everything_job, self.feature.predictor, self.feature._base(key), image.copy(), self.params, label,
-            "polygon", self.feature.tools[0].tolerance,
+            everything_job, self.feature.predictor, self.feature._base(key), image.copy(), self.params,
+            label=label, mode="polygon", tolerance=self.feature.tools[0].tolerance,
             on_progress=lambda p: p is not None and self.host.status(f"{p.message} ({p.done}/{p.total})", 0),
             on_result=lambda shapes: self._everything_done(key, shapes),
             on_error=lambda exc, tb: self.host.status(f"Segment everything: {exc}", 10000))
@@ -170,7 +168,7 @@ class SamActions:
     def _start_rectangles(self, key: str, image: np.ndarray, rects: list, boxes: list) -> None:
         self.job = start_job(
             rectangles_job, self.feature.predictor, self.feature._base(key), image.copy(), boxes,
-            self.feature.tools[0].tolerance,
+            tolerance=self.feature.tools[0].tolerance,
             on_result=lambda got: self._rectangles_done(key, rects, got),
             on_error=lambda exc, tb: self.host.status(f"Rectangles → masks: {exc}", 10000))
 
@@ -208,7 +206,7 @@ ROWS = (
 )
 
 
-def install(feature: SamTool) -> SamActions:
+def install(feature: Any) -> SamActions:
     actions = SamActions(feature)
     feature.host.add_status_widget(actions.detail)
     feature.host.add_actions(ROWS, {"sam_everything": actions.segment_everything,
