@@ -140,7 +140,7 @@ def pick_ranked(model, setup: Setup, labelled: list[int], k: int) -> list[int]:
     cands = []
     for i, (img, _) in enumerate(setup.pool):
         if i not in labelled:
-            s = run_to_end(score_image(model, meta, img, "cpu", options))
+            s = run_to_end(score_image(model, meta, img, "cpu", options=options))
             cands.append(Candidate(str(i), s.score, thumbnail_descriptor(img)))
     descs = {c.key: c.descriptor for c in cands}
     return [int(k_) for k_ in pick_next(cands, k, exclude=[str(i) for i in labelled], descriptors=descs)]

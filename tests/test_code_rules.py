@@ -26,13 +26,7 @@ POSITIONAL_BEFORE_ISSUE_14 = frozenset({
     "segstudio/ui/features/sam_tool.py::_decoded",
     "segstudio/ui/features/sam_tool.py::embed_job",
     # older
-    "segstudio/ml/uncertainty.py::score_image",
-    "segstudio/ml/uncertainty.py::score_images",
     "segstudio/ui/docks/image_table.py::match",   # Qt override: QAbstractItemModel.match(start, role, value, hits, flags)
-    "segstudio/ui/features/label_next.py::score_job",
-    "segstudio/ui/features/model_jobs.py::confidence_job",
-    "segstudio/ui/features/model_jobs.py::predict_batch_job",
-    "segstudio/ui/features/model_jobs.py::predict_current_job",
 })
 
 

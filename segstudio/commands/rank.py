@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_cache:
         sha = file_sha256(model_path)
         cache = ScoreCache(scores_file(project_io.meta_dir(project), sha), sha, options.cache_identity())
-    records, errors = run_with_tqdm(score_images(model, meta, items, device, options, cache),
+    records, errors = run_with_tqdm(score_images(model, meta, items, device, options=options, cache=cache),
                                     desc="rank", disable=True if args.quiet else None)
     order = sorted(records, key=lambda k: (-records[k]["score"], k))
     if args.diverse:

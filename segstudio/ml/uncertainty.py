@@ -116,7 +116,7 @@ class _PixelStats:
 
 
 def score_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray, device="cpu",
-                options: ScoreOptions = ScoreOptions(), cancel: CancelToken | None = None
+                *, options: ScoreOptions = ScoreOptions(), cancel: CancelToken | None = None
                 ) -> Generator[Progress, None, ImageScore]:
     """The uncertainty of ``model`` on one image; yields the predictor's Progress per tile."""
     stats = _PixelStats(meta.num_classes)
@@ -138,7 +138,7 @@ def score_image(model: nn.Module, meta: ModelMeta, image_rgb8: np.ndarray, devic
 
 
 def score_images(model: nn.Module, meta: ModelMeta, items: Sequence[tuple[str, str | Path]], device="cpu",
-                 options: ScoreOptions = ScoreOptions(), cache: ScoreCache | None = None,
+                 *, options: ScoreOptions = ScoreOptions(), cache: ScoreCache | None = None,
                  cancel: CancelToken | None = None
                  ) -> Generator[Progress, None, tuple[dict[str, dict[str, Any]], list[str]]]:
     """Scores ``items`` (key, image file), reusing ``cache`` records of unchanged files.
@@ -162,7 +162,7 @@ def score_images(model: nn.Module, meta: ModelMeta, items: Sequence[tuple[str, s
                     yield Progress(i + 1, n, f"{name}: cached")
                     continue
                 img = to_rgb8(load_image(path))
-                inner = score_image(model, meta, img, device, options, cancel)
+                inner = score_image(model, meta, img, device, options=options, cancel=cancel)
                 while True:
                     try:
                         p = next(inner)

@@ -70,7 +70,7 @@ def test_rank_lists_images_a_person_has_not_labelled_most_uncertain_first(projec
     model, meta = load_checkpoint(ck)
     for row in rows:
         img = to_rgb8(load_image(root / row["image"]))
-        expect = run_to_end(score_image(model, meta, img, "cpu", ScoreOptions())).score
+        expect = run_to_end(score_image(model, meta, img, "cpu", options=ScoreOptions())).score
         assert row["score"] == pytest.approx(expect, abs=1e-5)
     # the printed table lists them in the same order
     table = [line.split() for line in r.stdout.splitlines()]

@@ -50,12 +50,12 @@ def test_scores_over_many_tiles_equal_the_full_probability_maps(weighting):
     full = run_to_end(predict_image(model, meta, img, "cpu", tile=64, overlap=16, keep_logits=True))
     assert full.info["tiles"] > 4
     opts = ScoreOptions(weighting=weighting, tile=64, overlap=16)
-    s = run_to_end(score_image(model, meta, img, "cpu", opts))
+    s = run_to_end(score_image(model, meta, img, "cpu", options=opts))
     ent, margin = _reference(full.logits, weighting)
     assert s.entropy == pytest.approx(ent, abs=1e-5)
     assert s.margin == pytest.approx(margin, abs=1e-5)
     assert s.score == s.margin and s.disagreement is None
-    assert run_to_end(score_image(model, meta, img, "cpu", ScoreOptions(metric="entropy", tile=64,
+    assert run_to_end(score_image(model, meta, img, "cpu", options=ScoreOptions(metric="entropy", tile=64,
                                                                         overlap=16, weighting=weighting))
                       ).score == pytest.approx(ent, abs=1e-5)
 
@@ -114,8 +114,8 @@ def test_images_of_classes_the_model_never_saw_score_highest(tta):
     pred = [run_to_end(predict_image(model, meta, im, "cpu", tile=64)).label_map for im in test_seen]
     assert np.mean(np.stack(pred) == lab_seen) > 0.95
     opts = ScoreOptions(tile=64, overlap=16, tta=tta)
-    s_seen = [run_to_end(score_image(model, meta, im, "cpu", opts)).score for im in test_seen]
-    s_unseen = [run_to_end(score_image(model, meta, im, "cpu", opts)).score for im in test_unseen]
+    s_seen = [run_to_end(score_image(model, meta, im, "cpu", options=opts)).score for im in test_seen]
+    s_unseen = [run_to_end(score_image(model, meta, im, "cpu", options=opts)).score for im in test_unseen]
     assert min(s_unseen) > max(s_seen), (s_seen, s_unseen)
 
 
@@ -149,7 +149,7 @@ def test_cache_is_reused_until_an_image_the_checkpoint_or_the_options_change(tmp
     def run(model, meta, opts=opts):
         sha = file_sha256(ck)
         cache = ScoreCache(scores_file(tmp_path, sha), sha, opts.cache_identity())
-        recs, errors = run_to_end(score_images(model, meta, items, "cpu", opts, cache))
+        recs, errors = run_to_end(score_images(model, meta, items, "cpu", options=opts, cache=cache))
         assert errors == []
         return {k: r["cached"] for k, r in recs.items()}, {k: r["score"] for k, r in recs.items()}
 
@@ -191,7 +191,8 @@ def test_unreadable_image_and_corrupt_cache_are_reported_not_raised(tmp_path):
     scores_file(tmp_path, sha).write_text("{ truncated")
     opts = ScoreOptions(tile=64, overlap=16)
     cache = ScoreCache(scores_file(tmp_path, sha), sha, opts.cache_identity())
-    recs, errors = run_to_end(score_images(model, meta, [*items, ("broken.png", bad)], "cpu", opts, cache))
+    recs, errors = run_to_end(score_images(model, meta, [*items, ("broken.png", bad)], "cpu", options=opts,
+                                           cache=cache))
     assert set(recs) == {"img0.png", "img1.png"}
     assert len(errors) == 1 and "broken.png" in errors[0]
     assert set(json.loads(scores_file(tmp_path, sha).read_text())["images"]) == {"img0.png", "img1.png"}

@@ -88,7 +88,7 @@ def expected_scores(ckpt: Path, keys: list[str]) -> dict[str, float]:
 
     model, meta = load_checkpoint(ckpt)
     return {k: run_to_end(score_image(model, meta, to_rgb8(load_image(Path(k).with_suffix(".png"))), "cpu",
-                                      ScoreOptions())).score for k in keys}
+                                      options=ScoreOptions())).score for k in keys}
 
 
 def overlay_rgba(item) -> np.ndarray:

@@ -47,7 +47,7 @@ ROWS = (ActionSpec("label_next", "Tools", "&Label next", ("Ctrl+L",),
 
 
 def score_job(model_path: str, items: list[tuple[str, str]], project_dir: str, device: str,
-              cancel: CancelToken):
+              *, cancel: CancelToken):
     """Runs in a worker thread: loads the checkpoint, scores ``items`` (relative path, file) into
     the project's score cache — the same file and options as ``segstudio rank`` — and returns
     {"model_path", "cache", "records", "errors"}."""
@@ -63,7 +63,8 @@ def score_job(model_path: str, items: list[tuple[str, str]], project_dir: str, d
     options = ScoreOptions()   # `segstudio rank`'s defaults: one cache for both
     cache = ScoreCache(scores_file(project_dir, sha), sha, options.cache_identity())
     yield Progress(0, None, "Label next: scoring…", data={"cache": str(cache.path)})
-    records, errors = yield from score_images(model, meta, items, dev, options, cache, cancel)
+    records, errors = yield from score_images(model, meta, items, dev, options=options, cache=cache,
+                                              cancel=cancel)
     return {"model_path": model_path, "cache": str(cache.path), "records": records, "errors": errors}
 
 
@@ -198,7 +199,7 @@ class LabelNextFeature(QObject):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        job = start_job(score_job, model_path, items, str(meta_dir(project)), "auto", self._token,
+        job = start_job(score_job, model_path, items, str(meta_dir(project)), "auto", cancel=self._token,
                         on_progress=self._progress,
                         on_result=lambda r, root=project.root: self._scored(r, root),
                         on_error=self._failed, on_finished=lambda: self._finished(job))

@@ -28,7 +28,7 @@ def load_model_job(path: str, device: str):
     return {"path": path, "model": model, "meta": meta, "device": str(dev), "device_name": describe_device(dev)}
 
 
-def predict_current_job(model, meta, key: str, image: np.ndarray, device: str, options: ModelOptions,
+def predict_current_job(model, meta, key: str, image: np.ndarray, *, device: str, options: ModelOptions,
                         cancel: CancelToken, roi: np.ndarray | None):
     from segstudio.ml.batch import predict_one
 
@@ -37,14 +37,15 @@ def predict_current_job(model, meta, key: str, image: np.ndarray, device: str, o
                                    roi=roi))
 
 
-def predict_batch_job(model, meta, items: list, device: str, options: ModelOptions, cancel: CancelToken):
+def predict_batch_job(model, meta, items: list, device: str, *, options: ModelOptions, cancel: CancelToken):
     from segstudio.ml.batch import predict_batch
 
     return (yield from predict_batch(model, meta, items, device, config=options.predict_config(meta.classes),
                                      cancel=cancel))
 
 
-def confidence_job(model, meta, image: np.ndarray, device: str, options: ModelOptions, cancel: CancelToken):
+def confidence_job(model, meta, image: np.ndarray, device: str, *, options: ModelOptions,
+                   cancel: CancelToken):
     """The predicted class's probability per pixel, for the confidence overlay only (no shapes)."""
     from segstudio.ml.batch import predict_one
 

@@ -264,9 +264,9 @@ class ModelFeature(QObject):
             return
         self._token = CancelToken()
         roi = self._roi(*image.shape[:2])
-        self._start(predict_current_job, self.model, self.meta, key, image.copy(), self.model_device,
-                    self.options, self._token, roi, on_result=functools.partial(self._current_done, key),
-                    title="Auto-segment failed")
+        self._start(predict_current_job, self.model, self.meta, key, image.copy(),
+                    device=self.model_device, options=self.options, cancel=self._token, roi=roi,
+                    on_result=functools.partial(self._current_done, key), title="Auto-segment failed")
 
     @property
     def model_device(self) -> str:
@@ -318,9 +318,9 @@ class ModelFeature(QObject):
         self._batch_snapshot = {k: [s.uid for s in a.shapes] for k, a in project.annotations.items()}
         self._token = CancelToken()
         self.job_kind = "batch"
-        self._start(predict_batch_job, self.model, self.meta, items, self.model_device, self.options,
-                    self._token, on_progress=self._batch_progress, on_result=lambda _failed: None,
-                    title="Batch auto-segment failed")
+        self._start(predict_batch_job, self.model, self.meta, items, self.model_device,
+                    options=self.options, cancel=self._token, on_progress=self._batch_progress,
+                    on_result=lambda _failed: None, title="Batch auto-segment failed")
 
     def _batch_progress(self, p: Progress) -> None:
         self._progress(p)
@@ -390,8 +390,8 @@ class ModelFeature(QObject):
                 and image is not None and self.overlay_view.wants(key)):
             self.overlay_view.tried = key   # not again (e.g. after a failure) until the image changes
             self._token = CancelToken()
-            self._start(confidence_job, self.model, self.meta, image.copy(), self.model_device, self.options,
-                        self._token, on_result=lambda conf: key == self.controller.current_key
+            self._start(confidence_job, self.model, self.meta, image.copy(), self.model_device,
+                        options=self.options, cancel=self._token, on_result=lambda conf: key == self.controller.current_key
                         and self._set_overlay(key, conf), title="Confidence overlay failed")
 
     def shutdown(self) -> None:
