@@ -22,10 +22,6 @@ LONG_MODULES = frozenset({
 #: their callers span modules other changes were editing). New functions must put ``*`` after
 #: the fourth; convert these and delete their line here.
 POSITIONAL_BEFORE_ISSUE_14 = frozenset({
-    # written by the click-to-segment work while this check landed: to convert
-    "segstudio/ui/features/sam_tool.py::_decoded",
-    "segstudio/ui/features/sam_tool.py::embed_job",
-    # older
     "segstudio/ui/docks/image_table.py::match",   # Qt override: QAbstractItemModel.match(start, role, value, hits, flags)
 })
 

@@ -42,7 +42,7 @@ def open_job(name: str, project_dir: Any):
     return Predictor.open(name, project_dir, threads=max(1, (os.cpu_count() or 2) - 1))
 
 
-def embed_job(predictor: Predictor, base: str, image: Any, roi: Any, path: Any = None):
+def embed_job(predictor: Predictor, base: str, image: Any, roi: Any, *, path: Any = None):
     """The embedding of ``image`` (or, when None, of the file ``path``: a prefetch) in a worker."""
     yield from ()
     if image is None:
@@ -198,7 +198,7 @@ class SamTool:
         if self.predictor.cached(base):
             return
         self._prefetching = base
-        self._jobs["prefetch"] = start_job(embed_job, self.predictor, base, None, None, path,
+        self._jobs["prefetch"] = start_job(embed_job, self.predictor, base, None, None, path=path,
                                            on_result=lambda r: self.encoder_threads.append(r[1]),
                                            on_error=lambda exc, tb: log.info("prefetch failed: %s", exc),
                                            on_finished=self._prefetched)
@@ -239,10 +239,10 @@ class SamTool:
         request, version = self._request, tool.version
         self._jobs["decode"] = start_job(
             decode_job, self.predictor, emb, prompt,
-            on_result=lambda r: self._decoded(request, key, tool, version, r),
+            on_result=lambda r: self._decoded(request, key, tool, version, result=r),
             on_error=lambda exc, tb: self.host.status(f"AI tool: {exc}", 10000))
 
-    def _decoded(self, request: int, key: str, tool: AiTool, version: int, result: tuple) -> None:
+    def _decoded(self, request: int, key: str, tool: AiTool, version: int, *, result: tuple) -> None:
         if request != self._request or key != self.controller.current_key or tool.version != version:
             return   # a newer click, another image or an Escape: this mask is stale
         tool.set_result(*result)
