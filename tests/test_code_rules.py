@@ -15,7 +15,6 @@ MAX_POSITIONAL = 4
 LONG_MODULES = frozenset({
     "segstudio/ui/features/training.py",     # training options (issue 14.2) are reshaping it
     "segstudio/ui/features/model_menu.py",   # the confidence overlay is moving out of it
-    "segstudio/core/model.py",               # 400 + Label next's uncertainty field (in flight)
 })
 
 #: functions that still take more than MAX_POSITIONAL positional parameters (issue 14.5 left them:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from segstudio.core.class_colors import IGNORE_COLOR, default_color
 from segstudio.core.shape_kinds import ShapeKind, kind_of
 
 IGNORE_LABEL = "__ignore__"
@@ -30,34 +31,6 @@ BACKGROUND_LABEL = "_background_"
 UNLABELLED, LABELLED, PRE_ANNOTATED = "unlabelled", "labelled", "pre-annotated"
 
 _uid_counter = itertools.count(1)
-
-#: Colour of ``__ignore__``: a neutral grey that no class among the first 256 gets.
-IGNORE_COLOR = (160, 160, 160)
-
-
-def voc_color(value: int) -> tuple[int, int, int]:
-    """The PASCAL VOC colormap entry for class value ``value`` (0 = background = black).
-
-    The bit-interleaving rule of the VOC devkit (labelme uses the same map): bits 0, 3, 6, …
-    of the value fill red from its top bit down, bits 1, 4, 7, … green, bits 2, 5, 8, … blue.
-    Eight rounds consume 24 bits, so the first 2**24 values get distinct colours.
-    """
-    r = g = b = 0
-    c = int(value)
-    for shift in range(7, -1, -1):
-        r |= (c & 1) << shift
-        g |= ((c >> 1) & 1) << shift
-        b |= ((c >> 2) & 1) << shift
-        c >>= 3
-    return r, g, b
-
-
-def default_color(index: int) -> tuple[int, int, int]:
-    """Colour of the ``index``-th class (0-based, background not counted): the VOC colour of
-    its class value ``index + 1``, so colours match labelme's and those of VOC exports, and the
-    same class list gives the same colours in every project."""
-    return voc_color(index + 1)
-
 
 def class_color(name: str, index: int) -> tuple[int, int, int]:
     """Default colour of class ``name`` that is the ``index``-th ordinary class."""

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QColorDialog, QInputDialog
 
 from segstudio.core import project_io
-from segstudio.core.model import IGNORE_COLOR, voc_color
+from segstudio.core.class_colors import IGNORE_COLOR, voc_color
 from segstudio.ui.dialogs.label_dialog import LabelDialog
 from segstudio.ui.docks.classes import LabelClassDock
 from segstudio.ui.main_window import MainWindow
