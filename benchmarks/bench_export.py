@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from segstudio.core.io.formats.base import ExportOptions
-from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
+from segstudio.core.formats.base import ExportOptions
+from segstudio.core.formats.export_driver import export_dataset, items_from_project
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape

@@ -1,7 +1,7 @@
 """``segstudio export``: a project folder → a dataset (VOC, COCO, YOLO-seg, mask PNGs, labelme).
 
 The headless twin of File ▸ Export dataset…: the same exporter jobs
-(:mod:`segstudio.core.io.formats`), driven with a tqdm progress bar. May import segstudio.core.
+(:mod:`segstudio.core.formats`), driven with a tqdm progress bar. May import segstudio.core.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from segstudio.commands.common_args import add_format, add_labels_file, add_quiet
-from segstudio.core.io.formats.base import FORMATS, IMAGE_MODES, ExportOptions
+from segstudio.core.formats.base import FORMATS, IMAGE_MODES, ExportOptions
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -49,9 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.core.io.formats.base import DatasetError
-    from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
-    from segstudio.core.io.formats.export_run import problems_text
+    from segstudio.core.formats.base import DatasetError
+    from segstudio.core.formats.export_driver import export_dataset, items_from_project
+    from segstudio.core.formats.export_run import problems_text
     from segstudio.core.jobs import run_with_tqdm
     from segstudio.core.project_io import load_all, open_project
 

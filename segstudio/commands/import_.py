@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from segstudio.commands.common_args import add_format, add_quiet
-from segstudio.core.io.formats.base import FORMATS
+from segstudio.core.formats.base import FORMATS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -39,8 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from segstudio.core.io.formats.base import DatasetError, ImportOptions
-    from segstudio.core.io.formats.import_driver import classes_of, import_dataset, write_project
+    from segstudio.core.formats.base import DatasetError, ImportOptions
+    from segstudio.core.formats.import_driver import classes_of, import_dataset, write_project
     from segstudio.core.jobs import run_with_tqdm
 
     options = ImportOptions(mask_mode=args.mask_mode, tolerance=args.tolerance,

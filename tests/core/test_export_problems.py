@@ -16,9 +16,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from segstudio.core.io.formats.base import ExportItem, ExportOptions, ImportOptions
-from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
-from segstudio.core.io.formats.voc import import_dataset as voc_import
+from segstudio.core.formats.base import ExportItem, ExportOptions, ImportOptions
+from segstudio.core.formats.export_driver import export_dataset, items_from_project
+from segstudio.core.formats.voc import import_dataset as voc_import
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.io.formats.base import ExportItem, ExportOptions
-from segstudio.core.io.formats.export_driver import (
+from segstudio.core.formats.base import ExportItem, ExportOptions
+from segstudio.core.formats.export_driver import (
     assign_splits,
     export_dataset,
     items_from_project,

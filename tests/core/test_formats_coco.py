@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.io.formats.base import ExportItem, ExportOptions, ImportOptions
-from segstudio.core.io.formats.export_driver import export_dataset
-from segstudio.core.io.formats.import_driver import import_dataset
+from segstudio.core.formats.base import ExportItem, ExportOptions, ImportOptions
+from segstudio.core.formats.export_driver import export_dataset
+from segstudio.core.formats.import_driver import import_dataset
 from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.rasterize import shape_mask

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.io.formats.base import ImportOptions
-from segstudio.core.io.formats.import_driver import import_dataset, import_to_project
+from segstudio.core.formats.base import ImportOptions
+from segstudio.core.formats.import_driver import import_dataset, import_to_project
 from segstudio.core.jobs import run_to_end
 from segstudio.core.project_io import load_all, open_project
 from segstudio.core.rasterize import class_value_map, shapes_to_label

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.io.formats.base import ExportOptions, ImportOptions
-from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
-from segstudio.core.io.formats.import_driver import classes_of, import_dataset, write_project
+from segstudio.core.formats.base import ExportOptions, ImportOptions
+from segstudio.core.formats.export_driver import export_dataset, items_from_project
+from segstudio.core.formats.import_driver import classes_of, import_dataset, write_project
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape

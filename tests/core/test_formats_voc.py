@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from segstudio.core.io.formats.base import ExportItem, ExportOptions
-from segstudio.core.io.formats.export_driver import export_dataset
-from segstudio.core.io.formats.voc import read_index_png, voc_colormap
+from segstudio.core.formats.base import ExportItem, ExportOptions
+from segstudio.core.formats.export_driver import export_dataset
+from segstudio.core.formats.voc import read_index_png, voc_colormap
 from segstudio.core.jobs import run_to_end
 from segstudio.core.model import ImageAnnotation, Shape
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from segstudio.algorithms.apply import ApplyOptions, label_map_shapes
-from segstudio.core.io.formats.base import ImportOptions
-from segstudio.core.io.formats.import_driver import label_maps_to_shapes
+from segstudio.core.formats.base import ImportOptions
+from segstudio.core.formats.import_driver import label_maps_to_shapes
 from segstudio.core.label_shapes import LabelShapeOptions, label_map_to_shapes
 from segstudio.core.rasterize import class_value_map, mask_to_shapes, shapes_to_label
 from segstudio.ml.postprocess import ShapeOptions, prediction_to_shapes

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from segstudio.core.class_edits import ChangeClass
+from segstudio.core.formats.base import ExportItem
 from segstudio.core.history import History
-from segstudio.core.io.formats.base import ExportItem
 from segstudio.core.io.labelme import AnnotationError, annotation_from_dict, read_labelme, write_labelme
 from segstudio.core.project_io import load_all, load_annotation, open_project, save_annotation
 from segstudio.core.settings import Preferences, load_preferences, save_preferences
@@ -215,7 +215,7 @@ def test_empty_folder_opens_with_no_entries(tmp_path):
 
 # -- importing into a folder that already holds files ---------------------------------------------
 def _imported(tmp_path, name, value):
-    from segstudio.core.io.formats.base import ImportedImage
+    from segstudio.core.formats.base import ImportedImage
     from segstudio.core.model import ImageAnnotation
 
     src = tmp_path / "src" / f"{name}.png"
@@ -225,8 +225,8 @@ def _imported(tmp_path, name, value):
 
 
 def test_import_never_overwrites_an_image_already_in_the_output_folder(tmp_path):
-    from segstudio.core.io.formats.base import DatasetError
-    from segstudio.core.io.formats.import_driver import write_project
+    from segstudio.core.formats.base import DatasetError
+    from segstudio.core.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"
@@ -241,8 +241,8 @@ def test_import_never_overwrites_an_image_already_in_the_output_folder(tmp_path)
 
 
 def test_import_refuses_an_existing_json_before_writing_anything(tmp_path):
-    from segstudio.core.io.formats.base import DatasetError
-    from segstudio.core.io.formats.import_driver import write_project
+    from segstudio.core.formats.base import DatasetError
+    from segstudio.core.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"
@@ -255,7 +255,7 @@ def test_import_refuses_an_existing_json_before_writing_anything(tmp_path):
 
 
 def test_import_with_the_same_image_already_there_writes_its_json(tmp_path):
-    from segstudio.core.io.formats.import_driver import write_project
+    from segstudio.core.formats.import_driver import write_project
     from segstudio.core.jobs import run_to_end
 
     out = tmp_path / "proj"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from segstudio.core import shape_kinds
+from segstudio.core.formats.coco import annotation_records
+from segstudio.core.formats.yolo import shape_polygons
 from segstudio.core.geometry import nearest_edge, nearest_vertex
-from segstudio.core.io.formats.coco import annotation_records
-from segstudio.core.io.formats.yolo import shape_polygons
 from segstudio.core.io.labelme import AnnotationError, annotation_from_dict, annotation_to_dict
 from segstudio.core.model import ImageAnnotation, Shape
 from segstudio.core.rasterize import class_value_map, shape_mask, shapes_to_label

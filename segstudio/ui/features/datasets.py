@@ -1,6 +1,6 @@
 """Datasets feature: File ▸ Export dataset…, File ▸ Import…, Tools ▸ Evaluate….
 
-Dialogs collect options, then run the core jobs (:mod:`segstudio.core.io.formats`,
+Dialogs collect options, then run the core jobs (:mod:`segstudio.core.formats`,
 :mod:`segstudio.core.evaluate`) through :func:`segstudio.ui.workers.start_job` with a progress
 bar and Cancel (:mod:`.job_dialog`). The exporter gets snapshots of the in-memory annotations taken here on the GUI
 thread, so unsaved edits are exported; the worker never touches the project.
@@ -35,10 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core.evaluate import evaluate_project_items, format_report, table_rows
-from segstudio.core.io.formats.base import FORMATS, IMAGE_MODES, OVERLAP_RULE, ExportOptions, ImportOptions
-from segstudio.core.io.formats.export_driver import export_dataset, items_from_project
-from segstudio.core.io.formats.export_run import problems_text
-from segstudio.core.io.formats.import_driver import import_to_project
+from segstudio.core.formats.base import FORMATS, IMAGE_MODES, OVERLAP_RULE, ExportOptions, ImportOptions
+from segstudio.core.formats.export_driver import export_dataset, items_from_project
+from segstudio.core.formats.export_run import problems_text
+from segstudio.core.formats.import_driver import import_to_project
 from segstudio.ui.actions import ActionSpec
 from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.job_dialog import JobDialog, folder_row

@@ -9,7 +9,7 @@ exporter) and :mod:`.import_driver` (label maps to shapes, writing the imported 
 Exporters are generator jobs (:mod:`segstudio.core.jobs`) over a list of :class:`ExportItem`
 taken from the in-memory project (unsaved edits included), so the GUI (worker thread) and the
 CLI (tqdm) run the same code. Every exporter walks its images with
-:func:`segstudio.core.io.formats.export_run.export_each`: one bad image (unreadable file, broken
+:func:`segstudio.core.formats.export_run.export_each`: one bad image (unreadable file, broken
 annotation, a shape that cannot be drawn) is left out and listed in :attr:`ExportReport.problems`,
 the others are exported, and the split/index files are written even then (and after a cancel),
 listing exactly the images that were exported. Importers are generator jobs returning
@@ -28,7 +28,7 @@ from typing import Any
 
 from segstudio.core.model import ImageAnnotation
 
-#: format name → module under segstudio.core.io.formats
+#: format name → module under segstudio.core.formats
 FORMATS: dict[str, str] = {"voc": "voc", "coco": "coco", "yolo": "yolo", "masks": "masks",
                            "labelme": "labelme_fmt"}
 OVERLAP_RULE = "later shapes paint over earlier ones (labelme)"
@@ -127,4 +127,4 @@ class ExportReport:
 def format_module(name: str) -> Any:
     if name not in FORMATS:
         raise ValueError(f"unknown format {name!r}; choose one of {', '.join(FORMATS)}")
-    return importlib.import_module(f"segstudio.core.io.formats.{FORMATS[name]}")
+    return importlib.import_module(f"segstudio.core.formats.{FORMATS[name]}")

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from segstudio.core.io.atomic import atomic_write_text
-from segstudio.core.io.formats.base import (
+from segstudio.core.formats.base import (
     OVERLAP_RULE,
     SPLITS,
     DatasetError,
@@ -38,9 +37,10 @@ from segstudio.core.io.formats.base import (
     ImportedImage,
     ImportOptions,
 )
-from segstudio.core.io.formats.export_driver import assign_splits, count_skipped, place_image, value_map
-from segstudio.core.io.formats.export_run import export_each
-from segstudio.core.io.formats.import_driver import shapes_from_mask
+from segstudio.core.formats.export_driver import assign_splits, count_skipped, place_image, value_map
+from segstudio.core.formats.export_run import export_each
+from segstudio.core.formats.import_driver import shapes_from_mask
+from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 
-from segstudio.core.io.formats.base import ExportItem, ExportReport
+from segstudio.core.formats.base import ExportItem, ExportReport
 from segstudio.core.jobs import Cancelled, Progress
 
 log = logging.getLogger(__name__)

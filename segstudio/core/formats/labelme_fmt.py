@@ -18,8 +18,7 @@ import os
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
-from segstudio.core.io.atomic import atomic_write_text
-from segstudio.core.io.formats.base import (
+from segstudio.core.formats.base import (
     SPLITS,
     DatasetError,
     ExportItem,
@@ -28,14 +27,15 @@ from segstudio.core.io.formats.base import (
     ImportedImage,
     ImportOptions,
 )
-from segstudio.core.io.formats.export_driver import (
+from segstudio.core.formats.export_driver import (
     assign_splits,
     count_skipped,
     place_image,
     snapshot,
     value_map,
 )
-from segstudio.core.io.formats.export_run import export_each
+from segstudio.core.formats.export_run import export_each
+from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.io.labelme import write_labelme
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from segstudio.core.io.formats.base import DatasetError, ImportedImage, ImportOptions, format_module
+from segstudio.core.formats.base import DatasetError, ImportedImage, ImportOptions, format_module
 from segstudio.core.jobs import Progress
 from segstudio.core.label_shapes import LabelShapeOptions, crop_to_shapes, label_map_to_shapes, mask_to_shapes
 from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled

@@ -25,8 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from segstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
-from segstudio.core.io.formats.base import (
+from segstudio.core.formats.base import (
     OVERLAP_RULE,
     SPLITS,
     DatasetError,
@@ -36,9 +35,10 @@ from segstudio.core.io.formats.base import (
     ImportedImage,
     ImportOptions,
 )
-from segstudio.core.io.formats.export_driver import assign_splits, count_skipped, place_image, value_map
-from segstudio.core.io.formats.export_run import export_each
-from segstudio.core.io.formats.import_driver import find_image, label_maps_to_shapes
+from segstudio.core.formats.export_driver import assign_splits, count_skipped, place_image, value_map
+from segstudio.core.formats.export_run import export_each
+from segstudio.core.formats.import_driver import find_image, label_maps_to_shapes
+from segstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, LABELLED, ImageAnnotation
 from segstudio.core.rasterize import shapes_to_label

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from segstudio.core.io.atomic import atomic_write_text
-from segstudio.core.io.formats.base import (
+from segstudio.core.formats.base import (
     SPLITS,
     DatasetError,
     ExportItem,
@@ -29,9 +28,10 @@ from segstudio.core.io.formats.base import (
     ImportedImage,
     ImportOptions,
 )
-from segstudio.core.io.formats.export_driver import assign_splits, count_skipped, place_image, value_map
-from segstudio.core.io.formats.export_run import export_each
-from segstudio.core.io.formats.import_driver import find_image
+from segstudio.core.formats.export_driver import assign_splits, count_skipped, place_image, value_map
+from segstudio.core.formats.export_run import export_each
+from segstudio.core.formats.import_driver import find_image
+from segstudio.core.io.atomic import atomic_write_text
 from segstudio.core.jobs import Progress
 from segstudio.core.model import BACKGROUND_LABEL, IGNORE_LABEL, LABELLED, ImageAnnotation, Shape
 

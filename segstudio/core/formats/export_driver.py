@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.io.formats.base import (
+from segstudio.core.formats.base import (
     DatasetError,
     ExportItem,
     ExportOptions,

@@ -1,0 +1,1 @@
+"""segstudio.core.formats"""

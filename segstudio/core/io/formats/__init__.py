@@ -1,1 +1,0 @@
-"""segstudio.core.io.formats"""
