@@ -13,8 +13,6 @@ MAX_POSITIONAL = 4
 
 #: modules over MAX_LINES while another change is in flight (issue 14): split, then remove here
 LONG_MODULES = frozenset({
-    "segstudio/ui/features/training.py",     # training options (issue 14.2) are reshaping it
-    "segstudio/ui/features/model_menu.py",   # the confidence overlay is moving out of it
 })
 
 #: functions that still take more than MAX_POSITIONAL positional parameters (issue 14.5 left them:

@@ -2,15 +2,13 @@
 and an overlay of where the model is unsure. Menu entries: rows of the action table (:data:`ROWS`);
 a loaded model is announced with ``controller.model_loaded`` (training listens to it).
 
-Deep pre-annotation runs entirely off the GUI thread (:func:`segstudio.ui.workers.start_job`);
-torch and ``segstudio.ml`` are imported only inside the worker functions below, so building the
-window never imports torch. The current image's result becomes ONE undoable
-``ApplyPrediction`` (dropped if the image changed meanwhile). A batch skips images a person
+Deep pre-annotation runs off the GUI thread (:func:`segstudio.ui.workers.start_job`); torch and
+``segstudio.ml`` are imported only inside worker functions, so building the window never imports
+torch. The current image's result is ONE undoable ``ApplyPrediction`` (dropped if stale). A batch skips images a person
 labelled unless the person includes them (a question that says how many would change; they
-stay "labelled"), collects the results as they finish and applies them when it ends (or is
-cancelled) as ONE undo step, leaving out an image edited meanwhile; the others become
-"pre-annotated" and are saved when autosave is on. Cancel stops within a second (the job checks a CancelToken even inside
-the network's forward pass).
+stay "labelled") and applies all results as ONE undo step when it ends or is cancelled (an
+image edited meanwhile is left out; the others become "pre-annotated"). Cancel stops within a
+second, even inside the network's forward pass.
 
 May import: PySide6, segstudio.core, segstudio.ui (segstudio.ml only inside worker functions).
 """
@@ -390,9 +388,9 @@ class ModelFeature(QObject):
                 and image is not None and self.overlay_view.wants(key)):
             self.overlay_view.tried = key   # not again (e.g. after a failure) until the image changes
             self._token = CancelToken()
-            self._start(confidence_job, self.model, self.meta, image.copy(), self.model_device,
-                        options=self.options, cancel=self._token, on_result=lambda conf: key == self.controller.current_key
-                        and self._set_overlay(key, conf), title="Confidence overlay failed")
+            self._start(confidence_job, self.model, self.meta, image.copy(), self.model_device, options=self.options,
+                        cancel=self._token, title="Confidence overlay failed",
+                        on_result=lambda conf: key == self.controller.current_key and self._set_overlay(key, conf))
 
     def shutdown(self) -> None:
         self.cancel()
