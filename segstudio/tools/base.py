@@ -174,6 +174,12 @@ class Tool:
 
     name: str = "tool"
     cursor: str = "arrow"
+    #: its row of the window's action table (ui/actions.py makes it from these): menu text with
+    #: its & mnemonic, shortcuts, tooltip, and a short toolbar label when the menu text is long
+    menu_text: str = ""
+    shortcuts: tuple[str, ...] = ()
+    tip: str = ""
+    short: str = ""
 
     def __init__(self) -> None:
         self.ctx: ToolContext | None = None

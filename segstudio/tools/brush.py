@@ -57,6 +57,7 @@ def paint_patch(key: str, shape: Shape, footprint: tuple[tuple[int, int, int, in
 
 class BrushTool(Tool):
     name = "brush"
+    menu_text, shortcuts, tip = "&Brush", ("B",), "Paint the selected class; [ ] change the size"
     cursor = "brush"
     erase_default = False
 
@@ -165,4 +166,5 @@ class BrushTool(Tool):
 
 class EraserTool(BrushTool):
     name = "eraser"
+    menu_text, shortcuts, tip = "E&raser", ("E",), "Erase mask pixels; [ ] change the size"
     erase_default = True

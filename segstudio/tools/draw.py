@@ -55,6 +55,8 @@ class PolygonTool(_LabelledShapeTool):
     """
 
     name = "polygon"
+    menu_text, shortcuts = "&Polygon", ("P", "Ctrl+N")
+    tip = "Click vertices; Enter or a click on the first vertex closes; Backspace removes the last"
     cursor = "cross"
     shape_type = "polygon"
 
@@ -158,6 +160,8 @@ class LineStripTool(PolygonTool):
     (2 vertices at least). Backspace removes the last vertex, Escape cancels."""
 
     name = "linestrip"
+    menu_text, shortcuts = "Line&strip", ("Shift+L",)
+    tip = "Click vertices of an open line; Enter or a double-click finishes; Backspace removes the last"
     shape_type = "linestrip"
 
 
@@ -229,6 +233,7 @@ class _TwoPointTool(_LabelledShapeTool):
 
 class RectangleTool(_TwoPointTool):
     name = "rectangle"
+    menu_text, shortcuts, tip = "&Rectangle", ("R",), "Drag a rectangle"
     shape_type = "rectangle"
 
     def _draw_preview(self) -> None:
@@ -242,6 +247,7 @@ class CircleTool(_TwoPointTool):
     """labelme circle: first point = centre, second = a point on the rim."""
 
     name = "circle"
+    menu_text, shortcuts, tip = "&Circle", ("C",), "Drag from the centre"
     shape_type = "circle"
 
     def _draw_preview(self) -> None:
@@ -257,6 +263,7 @@ class LineTool(_TwoPointTool):
     """labelme line: drag (or click, click) from one end to the other."""
 
     name = "line"
+    menu_text, shortcuts, tip = "&Line", ("L",), "Drag from one end to the other"
     shape_type = "line"
 
     def _draw_preview(self) -> None:
@@ -267,6 +274,7 @@ class LineTool(_TwoPointTool):
 
 class PointTool(_LabelledShapeTool):
     name = "point"
+    menu_text, shortcuts, tip = "P&oint", ("O",), "Click to place a point"
     cursor = "cross"
     shape_type = "point"
 

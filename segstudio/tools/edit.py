@@ -40,6 +40,8 @@ def outline(shape: Shape, points: np.ndarray | None = None) -> tuple[np.ndarray,
 
 class EditTool(Tool):
     name = "edit"
+    menu_text, shortcuts, short = "&Edit / select", ("V", "Ctrl+J"), "Edit"
+    tip = "Select, move, edit vertices"
     cursor = "arrow"
 
     def __init__(self) -> None:

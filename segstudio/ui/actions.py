@@ -59,6 +59,16 @@ class ActionSpec:
     before: str = ""          # id of the row this one goes above in its menu (default: at the end)
 
 
+def tool_rows() -> tuple[ActionSpec, ...]:
+    """The Tools menu: a checkable, mutually exclusive row per canvas tool, declared by the tool
+    class itself (``menu_text``, ``shortcuts``, ``tip``, ``short``), so a new tool is a new class
+    listed in :func:`segstudio.tools.default_tools` plus its icon (``ui/icons.py``)."""
+    from segstudio.tools import default_tools
+
+    return tuple(ActionSpec(f"tool_{t.name}", "Tools", t.menu_text, t.shortcuts, t.tip, f"tool:{t.name}",
+                            True, True, "tools", short=t.short) for t in default_tools())
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     # File
     ActionSpec("open", "File", "&Open folder…", ("Ctrl+O",), "Open a folder of images", "SP_DirOpenIcon", True),
@@ -97,22 +107,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("zoom_100", "View", "&100 %", ("Ctrl+0",), "One image pixel per screen pixel"),
     ActionSpec("-", "View", ""),
     # Tools
-    ActionSpec("tool_edit", "Tools", "&Edit / select", ("V", "Ctrl+J"), "Select, move, edit vertices",
-               "tool:edit", True, True, "tools", short="Edit"),
-    ActionSpec("tool_polygon", "Tools", "&Polygon", ("P", "Ctrl+N"), "Click vertices; Enter or a click on the "
-               "first vertex closes; Backspace removes the last", "tool:polygon", True, True, "tools"),
-    ActionSpec("tool_rectangle", "Tools", "&Rectangle", ("R",), "Drag a rectangle", "tool:rectangle",
-               True, True, "tools"),
-    ActionSpec("tool_circle", "Tools", "&Circle", ("C",), "Drag from the centre", "tool:circle", True, True, "tools"),
-    ActionSpec("tool_line", "Tools", "&Line", ("L",), "Drag from one end to the other", "tool:line",
-               True, True, "tools"),
-    ActionSpec("tool_linestrip", "Tools", "Line&strip", ("Shift+L",), "Click vertices of an open line; "
-               "Enter or a double-click finishes; Backspace removes the last", "tool:linestrip", True, True, "tools"),
-    ActionSpec("tool_point", "Tools", "P&oint", ("O",), "Click to place a point", "tool:point", True, True, "tools"),
-    ActionSpec("tool_brush", "Tools", "&Brush", ("B",), "Paint the selected class; [ ] change the size",
-               "tool:brush", True, True, "tools"),
-    ActionSpec("tool_eraser", "Tools", "E&raser", ("E",), "Erase mask pixels; [ ] change the size",
-               "tool:eraser", True, True, "tools"),
+    *tool_rows(),   # one per tool of tools.default_tools(), from the tool class's own row
     # Help
     ActionSpec("shortcuts", "Help", "&Keyboard shortcuts", ("F1",), "List of shortcuts"),
     ActionSpec("about", "Help", "&About segstudio", (), ""),

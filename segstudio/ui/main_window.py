@@ -1,9 +1,8 @@
 """MainWindow: composition only — canvas, docks, menus, toolbar, status bar, feature plug-ins.
 
-Behaviour lives elsewhere: the document in :mod:`~segstudio.ui.controller`, every action (the
-window's and the features') in the one :class:`~segstudio.ui.actions.ActionTable`, Edit commands
-in :mod:`~segstudio.ui.edit_commands`, drawing in the canvas and its tools. The window is the
-:class:`~segstudio.ui.feature_host.FeatureHost` of the features listed in :data:`FEATURES`
+Behaviour lives elsewhere: the document in :mod:`~segstudio.ui.controller`, every action in the
+one :class:`~segstudio.ui.actions.ActionTable`, Edit commands in :mod:`~segstudio.ui.edit_commands`,
+drawing in the canvas and its tools. The window is the FeatureHost of the :data:`FEATURES`
 (``segstudio/ui/features/<name>.py`` exposing ``install(host)``; a missing module is skipped).
 
 May import: PySide6, segstudio.core, segstudio.ui (never segstudio.ml at import time).
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from segstudio.core.model import PRE_ANNOTATED
 from segstudio.core.settings import Preferences
-from segstudio.ui.actions import ACTIONS, ActionSpec, ActionTable
+from segstudio.ui.actions import ACTIONS, ActionSpec, ActionTable, tool_rows
 from segstudio.ui.canvas import CanvasView
 from segstudio.ui.controller import DocumentController
 from segstudio.ui.dialogs.help import ShortcutsDialog, show_about
@@ -51,7 +50,7 @@ log = logging.getLogger(__name__)
 
 FEATURES = ["autoseg", "datasets", "model_menu", "training", "label_next", "sam_tool"]
 MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
-TOOL_NAMES = ("edit", "polygon", "rectangle", "circle", "line", "linestrip", "point", "brush", "eraser")
+TOOL_NAMES = tuple(r.id.removeprefix("tool_") for r in tool_rows())   # the canvas tools, in menu order
 
 
 class MainWindow(QMainWindow):
