@@ -13,11 +13,11 @@ May import: stdlib only (huggingface_hub.constants if installed, for the cache l
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
+
+from segstudio.core.net import tcp_reachable
 
 CACHED, DOWNLOADABLE, OFFLINE = "cached", "downloadable", "offline"
 HUB_HOST, HUB_PORT = "huggingface.co", 443
@@ -98,19 +98,7 @@ def network_reachable(timeout: float = 1.5) -> bool:
     if _offline_forced():
         return False
     host, port = _endpoint()
-    result: list[bool] = []
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=attempt, name="segstudio-net-check", daemon=True)
-    thread.start()
-    thread.join(timeout + 0.2)
-    return bool(result and result[0])
+    return tcp_reachable(host, port, timeout)
 
 
 def weights_availability(encoder: str, timeout: float = 1.5) -> WeightsAvailability:

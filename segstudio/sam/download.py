@@ -19,9 +19,7 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import urllib.request
 import zipfile
 from collections.abc import Generator
@@ -30,6 +28,7 @@ from urllib.parse import urlparse
 
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.jobs import Progress
+from segstudio.core.net import tcp_reachable
 from segstudio.sam.families import get_family
 from segstudio.sam.models import KNOWN_MODELS, ROLES, ModelMissing, find_local, models_dir
 
@@ -59,20 +58,7 @@ def reachable(url: str, timeout: float = 1.5) -> bool:
         return False
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
     u = urlparse(proxy if proxy and "://" in proxy else f"http://{proxy}" if proxy else url)
-    host, port = u.hostname, u.port or (443 if u.scheme == "https" else 80)
-    result: list[bool] = []
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    t = threading.Thread(target=attempt, name="segstudio-sam-net-check", daemon=True)
-    t.start()
-    t.join(timeout + 0.2)
-    return bool(result and result[0])
+    return tcp_reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80), timeout)
 
 
 def _fetch(url: str, dest: Path, sha256: str | None, what: str) -> Generator[Progress, None, None]:
