@@ -56,6 +56,7 @@ class Preferences:
     last_project: str = ""
     fill_opacity: float = 0.35
     score_after_training: bool = True      # Label next: score unlabelled images once training ends
+    repredict_after_training: bool = True  # …and pre-annotate them with the new model (never a person's)
 
     def remember_class(self, name: str) -> None:
         """Moves ``name`` to the front of the recent-classes list."""

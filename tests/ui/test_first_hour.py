@@ -325,13 +325,11 @@ def test_first_hour_from_a_folder_of_labelme_files_to_a_trained_model_and_a_voc_
     best = Path(training.result.best_path)
     assert best.is_file() and c.current_model_path == str(best)
 
-    # -- Re-predict the unlabelled image with the new model ----------------------------------------------
+    # -- the unlabelled image is re-predicted with the new model by itself (repredict_after_training) ----
     model = window.features["model_menu"]
-    qtbot.waitUntil(lambda: tpanel.repredict_button.isVisible() and tpanel.repredict_button.isEnabled())
-    qtbot.mouseClick(tpanel.repredict_button, Qt.MouseButton.LeftButton)
+    assert tpanel.repredict_button.isVisible() and not tpanel.repredict_button.isEnabled()   # running
     qtbot.waitUntil(lambda: model.model_path == str(best) and not model.busy
-                    and not tpanel.repredict_button.isEnabled() and model.job is not None
-                    and not model.job.is_running, timeout=30000)
+                    and model.job is not None and not model.job.is_running, timeout=30000)
     assert c.project.entry(next(e.key for e in c.project.entries if stem(e.key) == "img_07")).state \
         == PRE_ANNOTATED
     assert c.save_all()

@@ -221,3 +221,21 @@ def test_continue_from_the_current_model_keeps_its_network_and_adds_new_classes(
     assert window.controller.current_model_path == result.best_path
     qtbot.waitUntil(lambda: model_feature.model_path == result.best_path and not model_feature.busy,
                     timeout=30000)
+
+
+def test_without_the_preference_the_unlabelled_images_wait_for_the_re_predict_click(qtbot, project):
+    window = MainWindow(Preferences(autosave_idle_s=0, repredict_after_training=False),
+                        features=["model_menu", "training"])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.open_folder(project)
+    feature, model = window.features["training"], window.features["model_menu"]
+    trigger_train(window, feature, epochs=1)
+    qtbot.waitUntil(lambda: not feature.busy, timeout=60000)
+    assert feature.result is not None and feature.result.best_path
+    qtbot.waitUntil(lambda: model.model_path == str(feature.result.best_path), timeout=30000)
+    qtbot.waitUntil(lambda: model.job is None or not model.job.is_running, timeout=30000)
+    assert feature.panel.repredict_button.isEnabled()   # nothing ran by itself: the click is offered
+    key = next(e.key for e in window.controller.project.entries if "zz_unlabelled" in e.key)
+    assert window.controller.project.entry(key).state == "unlabelled"

@@ -5,8 +5,9 @@ validation loss and validation mIoU, the per-class IoU of the last validation an
 Stop ends within a second and keeps the best checkpoint so far. When training ends the best
 checkpoint becomes the current model (``controller.set_current_model``; the Model feature loads
 it), Label next's scoring of the unlabelled images starts in the background (its action, when the
-``score_after_training`` preference is on) and one click re-predicts the unlabelled images through
-the Model feature's action, once ``controller.model_loaded`` says it is loaded.
+``score_after_training`` preference is on) and the unlabelled images are re-predicted through the
+Model feature's action once ``controller.model_loaded`` says it is loaded (by itself with the
+``repredict_after_training`` preference, else one click).
 
 The project is snapshotted on the GUI thread (frozen shape copies); the worker — the same
 generator as ``segstudio train`` — loads pixels, trains and writes checkpoints under
@@ -193,6 +194,8 @@ class TrainingFeature(QObject):
             score = self.window.actions.get("label_next_score")
             if score is not None and self.controller.prefs.score_after_training:
                 score.trigger()   # Label next: rank the unlabelled images by the new model's doubt
+            if self.controller.prefs.repredict_after_training and result.stopped != "cancelled":
+                self.repredict_unlabelled()   # fresh pre-annotations; a person's images are skipped
         self.window.status(text)
 
     def _failed(self, exc: BaseException, tb: str) -> None:
