@@ -19,6 +19,11 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
 _OVERLAY_MAX_PIXELS = 4_000_000   # the overlay is downsampled beyond this
 
 
+#: opacity where the model is most unsure: the photo and the shapes stay visible under it (at 230
+#: a barely trained model, unsure everywhere, hid the whole image — seen under Xvfb)
+OVERLAY_MAX_ALPHA = 160
+
+
 def uncertainty(confidence: np.ndarray, num_classes: int) -> np.ndarray:
     """Per-pixel uncertainty in 0..1 from the predicted class's probability."""
     floor = 1.0 / max(2, num_classes)   # the lowest top probability there can be
@@ -26,7 +31,7 @@ def uncertainty(confidence: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def uncertainty_image(confidence: np.ndarray, num_classes: int) -> tuple[QImage, float]:
-    """The heat map (opaque red where the model is unsure, clear where it is sure) and the
+    """The heat map (strong red where the model is unsure, clear where it is sure) and the
     scale to show it at."""
     step = 1
     while confidence.size / (step * step) > _OVERLAY_MAX_PIXELS:
@@ -37,7 +42,7 @@ def uncertainty_image(confidence: np.ndarray, num_classes: int) -> tuple[QImage,
     rgba[..., 0] = 255
     rgba[..., 1] = ((1.0 - u) * 220).astype(np.uint8)   # yellow → red as doubt grows
     rgba[..., 2] = 0
-    rgba[..., 3] = (u * 230).astype(np.uint8)
+    rgba[..., 3] = (u * OVERLAY_MAX_ALPHA).astype(np.uint8)
     img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
     return img, float(step)
 
