@@ -121,6 +121,11 @@ def run_sam(args: argparse.Namespace) -> int:
     min_area = args.min_area if args.min_area is not None else 10.0
     writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
                          include_labelled=args.include_labelled)
+    clash = writer.clashes(images)
+    if clash:
+        print(f"segstudio segment: {writer.target(clash[0])}: the output would overwrite this source image; "
+              f"choose another OUT", file=sys.stderr)
+        return 2
     n_found = len(images)
     if not args.include_labelled:
         images = [p for p in images if not writer.is_labelled(p)]

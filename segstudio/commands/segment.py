@@ -122,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
     options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=min_area)
     writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
                          include_labelled=args.include_labelled)
+    clash = writer.clashes(images)
+    if clash:
+        print(f"segstudio segment: {writer.target(clash[0])}: the output would overwrite this source image; "
+              f"choose another OUT", file=sys.stderr)
+        return 2
     n_found = len(images)
     if not args.include_labelled:   # a person's labels are never changed unless asked
         images = [p for p in images if not writer.is_labelled(p)]

@@ -41,6 +41,17 @@ class ShapeWriter:
         self.src, self.out, self.fmt, self.label, self.overwrite = src, out, fmt, label, overwrite
         self.include_labelled = include_labelled
         self.written: list[Path] = []
+        self.sources: set[Path] = set()   # source images: never a target, even with --overwrite
+
+    def clashes(self, images: list[Path]) -> list[Path]:
+        """The images whose output would land on a source image (``--format masks`` into the
+        images' own folder: ``x.png`` → ``x.png``), remembered so no write can ever replace one."""
+        self.sources = {p.resolve() for p in images}
+        return [p for p in images if self.target(p).resolve() in self.sources]
+
+    def _refuse_source(self, target: Path) -> None:
+        if target.resolve() in self.sources:
+            raise FileExistsError(f"{target}: is a source image; choose another OUT (it is never overwritten)")
 
     def target(self, image: Path) -> Path:
         rel = Path(image.name) if self.src.is_file() else image.relative_to(self.src)
@@ -53,6 +64,7 @@ class ShapeWriter:
     def write_mask(self, image: Path, mask: np.ndarray) -> None:
         """``--format masks``: the method's label map as a class-index PNG, not through shapes."""
         target = self.target(image)
+        self._refuse_source(target)
         if target.exists() and not self.overwrite:
             raise FileExistsError(f"{target}: exists already (use --overwrite to replace it)")
         ok, buf = cv2.imencode(".png", mask)
@@ -63,6 +75,7 @@ class ShapeWriter:
 
     def write(self, image: Path, shapes: list, size: tuple[int, int]) -> None:
         target = self.target(image)
+        self._refuse_source(target)
         if self.is_labelled(image):
             if not self.include_labelled:   # labelled while we ran
                 raise FileExistsError(f"{target}: {SKIPPED_NOTE}, left as it is (see --include-labelled)")

@@ -132,3 +132,25 @@ def test_segment_in_place_never_touches_what_a_person_labelled(folder, capsys):
     assert ann.state == "labelled"
     assert ann.shapes[0].description == "mine" and len(ann.shapes) > 1
     assert {s.label for s in ann.shapes[1:]} == {"object"}
+
+
+def test_masks_into_the_images_own_folder_never_overwrite_a_source_image(tmp_path) -> None:
+    """``--format masks SRC SRC --overwrite``: x.png → x.png would replace the photo itself."""
+    import hashlib
+
+    import cv2
+    import numpy as np
+
+    from segstudio.cli import main as cli_main
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[10:30, 15:45] = 200
+    cv2.imwrite(str(src / "a.png"), img)
+    cv2.imwrite(str(src / "b.jpg"), img)
+    cv2.imwrite(str(src / "b.png"), img)          # b.jpg's mask would land on this photo too
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    rc = cli_main(["segment", "--method", "otsu", "--format", "masks", "--overwrite", str(src), str(src)])
+    assert rc == 2
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()} == before
