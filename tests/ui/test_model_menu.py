@@ -209,3 +209,18 @@ def test_auto_segment_current_keeps_a_labelled_image_labelled(window, qtbot):
     assert c.project.entry(key).state == "labelled"
     c.undo()
     assert [s.label for s in c.current_annotation().shapes] == ["tree"] and c.project.entry(key).state == "labelled"
+
+
+def test_a_model_asked_for_while_another_loads_is_the_one_loaded_in_the_end(window, qtbot, checkpoint, tmp_path):
+    """Training publishes its checkpoint (B) while the user's load of A is still running: B wins,
+    it is not dropped and A does not become current again."""
+    import shutil
+
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    shutil.copy(checkpoint, a)
+    shutil.copy(checkpoint, b)
+    feature, c = window.features["model_menu"], window.controller
+    assert feature.load_model(a) is not None and feature.busy      # A is loading
+    c.set_current_model(str(b))                                     # B is asked for meanwhile
+    qtbot.waitUntil(lambda: feature.model_path == str(b) and not feature.busy, timeout=60000)
+    assert c.current_model_path == str(b)

@@ -11,6 +11,7 @@ May import: numpy, segstudio.core, segstudio.ml (inside functions only).
 from __future__ import annotations
 
 from dataclasses import replace as dc_replace
+from typing import Any
 
 import numpy as np
 
@@ -61,3 +62,24 @@ def load_pixels(image_path: str, annotation_path: str) -> np.ndarray:
     from segstudio.core.project_io import read_image_or_embedded
 
     return to_rgb8(read_image_or_embedded(image_path, annotation_path))
+
+
+def model_info_text(m: Any, path: str | None, device_name: str) -> str:
+    """Model ▸ Model info: what the checkpoint says about itself, and where it runs."""
+    training = "\n".join(f"  {k}: {v}" for k, v in (m.training or {}).items()) or "  (none recorded)"
+    return (f"File: {path}\nArchitecture: {m.arch}\nEncoder: {m.encoder}\n"
+            f"Input channels: {m.in_channels}\nClasses ({len(m.classes)}): {', '.join(m.classes)}\n"
+            f"Training size: {m.train_size}\nEpoch: {m.epoch}\nsegstudio version: {m.segstudio_version}\n"
+            f"Device: {device_name}\nTraining:\n{training}")
+
+
+def selection_roi(selected: list, height: int, width: int) -> np.ndarray | None:
+    """"Only inside the selected shapes": their union as a mask (None: the whole image)."""
+    if not selected:
+        return None
+    from segstudio.core.rasterize import shape_mask
+
+    roi = np.zeros((height, width), bool)
+    for s in selected:
+        roi |= shape_mask(s, height, width)
+    return roi

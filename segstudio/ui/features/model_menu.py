@@ -29,7 +29,6 @@ from segstudio.core.edits import ApplyPrediction, Compound
 from segstudio.core.jobs import CancelToken, Progress
 from segstudio.core.labelled_guard import skipped_message, split_entries
 from segstudio.core.model import LABELLED
-from segstudio.core.rasterize import shape_mask
 from segstudio.ui.actions import ActionSpec
 from segstudio.ui.dialogs.include_labelled import ask_include_labelled
 from segstudio.ui.feature_host import FeatureHost
@@ -37,8 +36,10 @@ from segstudio.ui.features.model_jobs import (
     confidence_job,
     load_model_job,
     load_pixels,
+    model_info_text,
     predict_batch_job,
     predict_current_job,
+    selection_roi,
 )
 from segstudio.ui.features.model_options import ModelOptions, ModelOptionsDialog
 from segstudio.ui.features.model_overlay import ConfidenceOverlay
@@ -74,6 +75,7 @@ class ModelFeature(QObject):
         super().__init__(host.widget)
         self.host, self.controller = host, host.controller
         self._loading_path: str | None = None   # the checkpoint being loaded, for model_load_failed
+        self._wanted: str | None = None         # the checkpoint last asked for (load, or model path)
         self._announce: tuple[Any, tuple] | None = None   # model_loaded/_failed, sent once the job ended
         self.model: Any = None
         self.meta: Any = None
@@ -149,7 +151,7 @@ class ModelFeature(QObject):
         if self.busy:
             self.host.status("Busy: wait for the running model job or cancel it.")
             return None
-        self._loading_path = str(path)
+        self._loading_path = self._wanted = str(path)
         self._start(load_model_job, str(path), self.device, on_result=self._loaded,
                     title="Cannot load model")
         return self.job
@@ -159,7 +161,7 @@ class ModelFeature(QObject):
         self.model_path, self.device_name = result["path"], result["device_name"]
         for name in self.meta.classes[1:]:
             self.controller.project.ensure_class(name)
-        if self.controller.current_model_path != self.model_path:
+        if self.controller.current_model_path != self.model_path and self._wanted == self.model_path:
             self.controller.set_current_model(self.model_path)
         self._loading_path = None
         self._announce = (self.controller.model_loaded, (self.model_path, self.meta))
@@ -167,9 +169,12 @@ class ModelFeature(QObject):
                            f"{len(self.meta.classes) - 1} classes) on {self.device_name}")
 
     def _model_path_changed(self, path: object) -> None:
-        # e.g. training finished and published its checkpoint: load it unless it is ours already
-        if path and str(path) != self.model_path and not self.busy:
-            self.load_model(str(path))
+        # e.g. training finished and published its checkpoint: load it unless it is ours already;
+        # while a job runs, the latest ask is remembered and loaded when it ends (_finished)
+        if path and str(path) != self.model_path:
+            self._wanted = str(path)
+            if not self.busy:
+                self.load_model(self._wanted)
 
     def set_device(self, device: str) -> None:
         self.device = device
@@ -177,15 +182,9 @@ class ModelFeature(QObject):
             self.load_model(self.model_path)
 
     def show_info(self) -> None:
-        m = self.meta
-        if m is None:
+        if self.meta is None:
             return
-        classes = ", ".join(m.classes)
-        training = "\n".join(f"  {k}: {v}" for k, v in (m.training or {}).items()) or "  (none recorded)"
-        text = (f"File: {self.model_path}\nArchitecture: {m.arch}\nEncoder: {m.encoder}\n"
-                f"Input channels: {m.in_channels}\nClasses ({len(m.classes)}): {classes}\n"
-                f"Training size: {m.train_size}\nEpoch: {m.epoch}\nsegstudio version: {m.segstudio_version}\n"
-                f"Device: {self.device_name}\nTraining:\n{training}")
+        text = model_info_text(self.meta, self.model_path, self.device_name)
         box = QMessageBox(QMessageBox.Icon.Information, "Model info", text, QMessageBox.StandardButton.Ok,
                           self.host.widget)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -222,6 +221,7 @@ class ModelFeature(QObject):
         self.host.show_error(title, str(exc))
         if self._loading_path is not None:
             path, self._loading_path = self._loading_path, None
+            self._wanted = None if self._wanted == path else self._wanted   # no retry loop
             self._announce = (self.controller.model_load_failed, (path, str(exc)))
 
     def _finished(self) -> None:
@@ -232,6 +232,10 @@ class ModelFeature(QObject):
             self._batch_report()
         self.job_kind = None
         self._update_actions()
+        if self._wanted not in (None, self.model_path):   # another model was asked for meanwhile
+            self._announce = None
+            self.load_model(self._wanted)
+            return
         if self._announce is not None:   # now that the actions are enabled again (listeners may use them)
             (signal, args), self._announce = self._announce, None
             signal.emit(*args)
@@ -245,15 +249,8 @@ class ModelFeature(QObject):
 
     # -- current image -------------------------------------------------------------------------------
     def _roi(self, height: int, width: int) -> np.ndarray | None:
-        if not self.options.inside_selection:
-            return None
-        selected = self.host.canvas.selected_shapes()
-        if not selected:
-            return None
-        roi = np.zeros((height, width), bool)
-        for s in selected:
-            roi |= shape_mask(s, height, width)
-        return roi
+        selected = self.host.canvas.selected_shapes() if self.options.inside_selection else []
+        return selection_roi(selected, height, width)
 
     def segment_current(self) -> None:
         key = self.controller.current_key
