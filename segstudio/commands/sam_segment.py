@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.commands.segment_output import ShapeWriter, find_images, load_rgb8
+from segstudio.commands.segment_output import find_images, load_rgb8, plan_writes
 from segstudio.core.io.images import ImageReadError
 from segstudio.core.io.labelme import AnnotationError, read_labelme
 from segstudio.core.jobs import Progress, run_with_tqdm
-from segstudio.core.labelled_guard import skipped_message
 from segstudio.sam.everything import EverythingParams, instance_shapes, segment_everything
 from segstudio.sam.models import ModelMissing
 from segstudio.sam.predictor import Predictor, image_key, mask_shapes
@@ -119,17 +118,10 @@ def run_sam(args: argparse.Namespace) -> int:
         print(f"segstudio segment: {exc}", file=sys.stderr)
         return 1
     min_area = args.min_area if args.min_area is not None else 10.0
-    writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
-                         include_labelled=args.include_labelled)
-    clash = writer.clashes(images)
-    if clash:
-        print(f"segstudio segment: {writer.target(clash[0])}: the output would overwrite this source image; "
-              f"choose another OUT", file=sys.stderr)
+    planned = plan_writes(args, images)
+    if planned is None:
         return 2
-    n_found = len(images)
-    if not args.include_labelled:
-        images = [p for p in images if not writer.is_labelled(p)]
-    skipped = f", {skipped_message(n_found - len(images))}" if len(images) < n_found else ""
+    writer, images, skipped = planned
 
     def shapes_for(img: np.ndarray, key: str, label: str, fg, *, bg, box) -> list:
         pred = predictor.segment(key, img, fg, bg, box=box, roi=roi)

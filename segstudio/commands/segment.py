@@ -23,10 +23,9 @@ from segstudio.algorithms.common import class_index_map
 from segstudio.algorithms.params import ParamError, parse_assignments
 from segstudio.algorithms.registry import NEEDS, Prompt, get_method, list_methods, run_method
 from segstudio.commands.common_args import PER_IMAGE_FORMATS, add_format, add_quiet
-from segstudio.commands.segment_output import ShapeWriter, find_images, load_rgb8
+from segstudio.commands.segment_output import find_images, load_rgb8, plan_writes
 from segstudio.core.io.images import ImageReadError
 from segstudio.core.jobs import Progress, run_with_tqdm
-from segstudio.core.labelled_guard import skipped_message
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +119,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     min_area = args.min_area if args.min_area is not None else (0.0 if args.format == "masks" else 10.0)
     options = ApplyOptions(label=args.label, mode=args.mode, tolerance=args.tolerance, min_area=min_area)
-    writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
-                         include_labelled=args.include_labelled)
-    clash = writer.clashes(images)
-    if clash:
-        print(f"segstudio segment: {writer.target(clash[0])}: the output would overwrite this source image; "
-              f"choose another OUT", file=sys.stderr)
+    planned = plan_writes(args, images)   # a person's labels are never changed unless asked
+    if planned is None:
         return 2
-    n_found = len(images)
-    if not args.include_labelled:   # a person's labels are never changed unless asked
-        images = [p for p in images if not writer.is_labelled(p)]
-    skipped = f", {skipped_message(n_found - len(images))}" if len(images) < n_found else ""
+    writer, images, skipped = planned
     if not images:
         print(f"wrote 0 file(s) to {args.out}{skipped}")
         return 0

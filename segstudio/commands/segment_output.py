@@ -4,6 +4,7 @@ how it writes what it found: shared by :mod:`.segment` and :mod:`.sam_segment`."
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import numpy as np
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.io.images import IMAGE_EXTENSIONS, load_image, to_rgb8
 from segstudio.core.io.labelme import read_labelme, write_labelme
-from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled
+from segstudio.core.labelled_guard import SKIPPED_NOTE, file_is_labelled, skipped_message
 from segstudio.core.model import PRE_ANNOTATED, ImageAnnotation
 
 
@@ -102,3 +103,19 @@ class ShapeWriter:
                 raise OSError(f"{target}: PNG encoding failed")
             atomic_write_bytes(target, buf.tobytes())
         self.written.append(target)
+
+
+def plan_writes(args, images: list[Path]) -> tuple[ShapeWriter, list[Path], str] | None:
+    """The writer for ``segment``'s outputs, the images to process (a person's labelled ones left
+    out unless ``--include-labelled``) and the "N skipped" note for the summary line. None, after
+    saying why on stderr, when an output would land on a source image."""
+    writer = ShapeWriter(args.src, args.out, args.format, args.label, overwrite=args.overwrite,
+                         include_labelled=args.include_labelled)
+    clash = writer.clashes(images)
+    if clash:
+        print(f"segstudio segment: {writer.target(clash[0])}: the output would overwrite this source image; "
+              f"choose another OUT", file=sys.stderr)
+        return None
+    todo = images if args.include_labelled else [p for p in images if not writer.is_labelled(p)]
+    skipped = f", {skipped_message(len(images) - len(todo))}" if len(todo) < len(images) else ""
+    return writer, todo, skipped

@@ -4,12 +4,17 @@ Model ▸ Auto-segment all images and the Auto-segment panel's Batch skip labell
 the person includes them here, knowing how many would change (see
 :mod:`segstudio.core.labelled_guard`). Skipping is the default button.
 
-May import: PySide6.
+May import: PySide6, segstudio.core.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from segstudio.core.labelled_guard import split_entries
 
 TITLE = "Images labelled by a person"
 
@@ -43,3 +48,27 @@ def ask_include_labelled(parent: QWidget | None, n_labelled: int, n_other: int, 
     if clicked is skip:
         return False
     return None
+
+
+class BatchChoice(NamedTuple):
+    entries: list[Any]      # what the batch runs on, in project order
+    include: bool           # the person included their labelled images
+    skipped: int            # labelled images left out
+    labelled: int           # labelled images in scope
+
+
+def choose_batch_entries(parent: QWidget | None, all_entries: Sequence[Any], only_unlabelled: bool, what: str,
+                         *, merge: bool = True) -> BatchChoice | None:
+    """The entries of an automatic batch, asking first when labelled images are in scope
+    (:func:`ask_include_labelled`). None: the person cancelled."""
+    entries, labelled = split_entries(all_entries, only_unlabelled)
+    include = False
+    if labelled and not only_unlabelled:
+        answer = ask_include_labelled(parent, len(labelled), len(entries), what, merge=merge)
+        if answer is None:
+            return None
+        include = answer
+    if include:
+        chosen = {e.key for e in entries + labelled}
+        entries = [e for e in all_entries if e.key in chosen]
+    return BatchChoice(entries, include, 0 if include or only_unlabelled else len(labelled), len(labelled))

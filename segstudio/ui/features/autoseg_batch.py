@@ -20,9 +20,9 @@ from typing import Any
 
 from segstudio.algorithms.apply import batch_segment
 from segstudio.core.edits import ApplyPrediction, Compound
-from segstudio.core.labelled_guard import skipped_message, split_entries
+from segstudio.core.labelled_guard import skipped_message
 from segstudio.core.model import LABELLED, PRE_ANNOTATED
-from segstudio.ui.dialogs.include_labelled import ask_include_labelled
+from segstudio.ui.dialogs.include_labelled import choose_batch_entries
 from segstudio.ui.features.autoseg_jobs import load_entry_pixels
 from segstudio.ui.workers import start_job
 
@@ -38,21 +38,14 @@ class BatchMixin:
             self.show_message(str(exc), error=True)
             return
         only_unlabelled = self.batch_scope.currentData() == "unlabelled"
-        entries, labelled = split_entries(project.entries, only_unlabelled)
-        include = False
-        if labelled and not only_unlabelled:
-            answer = ask_include_labelled(self.host.widget, len(labelled), len(entries),
-                                          f"Auto-segment ({self.spec.title})")
-            if answer is None:
-                return
-            include = answer
-        if include:
-            chosen = {e.key for e in entries + labelled}
-            entries = [e for e in project.entries if e.key in chosen]
-        self._batch_skipped = 0 if include or only_unlabelled else len(labelled)
+        chosen = choose_batch_entries(self.host.widget, project.entries, only_unlabelled,
+                                      f"Auto-segment ({self.spec.title})")
+        if chosen is None:
+            return
+        entries, include, self._batch_skipped, n_labelled = chosen
         if not entries:
             self.show_message("No images to run on"
-                              + (f": {skipped_message(len(labelled))}." if labelled else "."))
+                              + (f": {skipped_message(n_labelled)}." if n_labelled else "."))
             return
         items = [(e.key, (str(e.image_path), str(e.annotation_path))) for e in entries]
         self.progress.setRange(0, len(items))

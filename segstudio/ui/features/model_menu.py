@@ -27,10 +27,10 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QPushButto
 
 from segstudio.core.edits import ApplyPrediction, Compound
 from segstudio.core.jobs import CancelToken, Progress
-from segstudio.core.labelled_guard import skipped_message, split_entries
+from segstudio.core.labelled_guard import skipped_message
 from segstudio.core.model import LABELLED
 from segstudio.ui.actions import ActionSpec
-from segstudio.ui.dialogs.include_labelled import ask_include_labelled
+from segstudio.ui.dialogs.include_labelled import choose_batch_entries
 from segstudio.ui.feature_host import FeatureHost
 from segstudio.ui.features.model_jobs import (
     confidence_job,
@@ -290,21 +290,14 @@ class ModelFeature(QObject):
         project = self.controller.project
         if self.model is None or self.busy:
             return
-        entries, labelled = split_entries(project.entries, only_unlabelled)
-        include = False
-        if labelled and not only_unlabelled:
-            answer = ask_include_labelled(self.host.widget, len(labelled), len(entries), "Auto-segment",
-                                          merge=not self.options.replace)
-            if answer is None:
-                return
-            include = answer
-        if include:
-            chosen = {e.key for e in entries + labelled}
-            entries = [e for e in project.entries if e.key in chosen]
-        self._batch_skipped = 0 if include or only_unlabelled else len(labelled)
+        chosen = choose_batch_entries(self.host.widget, project.entries, only_unlabelled, "Auto-segment",
+                                      merge=not self.options.replace)
+        if chosen is None:
+            return
+        entries, include, self._batch_skipped, n_labelled = chosen
         if not entries:
             self.host.status("No images to auto-segment"
-                               + (f": {skipped_message(len(labelled))}." if labelled else "."))
+                             + (f": {skipped_message(n_labelled)}." if n_labelled else "."))
             return
         items = [(e.key, functools.partial(load_pixels, str(e.image_path), str(e.annotation_path)))
                  for e in entries]
