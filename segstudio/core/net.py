@@ -7,8 +7,10 @@ May import: stdlib only.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+from urllib.parse import urlparse
 
 
 def tcp_reachable(host: str | None, port: int, timeout: float = 1.5) -> bool:
@@ -31,3 +33,11 @@ def tcp_reachable(host: str | None, port: int, timeout: float = 1.5) -> bool:
     thread.start()
     thread.join(timeout + 0.2)
     return bool(result and result[0])
+
+
+def url_reachable(url: str, timeout: float = 1.5) -> bool:
+    """:func:`tcp_reachable` for the first hop a download of ``url`` takes: the HTTPS proxy when
+    one is set (``HTTPS_PROXY`` / ``https_proxy``), else ``url``'s own host."""
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    u = urlparse(proxy if proxy and "://" in proxy else f"http://{proxy}" if proxy else url)
+    return tcp_reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80), timeout)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from segstudio.core.net import tcp_reachable
+from segstudio.core.net import url_reachable
 
 CACHED, DOWNLOADABLE, OFFLINE = "cached", "downloadable", "offline"
 HUB_HOST, HUB_PORT = "huggingface.co", 443
@@ -75,30 +75,13 @@ def _offline_forced() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _endpoint() -> tuple[str, int]:
-    """Where a download would connect first: the HTTPS proxy if one is set, else the hub."""
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    if proxy:
-        url = urlparse(proxy if "://" in proxy else f"http://{proxy}")
-        if url.hostname:
-            return url.hostname, url.port or (443 if url.scheme == "https" else 80)
-    endpoint = os.environ.get("HF_ENDPOINT")
-    if endpoint:
-        url = urlparse(endpoint)
-        if url.hostname:
-            return url.hostname, url.port or (443 if url.scheme == "https" else 80)
-    return HUB_HOST, HUB_PORT
-
-
 def network_reachable(timeout: float = 1.5) -> bool:
-    """True when a TCP connection to the hub (or the proxy) opens within ``timeout`` seconds.
-
-    Name resolution has no timeout of its own and can hang for many seconds offline, so the
-    attempt runs in a daemon thread and is abandoned when the time is up."""
+    """True when a TCP connection to the hub (its ``HF_ENDPOINT`` mirror, or the proxy) opens within
+    ``timeout`` seconds (:func:`segstudio.core.net.url_reachable`)."""
     if _offline_forced():
         return False
-    host, port = _endpoint()
-    return tcp_reachable(host, port, timeout)
+    endpoint = os.environ.get("HF_ENDPOINT", "")   # a mirror of the hub, when set
+    return url_reachable(endpoint if urlparse(endpoint).hostname else f"https://{HUB_HOST}:{HUB_PORT}", timeout)
 
 
 def weights_availability(encoder: str, timeout: float = 1.5) -> WeightsAvailability:

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 from segstudio.core.io.atomic import atomic_write_bytes
 from segstudio.core.jobs import Progress
-from segstudio.core.net import tcp_reachable
+from segstudio.core.net import url_reachable
 from segstudio.sam.families import get_family
 from segstudio.sam.models import KNOWN_MODELS, ROLES, ModelMissing, find_local, models_dir
 
@@ -56,9 +56,7 @@ def reachable(url: str, timeout: float = 1.5) -> bool:
     Name resolution has no timeout of its own, so it runs in a daemon thread that is abandoned."""
     if os.environ.get("SEGSTUDIO_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    u = urlparse(proxy if proxy and "://" in proxy else f"http://{proxy}" if proxy else url)
-    return tcp_reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80), timeout)
+    return url_reachable(url, timeout)
 
 
 def _fetch(url: str, dest: Path, sha256: str | None, what: str) -> Generator[Progress, None, None]:
