@@ -25,7 +25,7 @@ import numpy as np
 from segstudio.commands.segment_output import find_images, load_rgb8, plan_writes
 from segstudio.core.io.images import ImageReadError
 from segstudio.core.io.labelme import AnnotationError, read_labelme
-from segstudio.core.jobs import Progress, run_with_tqdm
+from segstudio.core.jobs import Progress, relabelled, run_with_tqdm
 from segstudio.sam.everything import EverythingParams, instance_shapes, segment_everything
 from segstudio.sam.models import ModelMissing
 from segstudio.sam.predictor import Predictor, image_key, mask_shapes
@@ -77,12 +77,8 @@ def _everything(params: dict[str, str]) -> EverythingParams | None:
 
 def _per_image(inner, n: int, total: int, path: Path):
     """The grid's progress inside the folder's: one bar over the images, the points in its text."""
-    while True:
-        try:
-            p = next(inner)
-        except StopIteration as stop:
-            return stop.value
-        yield Progress(n - 1, total, f"{path.name}: {p.message} ({p.done}/{p.total} points)")
+    return (yield from relabelled(inner, lambda p: Progress(
+        n - 1, total, f"{path.name}: {p.message} ({p.done}/{p.total} points)")))
 
 
 def run_sam(args: argparse.Namespace) -> int:

@@ -88,6 +88,17 @@ def run_to_end(gen: Job[T], on_progress: Callable[[Progress], None] | None = Non
             on_progress(p)
 
 
+def relabelled(inner: Job[T], relabel: Callable[[Progress], Progress]) -> Generator[Progress, None, T]:
+    """Runs ``inner`` as a step of an outer job, each of its progress reports passed on as
+    ``relabel(report)``; returns its result: ``r = yield from relabelled(job, lambda p: ...)``."""
+    while True:
+        try:
+            p = next(inner)
+        except StopIteration as stop:
+            return stop.value
+        yield relabel(p)
+
+
 def run_with_tqdm(gen: Job[T], desc: str = "", disable: bool | None = None) -> T:
     """Drives a job with a tqdm progress bar (the CLI's way)."""
     from tqdm import tqdm

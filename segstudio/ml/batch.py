@@ -20,7 +20,7 @@ import numpy as np
 from torch import nn
 
 from segstudio.core.io.images import ImageReadError, load_image, to_rgb8
-from segstudio.core.jobs import CancelToken, Progress
+from segstudio.core.jobs import CancelToken, Progress, relabelled
 from segstudio.core.model import Shape
 from segstudio.ml.checkpoint import ModelMeta
 from segstudio.ml.postprocess import ShapeOptions, prediction_to_shapes
@@ -94,13 +94,8 @@ def predict_batch(model: nn.Module, meta: ModelMeta, items: Sequence[BatchItem],
         try:
             img = _load(source)
             inner = predict_one(model, meta, key, img, device=device, config=config, cancel=cancel)
-            while True:
-                try:
-                    p = next(inner)
-                except StopIteration as stop:
-                    pred = stop.value
-                    break
-                yield Progress(i, n, f"{name} ({i + 1}/{n}): tile {p.done}/{p.total or '?'}")
+            pred = yield from relabelled(inner, lambda p, i=i, name=name: Progress(
+                i, n, f"{name} ({i + 1}/{n}): tile {p.done}/{p.total or '?'}"))
         except (OSError, ValueError, PredictionError) as exc:   # ImageReadError is an OSError
             failed.append(key)
             msg = str(exc) if isinstance(exc, ImageReadError) else f"{source if not callable(source) else key}: {exc}"

@@ -31,7 +31,7 @@ import numpy as np
 from torch import nn
 
 from segstudio.core.io.images import ImageReadError, load_image, to_rgb8
-from segstudio.core.jobs import CancelToken, Progress
+from segstudio.core.jobs import CancelToken, Progress, relabelled
 from segstudio.core.label_next import descriptor_to_text, thumbnail_descriptor
 from segstudio.core.score_cache import ScoreCache, file_stamp
 from segstudio.ml.checkpoint import ModelMeta
@@ -163,13 +163,8 @@ def score_images(model: nn.Module, meta: ModelMeta, items: Sequence[tuple[str, s
                     continue
                 img = to_rgb8(load_image(path))
                 inner = score_image(model, meta, img, device, options=options, cancel=cancel)
-                while True:
-                    try:
-                        p = next(inner)
-                    except StopIteration as stop:
-                        s = stop.value
-                        break
-                    yield Progress(i, n, f"{name} ({i + 1}/{n}): {p.message}")
+                s = yield from relabelled(inner, lambda p, i=i, name=name: Progress(
+                    i, n, f"{name} ({i + 1}/{n}): {p.message}"))
             except (OSError, ValueError, PredictionError) as exc:   # ImageReadError is an OSError
                 msg = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {exc}"
                 log.warning("%s", msg)
